@@ -1,0 +1,27 @@
+//! hirebridge's common library. Every Lambda composes these parts; none re-writes them.
+//!
+//! - [`config`]: the environment (SPEC §2)
+//! - [`error`] and [`web`]: one error type, turned into HTTP answers in one place (SPEC §5.6)
+//! - [`secret`]: values whose `Debug`/`Display` never show what they hold
+//! - [`outbound`]: the one outbound HTTP policy (timeouts, retries, backoff, `429`)
+//! - [`store`], [`secrets`], [`idempotency`]: storage and secrets ports with AWS and in-memory adapters
+//! - [`teamtailor`]: the partner protocol inbound, partner results and the public API outbound
+//! - [`admin`]: operator (admin) authentication
+//! - [`platform`]: the dependencies a Lambda builds once per cold start
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod idempotency;
+pub mod lambda;
+pub mod logging;
+pub mod outbound;
+pub mod platform;
+pub mod secret;
+pub mod secrets;
+pub mod store;
+pub mod teamtailor;
+pub mod web;
+
+pub use error::AppError;
+pub use secret::{Secret, SecretString};

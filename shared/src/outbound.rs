@@ -1,0 +1,258 @@
+//! The one outbound HTTP policy every client uses: connect and request timeouts, a bounded number
+//! of attempts with exponential backoff and jitter on transient failures, and `429` honoured
+//! (`Retry-After`, else `X-Rate-Limit-Reset`, else backoff).
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use rand::Rng;
+
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest wait a `429` may ask for; a longer one is not waited out.
+    pub max_rate_limit_wait: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(4),
+            max_rate_limit_wait: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with "equal jitter": half the step is fixed, half is random, so that
+    /// concurrent callers spread out without ever retrying immediately.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let step = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        let half = step / 2;
+        let jitter_ms = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
+        half + Duration::from_millis(jitter_ms)
+    }
+}
+
+/// Why an outside call did not produce a response worth reading.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    #[error("{service} did not answer within {seconds} seconds (tried {attempts} times)")]
+    TimedOut { service: &'static str, seconds: u64, attempts: u32 },
+    #[error("{service} could not be reached (tried {attempts} times): {reason}")]
+    Unreachable { service: &'static str, attempts: u32, reason: String },
+    #[error("{service} answered {status} (tried {attempts} times)")]
+    Status { service: &'static str, status: StatusCode, attempts: u32, body: String },
+    #[error("{service} sent an answer hirebridge could not read: {reason}")]
+    Malformed { service: &'static str, reason: String },
+}
+
+impl OutboundError {
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            OutboundError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl From<OutboundError> for crate::AppError {
+    fn from(e: OutboundError) -> Self {
+        crate::AppError::upstream(e.to_string())
+    }
+}
+
+/// A reqwest client with the policy above; built once per cold start and shared.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    policy: RetryPolicy,
+}
+
+impl HttpClient {
+    pub fn new(policy: RetryPolicy) -> Self {
+        let inner = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.request_timeout)
+            // Below the usual 60 s server keep-alive, so a thawed Lambda does not reuse a
+            // connection the server already closed.
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("hirebridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client's settings are valid");
+        HttpClient { inner, policy }
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.inner.request(method, url)
+    }
+
+    /// Sends `request`, retrying transient failures. Returns the first response that is not
+    /// transient (any 2xx, 3xx or non-retryable 4xx) for the caller to interpret; a response that
+    /// stays transient after the last attempt becomes [`OutboundError::Status`].
+    pub async fn send(
+        &self,
+        service: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, OutboundError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let this_try = request.try_clone().ok_or_else(|| OutboundError::Malformed {
+                service,
+                reason: "a streaming request body cannot be retried".into(),
+            })?;
+            let last = attempt >= self.policy.max_attempts;
+            match this_try.send().await {
+                Ok(resp) if is_transient(resp.status()) => {
+                    let status = resp.status();
+                    let wait = if status == StatusCode::TOO_MANY_REQUESTS {
+                        rate_limit_wait(resp.headers())
+                    } else {
+                        None
+                    };
+                    let too_long = wait.is_some_and(|w| w > self.policy.max_rate_limit_wait);
+                    if last || too_long {
+                        let body = resp.text().await.unwrap_or_default();
+                        return Err(OutboundError::Status {
+                            service,
+                            status,
+                            attempts: attempt,
+                            body: truncate(&body, 500),
+                        });
+                    }
+                    let delay = wait.unwrap_or_else(|| self.policy.backoff(attempt - 1));
+                    tracing::warn!(service, attempt, status = status.as_u16(), delay_ms = delay.as_millis() as u64, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(resp) => return Ok(resp),
+                Err(e) => {
+                    let e = e.without_url();
+                    if last {
+                        return Err(if e.is_timeout() {
+                            OutboundError::TimedOut {
+                                service,
+                                seconds: self.policy.request_timeout.as_secs().max(1),
+                                attempts: attempt,
+                            }
+                        } else {
+                            OutboundError::Unreachable {
+                                service,
+                                attempts: attempt,
+                                reason: error_chain(&e),
+                            }
+                        });
+                    }
+                    let delay = self.policy.backoff(attempt - 1);
+                    tracing::warn!(service, attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Sends and reads a JSON answer; any non-2xx answer becomes [`OutboundError::Status`].
+    pub async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        service: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, OutboundError> {
+        let resp = self.send(service, request).await?;
+        let resp = expect_success(service, resp).await?;
+        resp.json::<T>().await.map_err(|e| OutboundError::Malformed {
+            service,
+            reason: e.without_url().to_string(),
+        })
+    }
+}
+
+/// Turns a non-2xx answer into an error, keeping a short piece of its body for diagnosis.
+pub async fn expect_success(
+    service: &'static str,
+    resp: reqwest::Response,
+) -> Result<reqwest::Response, OutboundError> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    Err(OutboundError::Status { service, status, attempts: 1, body: truncate(&body, 500) })
+}
+
+fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// How long a `429` asks us to wait: `Retry-After` (seconds), else `X-Rate-Limit-Reset` (seconds
+/// left in the window), else Spark Hire's `X-Rate-Limit-Try-Again-Seconds`.
+pub fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
+    ["retry-after", "x-rate-limit-reset", "x-rate-limit-try-again-seconds"]
+        .iter()
+        .find_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?.trim();
+            value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
+        })
+        .map(Duration::from_secs_f64)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    truncate(&out, 300)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_within_its_cap_and_is_never_zero() {
+        let p = RetryPolicy::default();
+        for attempt in 0..10 {
+            let d = p.backoff(attempt);
+            let step = p.base_delay.saturating_mul(1 << attempt).min(p.max_delay);
+            assert!(d >= step / 2 && d <= step, "attempt {attempt}: {d:?} outside [{:?}, {step:?}]", step / 2);
+        }
+    }
+
+    #[test]
+    fn rate_limit_headers_in_order_of_preference() {
+        let mut h = HeaderMap::new();
+        assert_eq!(rate_limit_wait(&h), None);
+        h.insert("x-rate-limit-reset", "7".parse().unwrap());
+        assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(2)));
+    }
+}

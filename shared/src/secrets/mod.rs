@@ -1,0 +1,162 @@
+//! The secrets port (SPEC §3): every credential lives in Secrets Manager under
+//! `{SECRETS_PREFIX}/…`, read through a TTL cache so a warm invocation makes no Secrets Manager call.
+mod aws;
+mod memory;
+
+pub use aws::SecretsManagerStore;
+pub use memory::MemorySecretStore;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use tokio::sync::RwLock;
+
+use crate::SecretString;
+
+#[derive(Debug, thiserror::Error)]
+#[error("secrets store failed: {0}")]
+pub struct SecretsError(pub String);
+
+impl From<SecretsError> for crate::AppError {
+    fn from(e: SecretsError) -> Self {
+        crate::AppError::internal(e)
+    }
+}
+
+/// Raw access by full secret name.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError>;
+    /// Creates the secret or replaces its value.
+    async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretsError>;
+    async fn delete(&self, name: &str) -> Result<(), SecretsError>;
+}
+
+/// Secrets by name under the prefix, cached for `ttl`.
+pub struct Secrets {
+    store: Arc<dyn SecretStore>,
+    prefix: String,
+    ttl: Duration,
+    cache: RwLock<HashMap<String, (Instant, SecretString)>>,
+}
+
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+impl Secrets {
+    pub fn new(store: Arc<dyn SecretStore>, prefix: impl Into<String>, ttl: Duration) -> Self {
+        Secrets { store, prefix: prefix.into(), ttl, cache: RwLock::new(HashMap::new()) }
+    }
+
+    pub fn full_name(&self, name: &str) -> String {
+        format!("{}/{}", self.prefix, name)
+    }
+
+    /// The secret `name` (relative to the prefix); `None` when it does not exist.
+    pub async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
+        let full = self.full_name(name);
+        if let Some((at, value)) = self.cache.read().await.get(&full) {
+            if at.elapsed() < self.ttl {
+                return Ok(Some(value.clone()));
+            }
+        }
+        let value = self.store.get(&full).await?;
+        let mut cache = self.cache.write().await;
+        match &value {
+            Some(v) => {
+                cache.insert(full, (Instant::now(), v.clone()));
+            }
+            None => {
+                cache.remove(&full);
+            }
+        }
+        Ok(value)
+    }
+
+    /// The secret parsed as JSON of type `T`. A value that does not parse is an error naming the
+    /// secret, never showing its content.
+    pub async fn get_json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, SecretsError> {
+        match self.get(name).await? {
+            None => Ok(None),
+            Some(raw) => serde_json::from_str(raw.expose()).map(Some).map_err(|e| {
+                SecretsError(format!(
+                    "secret {} is not the expected JSON (line {}, column {})",
+                    self.full_name(name),
+                    e.line(),
+                    e.column()
+                ))
+            }),
+        }
+    }
+
+    /// Like [`Self::get_json`], but a missing secret is an error (devops must create it).
+    pub async fn require_json<T: DeserializeOwned>(&self, name: &str) -> Result<T, SecretsError> {
+        self.get_json(name)
+            .await?
+            .ok_or_else(|| SecretsError(format!("secret {} does not exist", self.full_name(name))))
+    }
+
+    pub async fn put_json(&self, name: &str, value: &serde_json::Value) -> Result<(), SecretsError> {
+        let full = self.full_name(name);
+        let secret = SecretString::new(value.to_string());
+        self.store.put(&full, &secret).await?;
+        self.cache.write().await.insert(full, (Instant::now(), secret));
+        Ok(())
+    }
+
+    pub async fn delete(&self, name: &str) -> Result<(), SecretsError> {
+        let full = self.full_name(name);
+        self.store.delete(&full).await?;
+        self.cache.write().await.remove(&full);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting(MemorySecretStore, AtomicUsize);
+
+    #[async_trait]
+    impl SecretStore for Counting {
+        async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.get(name).await
+        }
+        async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretsError> {
+            self.0.put(name, value).await
+        }
+        async fn delete(&self, name: &str) -> Result<(), SecretsError> {
+            self.0.delete(name).await
+        }
+    }
+
+    #[tokio::test]
+    async fn warm_reads_come_from_the_cache() {
+        let raw = Arc::new(Counting(MemorySecretStore::default(), AtomicUsize::new(0)));
+        raw.0.put("p/x", &SecretString::from(r#"{"k":"v"}"#)).await.unwrap();
+        let secrets = Secrets::new(raw.clone(), "p", DEFAULT_TTL);
+        for _ in 0..5 {
+            let v: serde_json::Value = secrets.require_json("x").await.unwrap();
+            assert_eq!(v["k"], "v");
+        }
+        assert_eq!(raw.1.load(Ordering::SeqCst), 1);
+        let expired = Secrets::new(raw.clone(), "p", Duration::ZERO);
+        expired.get("x").await.unwrap();
+        expired.get("x").await.unwrap();
+        assert_eq!(raw.1.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn malformed_secrets_are_named_not_shown() {
+        let raw = Arc::new(MemorySecretStore::default());
+        raw.put("p/bad", &SecretString::from("not-json-s3cr3t")).await.unwrap();
+        let secrets = Secrets::new(raw, "p", DEFAULT_TTL);
+        let e = secrets.get_json::<serde_json::Value>("bad").await.unwrap_err().to_string();
+        assert!(e.contains("p/bad") && !e.contains("s3cr3t"), "{e}");
+    }
+}

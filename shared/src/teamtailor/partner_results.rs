@@ -1,0 +1,183 @@
+//! Writing the outcome back to the candidate's card: `PUT {update-url}` with the listing's partner
+//! API key, `X-Api-Version: 20180828`, JSON:API (`research/teamtailor.md` §2).
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::outbound::{expect_success, HttpClient, OutboundError};
+use crate::SecretString;
+
+pub const PARTNER_API_VERSION: &str = "20180828";
+const RESULTS_PATH: &str = "/partner/v1/partner-results/";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultStatus {
+    Sent,
+    Pending,
+    Completed,
+    Failed,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PartnerResult {
+    pub status: ResultStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+impl PartnerResult {
+    pub fn new(status: ResultStatus) -> Self {
+        PartnerResult { status, summary: None, url: None, assessment: None, attachments: vec![], details: None }
+    }
+
+    /// Teamtailor shows 150 characters on the card; longer summaries are cut at 500.
+    pub fn summary(mut self, text: impl Into<String>) -> Self {
+        let text: String = text.into();
+        self.summary = Some(text.chars().take(500).collect());
+        self
+    }
+
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    pub fn score(mut self, score: u8) -> Self {
+        self.assessment = Some(json!({"score": score.min(100)}));
+        self
+    }
+
+    pub fn attachment(mut self, url: impl Into<String>, description: impl Into<String>) -> Self {
+        self.attachments.push(json!({"url": url.into(), "description": description.into()}));
+        self
+    }
+
+    pub fn details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// The same result as the webhook's inline answer (`partner_result_attributes`).
+    pub fn inline(&self) -> Value {
+        json!({ "partner_result_attributes": self })
+    }
+}
+
+/// The partner-results client; built once, it sends each update to the right Teamtailor host.
+#[derive(Clone)]
+pub struct PartnerResults {
+    http: HttpClient,
+    api_base: Option<String>,
+}
+
+impl PartnerResults {
+    pub fn new(http: HttpClient, config: &Config) -> Self {
+        PartnerResults {
+            http,
+            api_base: config
+                .teamtailor_api_url
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+        }
+    }
+
+    /// Where to send an update. The `update-url` comes from the request, so it must name a
+    /// partner result on a Teamtailor host; with `TEAMTAILOR_API_URL` set, only its path is used.
+    pub fn resolve(&self, update_url: &str) -> Result<String, AppError> {
+        let bad = || {
+            AppError::bad_request(format!(
+                "partner-result.update-url must be https://<teamtailor api host>{RESULTS_PATH}<id>"
+            ))
+        };
+        let url = url::Url::parse(update_url).map_err(|_| bad())?;
+        let path = url.path();
+        let id = path.strip_prefix(RESULTS_PATH).ok_or_else(bad)?;
+        if id.is_empty() || id.contains('/') {
+            return Err(bad());
+        }
+        match &self.api_base {
+            Some(base) => Ok(format!("{base}{path}")),
+            None => {
+                let host = url.host_str().unwrap_or_default();
+                if url.scheme() == "https" && super::API_HOSTS.contains(&host) && url.port().is_none() {
+                    Ok(format!("https://{host}{path}"))
+                } else {
+                    Err(bad())
+                }
+            }
+        }
+    }
+
+    pub async fn update(
+        &self,
+        update_url: &str,
+        partner_api_key: &SecretString,
+        result: &PartnerResult,
+    ) -> Result<(), AppError> {
+        let url = self.resolve(update_url)?;
+        let id = url.rsplit('/').next().unwrap_or_default().to_owned();
+        let body = json!({"data": {"type": "partner-results", "id": id, "attributes": result}});
+        let request = self
+            .http
+            .request(reqwest::Method::PUT, &url)
+            .bearer_auth(partner_api_key.expose())
+            .header("X-Api-Version", PARTNER_API_VERSION)
+            .header("Content-Type", "application/vnd.api+json")
+            .header("Accept", "application/vnd.api+json")
+            .body(body.to_string());
+        let resp = self.http.send("Teamtailor", request).await?;
+        expect_success("Teamtailor", resp).await.map_err(|e: OutboundError| AppError::upstream(e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::RetryPolicy;
+
+    fn client(api: Option<&str>) -> PartnerResults {
+        let c = Config::from_lookup(|k| match k {
+            "PUBLIC_BASE_URL" => Some("https://hb".into()),
+            "TEAMTAILOR_API_URL" => api.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap();
+        PartnerResults::new(HttpClient::new(RetryPolicy::default()), &c)
+    }
+
+    #[test]
+    fn update_urls_must_be_teamtailor_partner_results() {
+        let c = client(None);
+        let ok = "https://api.na.teamtailor.com/partner/v1/partner-results/abc";
+        assert_eq!(c.resolve(ok).unwrap(), ok);
+        for bad in [
+            "https://evil.example.com/partner/v1/partner-results/abc",
+            "http://api.teamtailor.com/partner/v1/partner-results/abc",
+            "https://api.teamtailor.com/v1/candidates/1",
+            "https://api.teamtailor.com:8443/partner/v1/partner-results/abc",
+            "not a url",
+        ] {
+            assert!(c.resolve(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn a_configured_api_url_takes_the_path_only() {
+        let c = client(Some("http://127.0.0.1:9/_sandbox/teamtailor"));
+        assert_eq!(
+            c.resolve("https://api.teamtailor.com/partner/v1/partner-results/abc").unwrap(),
+            "http://127.0.0.1:9/_sandbox/teamtailor/partner/v1/partner-results/abc"
+        );
+    }
+}
