@@ -174,10 +174,14 @@ impl HttpClient {
     ) -> Result<T, OutboundError> {
         let resp = self.send(service, request).await?;
         let resp = expect_success(service, resp).await?;
-        resp.json::<T>().await.map_err(|e| OutboundError::Malformed {
+        let bytes = resp.bytes().await.map_err(|e| OutboundError::Unreachable {
             service,
+            attempts: 1,
             reason: e.without_url().to_string(),
-        })
+        })?;
+        // An empty answer (204) reads as `null`.
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| OutboundError::Malformed { service, reason: e.to_string() })
     }
 }
 

@@ -1,1 +1,15 @@
-fn main() {}
+//! The `learnster-webhook` Lambda: build the dependencies once, then serve.
+use hirebridge::config::Config;
+use hirebridge::outbound::RetryPolicy;
+use hirebridge::platform::Platform;
+use learnster_webhook::Deps;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    hirebridge::logging::init();
+    let config = Config::from_env()?;
+    let platform = Platform::aws(config, RetryPolicy::default()).await?;
+    // Lives for the whole execution environment; every invocation borrows it.
+    let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
+    hirebridge::lambda::run(move |req| learnster_webhook::handle(deps, req)).await
+}

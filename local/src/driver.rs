@@ -1,0 +1,126 @@
+//! Plays Teamtailor's side of the partner protocol: provider keys, signed trigger webhooks with
+//! the documented body. Used by the demo and the tests.
+use bytes::Bytes;
+use hirebridge::teamtailor::{provider_key, signature};
+use hirebridge::SecretString;
+use serde_json::{json, Value};
+
+/// A partner listing as Teamtailor holds it.
+pub struct Teamtailor {
+    pub partner_api_key: SecretString,
+    pub webhook_secret: SecretString,
+}
+
+/// A candidate moved into a stage that has the trigger.
+#[derive(Clone, Debug)]
+pub struct Move {
+    pub event_id: String,
+    pub result_id: String,
+    pub candidate_id: u64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub department: Option<String>,
+    /// (job id, title, stage name); `None` in bulk mode.
+    pub job: Option<(u64, String, String)>,
+    pub webhook_data: Value,
+}
+
+impl Move {
+    pub fn new(candidate_id: u64, email: &str, job: Option<(u64, &str, &str)>) -> Self {
+        Move {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            result_id: uuid::Uuid::new_v4().to_string(),
+            candidate_id,
+            first_name: "Juston".into(),
+            last_name: "Becker".into(),
+            email: email.into(),
+            department: Some("Product development".into()),
+            job: job.map(|(id, title, stage)| (id, title.to_owned(), stage.to_owned())),
+            webhook_data: json!({}),
+        }
+    }
+
+    pub fn update_url(&self) -> String {
+        format!("https://api.teamtailor.com/partner/v1/partner-results/{}", self.result_id)
+    }
+
+    /// The webhook body, shaped like Teamtailor's documented example.
+    pub fn body(&self) -> Value {
+        let mut candidate = json!({
+            "id": self.candidate_id,
+            "uuid": uuid::Uuid::new_v4().to_string(),
+            "first-name": self.first_name,
+            "last-name": self.last_name,
+            "email": self.email,
+            "phone": "+4670432121",
+            "tags": ["developer"],
+            "department": self.department,
+            "custom-fields": [{"has-driver-license": {"value": true, "type": "boolean"}}],
+        });
+        if let Some((id, title, stage)) = &self.job {
+            candidate["job"] = json!({
+                "id": id, "title": title, "stage-id": 1, "stage": stage, "tags": [], "trigger-id": 1,
+                "custom-fields": [], "status": {"rejected": false},
+                "triggered-by": {"id": 31, "email": "recruiter@example.com", "name": "Rita Recruiter"}
+            });
+        }
+        json!({
+            "partner-event": {
+                "id": self.event_id,
+                "webhook-data": self.webhook_data,
+                "partner-result": {"id": self.result_id, "status": "sending", "update-url": self.update_url()},
+                "candidate": candidate,
+            },
+            "company": {"uuid": "vAXspNm0J2Y", "name": "Sandbox Company"}
+        })
+    }
+}
+
+impl Teamtailor {
+    /// The provider key for an activation form's values (an HS256 JWT).
+    pub fn provider_key(&self, claims: &Value) -> String {
+        provider_key::encode_jwt(claims, &self.partner_api_key)
+    }
+
+    pub fn signature(&self, event_id: &str, t: i64) -> String {
+        signature::sign(t, event_id, &self.webhook_secret)
+    }
+
+    /// `POST /{integration}/webhook` as Teamtailor sends it.
+    pub fn webhook(&self, integration: &str, provider_key: &str, mv: &Move, now: i64) -> http::Request<Bytes> {
+        self.webhook_raw(integration, provider_key, &self.signature(&mv.event_id, now), Bytes::from(mv.body().to_string()))
+    }
+
+    pub fn webhook_raw(&self, integration: &str, provider_key: &str, signature: &str, body: Bytes) -> http::Request<Bytes> {
+        http::Request::builder()
+            .method("POST")
+            .uri(format!("/{integration}/webhook"))
+            .header("authorization", format!("Bearer {provider_key}"))
+            .header("teamtailor-signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .expect("a valid request")
+    }
+
+    /// `GET /{integration}/{path}` with the provider key.
+    pub fn get(&self, path: &str, provider_key: &str) -> http::Request<Bytes> {
+        http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("authorization", format!("Bearer {provider_key}"))
+            .body(Bytes::new())
+            .expect("a valid request")
+    }
+}
+
+/// An admin call with a JSON body.
+pub fn admin(method: &str, path: &str, token: &str, body: Option<&Value>) -> http::Request<Bytes> {
+    http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body.map(|b| Bytes::from(b.to_string())).unwrap_or_default())
+        .expect("a valid request")
+}

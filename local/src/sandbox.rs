@@ -1,0 +1,393 @@
+//! A built-in sandbox of the outside services, so that the local runner, the demo and the tests
+//! run offline: Teamtailor (partner results, jobs) and Learnster (OAuth, students, tags).
+//! It is stateful, records every request it gets, and can be told to fail (`/control/faults`).
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+/// One request the sandbox received.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recorded {
+    pub service: String,
+    pub method: String,
+    pub path: String,
+    /// Kept in memory for assertions (which key was used); never logged or served.
+    #[serde(skip)]
+    pub authorization: Option<String>,
+    #[serde(skip)]
+    pub api_version: Option<String>,
+}
+
+/// Make matching requests fail: answer `status` (or hang for `delay_ms` first), `times` times.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Fault {
+    pub service: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path_contains: String,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Student {
+    pub id: String,
+    pub space: String,
+    pub vendor_id: String,
+    pub user: Value,
+    /// Tag names (the sandbox resolves ids to names for easy reading).
+    pub tags: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tag {
+    pub id: String,
+    pub space: String,
+    pub vendor_id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+#[derive(Default, Serialize)]
+pub struct State_ {
+    pub requests: Vec<Recorded>,
+    pub faults: Vec<Fault>,
+    /// Partner results by id: the latest attributes written.
+    pub partner_results: HashMap<String, Value>,
+    /// Every partner-result update, in order.
+    pub partner_result_updates: Vec<(String, Value)>,
+    pub jobs: HashMap<String, Job>,
+    pub students: Vec<Student>,
+    pub tags: Vec<Tag>,
+    #[serde(skip)]
+    pub learnster_tokens: BTreeSet<String>,
+}
+
+/// A handle on the sandbox's state, shared with its router.
+#[derive(Clone, Default)]
+pub struct Sandbox {
+    state: Arc<Mutex<State_>>,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub async fn state(&self) -> tokio::sync::MutexGuard<'_, State_> {
+        self.state.lock().await
+    }
+
+    pub async fn add_fault(&self, fault: Fault) {
+        self.state.lock().await.faults.push(fault);
+    }
+
+    pub async fn add_job(&self, job: Job) {
+        self.state.lock().await.jobs.insert(job.id.clone(), job);
+    }
+
+    /// Requests to `service` whose method and path match.
+    pub async fn count(&self, service: &str, method: &str, path_contains: &str) -> usize {
+        self.state
+            .lock()
+            .await
+            .requests
+            .iter()
+            .filter(|r| r.service == service && r.method == method && r.path.contains(path_contains))
+            .count()
+    }
+
+    /// The routes, to be nested under `/_sandbox`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/teamtailor/partner/v1/partner-results/{id}", put(put_partner_result))
+            .route("/teamtailor/v1/jobs/{id}", get(get_job))
+            .route("/learnster/{space}/api/public/v1/auth/token/", post(learnster_token))
+            .route(
+                "/learnster/{space}/api/public/v1/vendor/{vendor}/users/students/",
+                get(search_students).post(create_student),
+            )
+            .route(
+                "/learnster/{space}/api/public/v1/vendor/{vendor}/users/students/{student}/tags/bulk/",
+                put(bulk_tags),
+            )
+            .route("/learnster/{space}/api/public/v1/vendor/{vendor}/tags/", get(search_tags).post(create_tag))
+            .route("/control/faults", post(control_fault))
+            .route("/control/jobs", post(control_job))
+            .route("/control/state", get(control_state))
+            .layer(middleware::from_fn_with_state(self.clone(), record_and_fault))
+            .with_state(self.clone())
+    }
+}
+
+/// Records the request, then applies the first matching fault.
+async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let rest = path.trim_start_matches("/_sandbox");
+    let service = rest.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
+    let method = req.method().to_string();
+    let (authorization, api_version) = {
+        let h = req.headers();
+        let header = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (header("authorization"), header("x-api-version"))
+    };
+    let fault = {
+        let mut st = sb.state.lock().await;
+        if service != "control" {
+            st.requests.push(Recorded {
+                service: service.clone(),
+                method: method.clone(),
+                path: rest.to_owned(),
+                authorization,
+                api_version,
+            });
+        }
+        let found = st.faults.iter_mut().find(|f| {
+            f.times > 0
+                && f.service == service
+                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(&method))
+                && rest.contains(&f.path_contains)
+        });
+        found.map(|f| {
+            f.times -= 1;
+            f.clone()
+        })
+    };
+    if let Some(fault) = fault {
+        if fault.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        }
+        if let Some(status) = fault.status {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, Json(json!({"error": "sandbox fault", "status": status.as_u16()}))).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::to_owned)
+}
+
+async fn put_partner_result(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if headers.get("x-api-version").and_then(|v| v.to_str().ok()) != Some("20180828") {
+        return (StatusCode::NOT_ACCEPTABLE, "X-Api-Version 20180828 is required").into_response();
+    }
+    if bearer(&headers).is_none() {
+        return (StatusCode::UNAUTHORIZED, "partner API key required").into_response();
+    }
+    let Ok(doc) = serde_json::from_str::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not JSON").into_response();
+    };
+    if doc["data"]["type"] != "partner-results" {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "data.type must be partner-results").into_response();
+    }
+    let attributes = doc["data"]["attributes"].clone();
+    let mut st = sb.state.lock().await;
+    st.partner_results.insert(id.clone(), attributes.clone());
+    st.partner_result_updates.push((id.clone(), attributes.clone()));
+    Json(json!({"data": {"id": id, "type": "partner-results", "attributes": attributes}})).into_response()
+}
+
+async fn get_job(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let token_ok = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Token token=") && v.len() > "Token token=".len());
+    if !token_ok {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]}))).into_response();
+    }
+    let st = sb.state.lock().await;
+    let Some(job) = st.jobs.get(&id) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"errors": [{"status": "404"}]}))).into_response();
+    };
+    let mut doc = json!({"data": {"id": job.id, "type": "jobs", "attributes": {"title": job.title}, "relationships": {}}});
+    if let Some(dep) = &job.department {
+        doc["data"]["relationships"]["department"] = json!({"data": {"id": "d1", "type": "departments"}});
+        doc["included"] = json!([{"id": "d1", "type": "departments", "attributes": {"name": dep}}]);
+    }
+    Json(doc).into_response()
+}
+
+async fn learnster_token(State(sb): State<Sandbox>, Json(body): Json<Value>) -> Response {
+    let present = |k: &str| body.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    if !present("client_id") || !present("client_secret") || body["grant_type"] != "client_credentials" {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_client"}))).into_response();
+    }
+    let token = uuid::Uuid::new_v4().to_string();
+    sb.state.lock().await.learnster_tokens.insert(token.clone());
+    Json(json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer", "scope": "api"})).into_response()
+}
+
+async fn authorized(sb: &Sandbox, headers: &HeaderMap) -> bool {
+    match bearer(headers) {
+        Some(t) => sb.state.lock().await.learnster_tokens.contains(&t),
+        None => false,
+    }
+}
+
+fn unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"error": "not_authenticated"}))).into_response()
+}
+
+async fn search_students(
+    State(sb): State<Sandbox>,
+    Path((space, vendor)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&sb, &headers).await {
+        return unauthorized();
+    }
+    let search = q.get("search").cloned().unwrap_or_default().to_lowercase();
+    let st = sb.state.lock().await;
+    let results: Vec<Value> = st
+        .students
+        .iter()
+        .filter(|s| s.space == space && s.vendor_id == vendor)
+        .filter(|s| s.user["email"].as_str().unwrap_or_default().to_lowercase().contains(&search))
+        .map(|s| json!({"id": s.id, "vendor": s.vendor_id, "user": s.user, "active": true}))
+        .collect();
+    Json(json!({"count": results.len(), "next": null, "previous": null, "results": results})).into_response()
+}
+
+async fn create_student(
+    State(sb): State<Sandbox>,
+    Path((space, vendor)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorized(&sb, &headers).await {
+        return unauthorized();
+    }
+    let user = body["user"].clone();
+    if user["email"].as_str().is_none_or(str::is_empty) {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "email is required", "code": "invalid"}))).into_response();
+    }
+    let mut st = sb.state.lock().await;
+    let student = Student {
+        id: uuid::Uuid::new_v4().to_string(),
+        space,
+        vendor_id: vendor,
+        user,
+        tags: BTreeSet::new(),
+    };
+    st.students.push(student.clone());
+    (StatusCode::CREATED, Json(json!({"id": student.id, "vendor": student.vendor_id, "user": student.user, "active": true, "controlled_by_integration": true}))).into_response()
+}
+
+async fn search_tags(
+    State(sb): State<Sandbox>,
+    Path((space, vendor)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&sb, &headers).await {
+        return unauthorized();
+    }
+    let name = q.get("name").cloned().unwrap_or_default();
+    let st = sb.state.lock().await;
+    let results: Vec<Value> = st
+        .tags
+        .iter()
+        .filter(|t| t.space == space && t.vendor_id == vendor && t.name.contains(&name))
+        .map(|t| json!({"id": t.id, "name": t.name, "type": "course"}))
+        .collect();
+    Json(json!({"count": results.len(), "results": results})).into_response()
+}
+
+async fn create_tag(
+    State(sb): State<Sandbox>,
+    Path((space, vendor)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorized(&sb, &headers).await {
+        return unauthorized();
+    }
+    let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "name is required"}))).into_response();
+    };
+    let tag = Tag { id: uuid::Uuid::new_v4().to_string(), space, vendor_id: vendor, name: name.to_owned() };
+    sb.state.lock().await.tags.push(tag.clone());
+    (StatusCode::CREATED, Json(json!({"id": tag.id, "name": tag.name}))).into_response()
+}
+
+async fn bulk_tags(
+    State(sb): State<Sandbox>,
+    Path((_space, _vendor, student)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorized(&sb, &headers).await {
+        return unauthorized();
+    }
+    let ids: Vec<String> = body["update_list"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let mut st = sb.state.lock().await;
+    let names: Vec<String> = ids
+        .iter()
+        .filter_map(|id| st.tags.iter().find(|t| &t.id == id).map(|t| t.name.clone()))
+        .collect();
+    if names.len() != ids.len() {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "unknown tag id"}))).into_response();
+    }
+    let Some(s) = st.students.iter_mut().find(|s| s.id == student) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such student"}))).into_response();
+    };
+    s.tags.extend(names);
+    Json(json!({"updated": ids.len()})).into_response()
+}
+
+async fn control_fault(State(sb): State<Sandbox>, Json(fault): Json<Fault>) -> StatusCode {
+    sb.add_fault(fault).await;
+    StatusCode::NO_CONTENT
+}
+
+async fn control_job(State(sb): State<Sandbox>, Json(job): Json<Job>) -> StatusCode {
+    sb.add_job(job).await;
+    StatusCode::NO_CONTENT
+}
+
+async fn control_state(State(sb): State<Sandbox>) -> Response {
+    let st = sb.state.lock().await;
+    Json(serde_json::to_value(&*st).unwrap_or_default()).into_response()
+}

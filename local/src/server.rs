@@ -1,0 +1,127 @@
+//! One HTTP server for every function's routes, as API Gateway would route them.
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::Router;
+use hirebridge::clock::SystemClock;
+use hirebridge::config::Config;
+use hirebridge::error::Style;
+use hirebridge::outbound::RetryPolicy;
+use hirebridge::platform::Platform;
+use hirebridge::secrets::{MemorySecretStore, SecretStore};
+use hirebridge::store::{DynamoStore, ItemStore, MemoryStore};
+use hirebridge::web::{self, MAX_BODY_BYTES};
+use hirebridge::AppError;
+
+use crate::sandbox::Sandbox;
+
+/// The development secrets that ship with the repository (`local/dev-secrets.json`).
+pub const DEV_SECRETS: &str = include_str!("../dev-secrets.json");
+/// The admin token whose SHA-256 is in the development secrets.
+pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+
+/// Every function, built as its Lambda builds it.
+pub struct Functions {
+    pub learnster: learnster_webhook::Deps,
+}
+
+impl Functions {
+    pub async fn dispatch(&self, req: web::Request) -> web::Response {
+        let first = req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
+        match first.as_str() {
+            "learnster" => learnster_webhook::handle(&self.learnster, req).await,
+            _ => AppError::not_found(format!("no function serves {}", req.uri().path())).into_response(Style::Problem),
+        }
+    }
+}
+
+/// The configuration the local runner uses: the environment, with the sandbox standing in for
+/// every outside API whose `*_API_URL` is unset, and `PUBLIC_BASE_URL` defaulting to `addr`.
+pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
+    let base = format!("http://{addr}");
+    let mut defaults: HashMap<&str, String> = HashMap::new();
+    defaults.insert("PUBLIC_BASE_URL", base.clone());
+    defaults.insert("TEAMTAILOR_API_URL", format!("{base}/_sandbox/teamtailor"));
+    defaults.insert("LEARNSTER_API_URL", format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"));
+    let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let uses_sandbox = ["TEAMTAILOR_API_URL", "LEARNSTER_API_URL"].iter().any(|k| from_env(k).is_none());
+    let config = Config::from_lookup(|k| from_env(k).or_else(|| defaults.get(k).cloned())).map_err(|e| e.to_string())?;
+    Ok((config, uses_sandbox))
+}
+
+/// Builds the functions on shared storage: DynamoDB when `TABLE_NAME` is set, else embedded.
+pub async fn functions(config: Config, secrets: Arc<MemorySecretStore>, policy: RetryPolicy) -> Functions {
+    let store: Arc<dyn ItemStore> = match &config.table_name {
+        Some(table) => {
+            let sdk = aws_config_load().await;
+            Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()))
+        }
+        None => Arc::new(MemoryStore::new()),
+    };
+    let secret_store: Arc<dyn SecretStore> = secrets;
+    let platform = || Platform::new(config.clone(), store.clone(), secret_store.clone(), policy.clone(), Arc::new(SystemClock));
+    Functions { learnster: learnster_webhook::Deps::new(platform()) }
+}
+
+async fn aws_config_load() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+/// The router: the sandbox under `/_sandbox` (when used), every function's routes elsewhere.
+pub fn router(functions: Arc<Functions>, sandbox: Option<&Sandbox>) -> Router {
+    let mut router = Router::new().fallback(dispatch).with_state(functions);
+    if let Some(sandbox) = sandbox {
+        router = router.nest("/_sandbox", sandbox.router());
+    }
+    router
+}
+
+async fn dispatch(State(functions): State<Arc<Functions>>, req: axum::extract::Request) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = AppError::too_large(format!("the request body is larger than {MAX_BODY_BYTES} bytes"));
+            return e.into_response(Style::Problem).map(Body::from);
+        }
+    };
+    functions.dispatch(http::Request::from_parts(parts, bytes)).await.map(Body::from)
+}
+
+/// Loads a secrets file (secret name → value); without one, the development secrets.
+pub fn load_secrets(path: Option<&str>) -> Result<MemorySecretStore, String> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read secrets file {p}: {e}"))?,
+        None => DEV_SECRETS.to_owned(),
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("the secrets file is not JSON: {e}"))?;
+    MemorySecretStore::from_json(&value)
+}
+
+/// A running local server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub sandbox: Option<Sandbox>,
+    pub functions: Arc<Functions>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `addr` and serves until the task is dropped or aborted.
+pub async fn start(addr: SocketAddr, secrets: MemorySecretStore, policy: RetryPolicy) -> Result<Running, String> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (config, uses_sandbox) = local_config(addr)?;
+    let sandbox = uses_sandbox.then(Sandbox::new);
+    let functions = Arc::new(functions(config, Arc::new(secrets), policy).await);
+    let app = router(functions.clone(), sandbox.as_ref());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "local server stopped");
+        }
+    });
+    Ok(Running { addr, sandbox, functions, task })
+}
