@@ -51,27 +51,47 @@ fn expect(ok: bool, what: &str) -> Result<(), String> {
 
 pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), String> {
     let running = server::start(addr, secrets, RetryPolicy::default()).await?;
-    let sandbox = running
-        .sandbox
-        .clone()
-        .ok_or("the demo plays against the sandbox; unset TEAMTAILOR_API_URL and LEARNSTER_API_URL")?;
+    let sandbox = running.sandbox.clone().ok_or(
+        "the demo plays against the sandbox; unset TEAMTAILOR_API_URL and LEARNSTER_API_URL",
+    )?;
     let listing = running
         .functions
         .learnster
         .platform
         .listing("learnster")
         .await
-        .map_err(|e| format!("the secrets file has no Learnster listing keys: {}", e.detail))?;
+        .map_err(|e| {
+            format!(
+                "the secrets file has no Learnster listing keys: {}",
+                e.detail
+            )
+        })?;
     // The demo plays Teamtailor, which holds the same listing keys.
-    let teamtailor = Teamtailor { partner_api_key: listing.partner_api_key, webhook_secret: listing.webhook_secret };
-    let client = Client { http: reqwest::Client::new(), base: format!("http://{}", running.addr) };
-    println!("hirebridge-local on {} with the sandbox of Teamtailor and Learnster", client.base);
+    let teamtailor = Teamtailor {
+        partner_api_key: listing.partner_api_key,
+        webhook_secret: listing.webhook_secret,
+    };
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: format!("http://{}", running.addr),
+    };
+    println!(
+        "hirebridge-local on {} with the sandbox of Teamtailor and Learnster",
+        client.base
+    );
 
     sandbox
-        .add_job(Job { id: "4711".into(), title: "Product Designer".into(), department: Some("Design".into()) })
+        .add_job(Job {
+            id: "4711".into(),
+            title: "Product Designer".into(),
+            department: Some("Design".into()),
+        })
         .await;
 
-    step(1, "An admin switches Learnster on (POST /learnster/integrations)");
+    step(
+        1,
+        "An admin switches Learnster on (POST /learnster/integrations)",
+    );
     let body = json!({
         "space": "acme",
         "vendor_id": "6f1c2f1e-8d2a-4c59-9a39-0a4b1e2f3c4d",
@@ -79,9 +99,19 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
         "client_secret": "acme-client-secret",
         "tags": {"title": true, "department": true, "stage": true}
     });
-    let (status, text) = client.send(admin("POST", "/learnster/integrations", DEV_ADMIN_TOKEN, Some(&body))).await?;
+    let (status, text) = client
+        .send(admin(
+            "POST",
+            "/learnster/integrations",
+            DEV_ADMIN_TOKEN,
+            Some(&body),
+        ))
+        .await?;
     let created: Value = serde_json::from_str(&text).unwrap_or_default();
-    let token = created["secret_token"].as_str().unwrap_or_default().to_owned();
+    let token = created["secret_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     outcome(
         status,
         &format!(
@@ -90,71 +120,184 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
             token.chars().take(8).collect::<String>()
         ),
     );
-    expect(status == 201 && !token.is_empty(), "switching Learnster on should answer 201 with a token")?;
+    expect(
+        status == 201 && !token.is_empty(),
+        "switching Learnster on should answer 201 with a token",
+    )?;
 
-    step(2, "The customer activates Learnster in Teamtailor and pastes the token");
-    let (status, text) = client.send(teamtailor.get("/learnster/activation", "")).await?;
+    step(
+        2,
+        "The customer activates Learnster in Teamtailor and pastes the token",
+    );
+    let (status, text) = client
+        .send(teamtailor.get("/learnster/activation", ""))
+        .await?;
     let form: Value = serde_json::from_str(&text).unwrap_or_default();
-    outcome(status, &format!("activation form with field {}", form["config"]["fields"][1]["id"]));
+    outcome(
+        status,
+        &format!(
+            "activation form with field {}",
+            form["config"]["fields"][1]["id"]
+        ),
+    );
     let provider_key = teamtailor.provider_key(&json!({ "secret_token": token }));
-    let (status, text) = client.send(teamtailor.get("/learnster/validate", &provider_key)).await?;
+    let (status, text) = client
+        .send(teamtailor.get("/learnster/validate", &provider_key))
+        .await?;
     outcome(status, &format!("validate: {text}"));
     expect(status == 200, "the pasted token should validate")?;
     let wrong_key = teamtailor.provider_key(&json!({ "secret_token": "lst_not-the-token" }));
-    let (status, text) = client.send(teamtailor.get("/learnster/validate", &wrong_key)).await?;
+    let (status, text) = client
+        .send(teamtailor.get("/learnster/validate", &wrong_key))
+        .await?;
     outcome(status, &format!("a mistyped token: {text}"));
     expect(status == 422, "a wrong token should be refused")?;
 
-    step(3, "A recruiter adds the trigger to the Offered stage (GET /learnster/config)");
-    let (status, text) = client.send(teamtailor.get("/learnster/config?job_id=4711&stage_id=3&user_id=31", &provider_key)).await?;
+    step(
+        3,
+        "A recruiter adds the trigger to the Offered stage (GET /learnster/config)",
+    );
+    let (status, text) = client
+        .send(teamtailor.get(
+            "/learnster/config?job_id=4711&stage_id=3&user_id=31",
+            &provider_key,
+        ))
+        .await?;
     let form: Value = serde_json::from_str(&text).unwrap_or_default();
-    let info = form["config"]["fields"][0]["content"].as_str().unwrap_or(&text);
-    outcome(status, &info.replace("<b>", "").replace("</b>", "").replace("&lt;", "<").replace("&gt;", ">"));
+    let info = form["config"]["fields"][0]["content"]
+        .as_str()
+        .unwrap_or(&text);
+    outcome(
+        status,
+        &info
+            .replace("<b>", "")
+            .replace("</b>", "")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">"),
+    );
 
-    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let mut offered = Move::new(54321, "juston.becker@example.com", Some((4711, "Product Designer", "Offered")));
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    };
+    let mut offered = Move::new(
+        54321,
+        "juston.becker@example.com",
+        Some((4711, "Product Designer", "Offered")),
+    );
     offered.first_name = "Juston".into();
 
-    step(4, "Juston is moved to Offered: Teamtailor fires the trigger (POST /learnster/webhook)");
-    let (status, text) = client.send(with_company_token(teamtailor.webhook("learnster", &provider_key, &offered, now()))).await?;
+    step(
+        4,
+        "Juston is moved to Offered: Teamtailor fires the trigger (POST /learnster/webhook)",
+    );
+    let (status, text) = client
+        .send(with_company_token(teamtailor.webhook(
+            "learnster",
+            &provider_key,
+            &offered,
+            now(),
+        )))
+        .await?;
     outcome(status, &text);
     expect(status == 200, "the Offered trigger should complete")?;
     print_card(&sandbox, &offered).await;
 
-    step(5, "Juston is moved on to Hired: the same student gets tt_stage_hired");
-    let hired = Move { event_id: uuid::Uuid::new_v4().to_string(), result_id: uuid::Uuid::new_v4().to_string(), job: Some((4711, "Product Designer".into(), "Hired".into())), ..offered.clone() };
-    let (status, text) = client.send(with_company_token(teamtailor.webhook("learnster", &provider_key, &hired, now()))).await?;
+    step(
+        5,
+        "Juston is moved on to Hired: the same student gets tt_stage_hired",
+    );
+    let hired = Move {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        result_id: uuid::Uuid::new_v4().to_string(),
+        job: Some((4711, "Product Designer".into(), "Hired".into())),
+        ..offered.clone()
+    };
+    let (status, text) = client
+        .send(with_company_token(teamtailor.webhook(
+            "learnster",
+            &provider_key,
+            &hired,
+            now(),
+        )))
+        .await?;
     outcome(status, &text);
     expect(status == 200, "the Hired trigger should complete")?;
     print_card(&sandbox, &hired).await;
 
     step(6, "Teamtailor delivers the Hired event a second time");
-    let (status, text) = client.send(teamtailor.webhook("learnster", &provider_key, &hired, now())).await?;
+    let (status, text) = client
+        .send(teamtailor.webhook("learnster", &provider_key, &hired, now()))
+        .await?;
     outcome(status, &format!("{text} (the first outcome, replayed)"));
 
     step(7, "What Learnster now holds");
     let state = sandbox.state().await;
     for s in &state.students {
-        println!("   student {} <{}> tags: {}", s.id, s.user["email"].as_str().unwrap_or("?"), s.tags.iter().cloned().collect::<Vec<_>>().join(", "));
+        println!(
+            "   student {} <{}> tags: {}",
+            s.id,
+            s.user["email"].as_str().unwrap_or("?"),
+            s.tags.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
     }
-    let creations = state.requests.iter().filter(|r| r.service == "learnster" && r.method == "POST" && r.path.ends_with("/users/students/")).count();
+    let creations = state
+        .requests
+        .iter()
+        .filter(|r| {
+            r.service == "learnster" && r.method == "POST" && r.path.ends_with("/users/students/")
+        })
+        .count();
     println!("   student-creation calls that reached Learnster: {creations}");
-    let tags: Vec<String> = state.students.first().map(|s| s.tags.iter().cloned().collect()).unwrap_or_default();
-    expect(state.students.len() == 1 && creations == 1, "exactly one student should exist")?;
+    let tags: Vec<String> = state
+        .students
+        .first()
+        .map(|s| s.tags.iter().cloned().collect())
+        .unwrap_or_default();
     expect(
-        tags == ["tt_department_design", "tt_stage_hired", "tt_stage_offered", "tt_title_product designer"],
+        state.students.len() == 1 && creations == 1,
+        "exactly one student should exist",
+    )?;
+    expect(
+        tags == [
+            "tt_department_design",
+            "tt_stage_hired",
+            "tt_stage_offered",
+            "tt_title_product designer",
+        ],
         "the student should carry title, department, and both stage tags",
     )?;
     drop(state);
 
-    step(8, "The admin switches Learnster off; the next trigger is refused with a message for the card");
+    step(
+        8,
+        "The admin switches Learnster off; the next trigger is refused with a message for the card",
+    );
     let id = created["id"].as_str().unwrap_or_default();
-    let (status, _) = client.send(admin("DELETE", &format!("/learnster/integrations/{id}"), DEV_ADMIN_TOKEN, None)).await?;
+    let (status, _) = client
+        .send(admin(
+            "DELETE",
+            &format!("/learnster/integrations/{id}"),
+            DEV_ADMIN_TOKEN,
+            None,
+        ))
+        .await?;
     outcome(status, "switched off");
-    let later = Move::new(777, "someone@example.com", Some((4711, "Product Designer", "Offered")));
-    let (status, text) = client.send(teamtailor.webhook("learnster", &provider_key, &later, now())).await?;
+    let later = Move::new(
+        777,
+        "someone@example.com",
+        Some((4711, "Product Designer", "Offered")),
+    );
+    let (status, text) = client
+        .send(teamtailor.webhook("learnster", &provider_key, &later, now()))
+        .await?;
     outcome(status, &text);
-    expect(status == 403, "a switched-off integration should refuse triggers")?;
+    expect(
+        status == 403,
+        "a switched-off integration should refuse triggers",
+    )?;
     running.task.abort();
     Ok(())
 }
@@ -162,14 +305,21 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
 /// The listing requires the company's API key, so Teamtailor sends it with every trigger; with it
 /// the department comes from the job.
 fn with_company_token(mut req: http::Request<Bytes>) -> http::Request<Bytes> {
-    req.headers_mut().insert("teamtailor-api-token", "demo-company-read-key".parse().expect("header"));
+    req.headers_mut().insert(
+        "teamtailor-api-token",
+        "demo-company-read-key".parse().expect("header"),
+    );
     req
 }
 
 async fn print_card(sandbox: &crate::sandbox::Sandbox, mv: &Move) {
     let state = sandbox.state().await;
     match state.partner_results.get(&mv.result_id) {
-        Some(r) => println!("   candidate card: {} — {}", r["status"].as_str().unwrap_or("?"), r["summary"].as_str().unwrap_or("")),
+        Some(r) => println!(
+            "   candidate card: {} — {}",
+            r["status"].as_str().unwrap_or("?"),
+            r["summary"].as_str().unwrap_or("")
+        ),
         None => println!("   candidate card: no partner result written"),
     }
 }

@@ -42,7 +42,10 @@ impl Move {
     }
 
     pub fn update_url(&self) -> String {
-        format!("https://api.teamtailor.com/partner/v1/partner-results/{}", self.result_id)
+        format!(
+            "https://api.teamtailor.com/partner/v1/partner-results/{}",
+            self.result_id
+        )
     }
 
     /// The webhook body, shaped like Teamtailor's documented example.
@@ -88,11 +91,28 @@ impl Teamtailor {
     }
 
     /// `POST /{integration}/webhook` as Teamtailor sends it.
-    pub fn webhook(&self, integration: &str, provider_key: &str, mv: &Move, now: i64) -> http::Request<Bytes> {
-        self.webhook_raw(integration, provider_key, &self.signature(&mv.event_id, now), Bytes::from(mv.body().to_string()))
+    pub fn webhook(
+        &self,
+        integration: &str,
+        provider_key: &str,
+        mv: &Move,
+        now: i64,
+    ) -> http::Request<Bytes> {
+        self.webhook_raw(
+            integration,
+            provider_key,
+            &self.signature(&mv.event_id, now),
+            Bytes::from(mv.body().to_string()),
+        )
     }
 
-    pub fn webhook_raw(&self, integration: &str, provider_key: &str, signature: &str, body: Bytes) -> http::Request<Bytes> {
+    pub fn webhook_raw(
+        &self,
+        integration: &str,
+        provider_key: &str,
+        signature: &str,
+        body: Bytes,
+    ) -> http::Request<Bytes> {
         http::Request::builder()
             .method("POST")
             .uri(format!("/{integration}/webhook"))

@@ -119,7 +119,9 @@ impl Sandbox {
             .await
             .requests
             .iter()
-            .filter(|r| r.service == service && r.method == method && r.path.contains(path_contains))
+            .filter(|r| {
+                r.service == service && r.method == method && r.path.contains(path_contains)
+            })
             .count()
     }
 
@@ -150,7 +152,12 @@ impl Sandbox {
 async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let rest = path.trim_start_matches("/_sandbox");
-    let service = rest.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
+    let service = rest
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let method = req.method().to_string();
     let (authorization, api_version) = {
         let h = req.headers();
@@ -171,7 +178,9 @@ async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -
         let found = st.faults.iter_mut().find(|f| {
             f.times > 0
                 && f.service == service
-                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(&method))
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(&method))
                 && rest.contains(&f.path_contains)
         });
         found.map(|f| {
@@ -185,7 +194,11 @@ async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -
         }
         if let Some(status) = fault.status {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (status, Json(json!({"error": "sandbox fault", "status": status.as_u16()}))).into_response();
+            return (
+                status,
+                Json(json!({"error": "sandbox fault", "status": status.as_u16()})),
+            )
+                .into_response();
         }
     }
     next.run(req).await
@@ -207,7 +220,11 @@ async fn put_partner_result(
     body: String,
 ) -> Response {
     if headers.get("x-api-version").and_then(|v| v.to_str().ok()) != Some("20180828") {
-        return (StatusCode::NOT_ACCEPTABLE, "X-Api-Version 20180828 is required").into_response();
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "X-Api-Version 20180828 is required",
+        )
+            .into_response();
     }
     if bearer(&headers).is_none() {
         return (StatusCode::UNAUTHORIZED, "partner API key required").into_response();
@@ -216,43 +233,74 @@ async fn put_partner_result(
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
     if doc["data"]["type"] != "partner-results" {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "data.type must be partner-results").into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "data.type must be partner-results",
+        )
+            .into_response();
     }
     let attributes = doc["data"]["attributes"].clone();
     let mut st = sb.state.lock().await;
     st.partner_results.insert(id.clone(), attributes.clone());
-    st.partner_result_updates.push((id.clone(), attributes.clone()));
-    Json(json!({"data": {"id": id, "type": "partner-results", "attributes": attributes}})).into_response()
+    st.partner_result_updates
+        .push((id.clone(), attributes.clone()));
+    Json(json!({"data": {"id": id, "type": "partner-results", "attributes": attributes}}))
+        .into_response()
 }
 
-async fn get_job(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn get_job(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let token_ok = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Token token=") && v.len() > "Token token=".len());
     if !token_ok {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]})),
+        )
+            .into_response();
     }
     let st = sb.state.lock().await;
     let Some(job) = st.jobs.get(&id) else {
-        return (StatusCode::NOT_FOUND, Json(json!({"errors": [{"status": "404"}]}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"errors": [{"status": "404"}]})),
+        )
+            .into_response();
     };
     let mut doc = json!({"data": {"id": job.id, "type": "jobs", "attributes": {"title": job.title}, "relationships": {}}});
     if let Some(dep) = &job.department {
-        doc["data"]["relationships"]["department"] = json!({"data": {"id": "d1", "type": "departments"}});
+        doc["data"]["relationships"]["department"] =
+            json!({"data": {"id": "d1", "type": "departments"}});
         doc["included"] = json!([{"id": "d1", "type": "departments", "attributes": {"name": dep}}]);
     }
     Json(doc).into_response()
 }
 
 async fn learnster_token(State(sb): State<Sandbox>, Json(body): Json<Value>) -> Response {
-    let present = |k: &str| body.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
-    if !present("client_id") || !present("client_secret") || body["grant_type"] != "client_credentials" {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_client"}))).into_response();
+    let present = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
+    if !present("client_id")
+        || !present("client_secret")
+        || body["grant_type"] != "client_credentials"
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
     }
     let token = uuid::Uuid::new_v4().to_string();
     sb.state.lock().await.learnster_tokens.insert(token.clone());
-    Json(json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer", "scope": "api"})).into_response()
+    Json(json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer", "scope": "api"}))
+        .into_response()
 }
 
 async fn authorized(sb: &Sandbox, headers: &HeaderMap) -> bool {
@@ -263,7 +311,11 @@ async fn authorized(sb: &Sandbox, headers: &HeaderMap) -> bool {
 }
 
 fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({"error": "not_authenticated"}))).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "not_authenticated"})),
+    )
+        .into_response()
 }
 
 async fn search_students(
@@ -281,10 +333,17 @@ async fn search_students(
         .students
         .iter()
         .filter(|s| s.space == space && s.vendor_id == vendor)
-        .filter(|s| s.user["email"].as_str().unwrap_or_default().to_lowercase().contains(&search))
+        .filter(|s| {
+            s.user["email"]
+                .as_str()
+                .unwrap_or_default()
+                .to_lowercase()
+                .contains(&search)
+        })
         .map(|s| json!({"id": s.id, "vendor": s.vendor_id, "user": s.user, "active": true}))
         .collect();
-    Json(json!({"count": results.len(), "next": null, "previous": null, "results": results})).into_response()
+    Json(json!({"count": results.len(), "next": null, "previous": null, "results": results}))
+        .into_response()
 }
 
 async fn create_student(
@@ -298,7 +357,11 @@ async fn create_student(
     }
     let user = body["user"].clone();
     if user["email"].as_str().is_none_or(str::is_empty) {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "email is required", "code": "invalid"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "email is required", "code": "invalid"})),
+        )
+            .into_response();
     }
     let mut st = sb.state.lock().await;
     let student = Student {
@@ -342,11 +405,24 @@ async fn create_tag(
         return unauthorized();
     }
     let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "name is required"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "name is required"})),
+        )
+            .into_response();
     };
-    let tag = Tag { id: uuid::Uuid::new_v4().to_string(), space, vendor_id: vendor, name: name.to_owned() };
+    let tag = Tag {
+        id: uuid::Uuid::new_v4().to_string(),
+        space,
+        vendor_id: vendor,
+        name: name.to_owned(),
+    };
     sb.state.lock().await.tags.push(tag.clone());
-    (StatusCode::CREATED, Json(json!({"id": tag.id, "name": tag.name}))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": tag.id, "name": tag.name})),
+    )
+        .into_response()
 }
 
 async fn bulk_tags(
@@ -360,7 +436,11 @@ async fn bulk_tags(
     }
     let ids: Vec<String> = body["update_list"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let mut st = sb.state.lock().await;
     let names: Vec<String> = ids
@@ -368,10 +448,18 @@ async fn bulk_tags(
         .filter_map(|id| st.tags.iter().find(|t| &t.id == id).map(|t| t.name.clone()))
         .collect();
     if names.len() != ids.len() {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "unknown tag id"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "unknown tag id"})),
+        )
+            .into_response();
     }
     let Some(s) = st.students.iter_mut().find(|s| s.id == student) else {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such student"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such student"})),
+        )
+            .into_response();
     };
     s.tags.extend(names);
     Json(json!({"updated": ids.len()})).into_response()

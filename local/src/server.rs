@@ -30,10 +30,18 @@ pub struct Functions {
 
 impl Functions {
     pub async fn dispatch(&self, req: web::Request) -> web::Response {
-        let first = req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
+        let first = req
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         match first.as_str() {
             "learnster" => learnster_webhook::handle(&self.learnster, req).await,
-            _ => AppError::not_found(format!("no function serves {}", req.uri().path())).into_response(Style::Problem),
+            _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
+                .into_response(Style::Problem),
         }
     }
 }
@@ -45,29 +53,54 @@ pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
     let mut defaults: HashMap<&str, String> = HashMap::new();
     defaults.insert("PUBLIC_BASE_URL", base.clone());
     defaults.insert("TEAMTAILOR_API_URL", format!("{base}/_sandbox/teamtailor"));
-    defaults.insert("LEARNSTER_API_URL", format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"));
+    defaults.insert(
+        "LEARNSTER_API_URL",
+        format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"),
+    );
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let uses_sandbox = ["TEAMTAILOR_API_URL", "LEARNSTER_API_URL"].iter().any(|k| from_env(k).is_none());
-    let config = Config::from_lookup(|k| from_env(k).or_else(|| defaults.get(k).cloned())).map_err(|e| e.to_string())?;
+    let uses_sandbox = ["TEAMTAILOR_API_URL", "LEARNSTER_API_URL"]
+        .iter()
+        .any(|k| from_env(k).is_none());
+    let config = Config::from_lookup(|k| from_env(k).or_else(|| defaults.get(k).cloned()))
+        .map_err(|e| e.to_string())?;
     Ok((config, uses_sandbox))
 }
 
 /// Builds the functions on shared storage: DynamoDB when `TABLE_NAME` is set, else embedded.
-pub async fn functions(config: Config, secrets: Arc<MemorySecretStore>, policy: RetryPolicy) -> Functions {
+pub async fn functions(
+    config: Config,
+    secrets: Arc<MemorySecretStore>,
+    policy: RetryPolicy,
+) -> Functions {
     let store: Arc<dyn ItemStore> = match &config.table_name {
         Some(table) => {
             let sdk = aws_config_load().await;
-            Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()))
+            Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                table.clone(),
+            ))
         }
         None => Arc::new(MemoryStore::new()),
     };
     let secret_store: Arc<dyn SecretStore> = secrets;
-    let platform = || Platform::new(config.clone(), store.clone(), secret_store.clone(), policy.clone(), Arc::new(SystemClock));
-    Functions { learnster: learnster_webhook::Deps::new(platform()) }
+    let platform = || {
+        Platform::new(
+            config.clone(),
+            store.clone(),
+            secret_store.clone(),
+            policy.clone(),
+            Arc::new(SystemClock),
+        )
+    };
+    Functions {
+        learnster: learnster_webhook::Deps::new(platform()),
+    }
 }
 
 async fn aws_config_load() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// The router: the sandbox under `/_sandbox` (when used), every function's routes elsewhere.
@@ -79,22 +112,32 @@ pub fn router(functions: Arc<Functions>, sandbox: Option<&Sandbox>) -> Router {
     router
 }
 
-async fn dispatch(State(functions): State<Arc<Functions>>, req: axum::extract::Request) -> axum::response::Response {
+async fn dispatch(
+    State(functions): State<Arc<Functions>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            let e = AppError::too_large(format!("the request body is larger than {MAX_BODY_BYTES} bytes"));
+            let e = AppError::too_large(format!(
+                "the request body is larger than {MAX_BODY_BYTES} bytes"
+            ));
             return e.into_response(Style::Problem).map(Body::from);
         }
     };
-    functions.dispatch(http::Request::from_parts(parts, bytes)).await.map(Body::from)
+    functions
+        .dispatch(http::Request::from_parts(parts, bytes))
+        .await
+        .map(Body::from)
 }
 
 /// Loads a secrets file (secret name → value); without one, the development secrets.
 pub fn load_secrets(path: Option<&str>) -> Result<MemorySecretStore, String> {
     let text = match path {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read secrets file {p}: {e}"))?,
+        Some(p) => {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read secrets file {p}: {e}"))?
+        }
         None => DEV_SECRETS.to_owned(),
     };
     let value: serde_json::Value =
@@ -111,8 +154,14 @@ pub struct Running {
 }
 
 /// Binds `addr` and serves until the task is dropped or aborted.
-pub async fn start(addr: SocketAddr, secrets: MemorySecretStore, policy: RetryPolicy) -> Result<Running, String> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+pub async fn start(
+    addr: SocketAddr,
+    secrets: MemorySecretStore,
+    policy: RetryPolicy,
+) -> Result<Running, String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (config, uses_sandbox) = local_config(addr)?;
     let sandbox = uses_sandbox.then(Sandbox::new);
@@ -123,5 +172,19 @@ pub async fn start(addr: SocketAddr, secrets: MemorySecretStore, policy: RetryPo
             tracing::error!(error = %e, "local server stopped");
         }
     });
-    Ok(Running { addr, sandbox, functions, task })
+    Ok(Running {
+        addr,
+        sandbox,
+        functions,
+        task,
+    })
+}
+
+/// Only the sandbox, under `/_sandbox` (the tests' stand-in for the outside services).
+pub fn sandbox_only(sandbox: &Sandbox) -> Router {
+    Router::new().nest("/_sandbox", sandbox.router())
+}
+
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app).await
 }

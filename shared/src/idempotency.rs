@@ -127,7 +127,10 @@ impl Idempotency {
             let claimable = Cond::Or(vec![
                 Cond::NotExists,
                 Cond::Eq("status", json!(FAILED)),
-                Cond::And(vec![Cond::Eq("status", json!(IN_PROGRESS)), Cond::Lt("lease_until", now)]),
+                Cond::And(vec![
+                    Cond::Eq("status", json!(IN_PROGRESS)),
+                    Cond::Lt("lease_until", now),
+                ]),
                 Cond::Lt(EXPIRES_AT, now / 1000),
             ]);
             let existing = match self.store.put(item, Some(claimable)).await? {
@@ -143,7 +146,9 @@ impl Idempotency {
                 PutOutcome::Rejected(Some(item)) => Some(item),
                 PutOutcome::Rejected(None) => self.store.get(&pk, SK).await?,
             };
-            let Some(mut current) = existing else { continue };
+            let Some(mut current) = existing else {
+                continue;
+            };
             // Someone else owns it: wait for their outcome, or for their lease to run out.
             loop {
                 match current.str("status") {
@@ -178,7 +183,10 @@ impl Idempotency {
             .with("status", if error.is_some() { FAILED } else { COMPLETED })
             .with("claim_id", lease.claim_id.clone())
             .with("work", lease.work)
-            .with("outcome", serde_json::to_value(outcome).map_err(AppError::internal)?)
+            .with(
+                "outcome",
+                serde_json::to_value(outcome).map_err(AppError::internal)?,
+            )
             .with("created_at", lease.created_at)
             .with("finished_at", now)
             .with(EXPIRES_AT, now / 1000 + self.retention.as_secs() as i64);
@@ -188,7 +196,11 @@ impl Idempotency {
                 .with(DUE_QUEUE, Self::failed_queue(&lease.scope))
                 .with(DUE_AT, now / 1000);
         }
-        match self.store.put(item, Some(Cond::Eq("claim_id", json!(lease.claim_id)))).await? {
+        match self
+            .store
+            .put(item, Some(Cond::Eq("claim_id", json!(lease.claim_id))))
+            .await?
+        {
             PutOutcome::Written => Ok(()),
             PutOutcome::Rejected(_) => {
                 tracing::warn!(record = %lease.pk, "lease lost before the outcome was recorded");
@@ -244,24 +256,40 @@ mod tests {
     #[tokio::test]
     async fn a_failed_attempt_is_recorded_and_retryable() {
         let (store, _, idem) = setup();
-        let Claim::Acquired(lease) = idem.claim("s", "e2", json!({})).await.unwrap() else { panic!() };
+        let Claim::Acquired(lease) = idem.claim("s", "e2", json!({})).await.unwrap() else {
+            panic!()
+        };
         let failed = Outcome::from_response(&web::text(StatusCode::BAD_GATEWAY, "down"));
-        idem.finish(lease, &failed, Some("service down")).await.unwrap();
+        idem.finish(lease, &failed, Some("service down"))
+            .await
+            .unwrap();
         let record = idem.record("s", "e2").await.unwrap().unwrap();
         assert_eq!(record.str("status"), Some("failed"));
         assert_eq!(record.str("error"), Some("service down"));
         assert_eq!(store.query_due_len("failed#s").await, 1);
-        assert!(matches!(idem.claim("s", "e2", json!({})).await.unwrap(), Claim::Acquired(_)));
+        assert!(matches!(
+            idem.claim("s", "e2", json!({})).await.unwrap(),
+            Claim::Acquired(_)
+        ));
     }
 
     #[tokio::test]
     async fn an_in_progress_claim_blocks_until_its_lease_expires() {
         let (_, clock, idem) = setup();
-        let Claim::Acquired(_abandoned) = idem.claim("s", "e3", json!({})).await.unwrap() else { panic!() };
-        let err = idem.claim("s", "e3", json!({})).await.err().expect("must wait, then give up");
+        let Claim::Acquired(_abandoned) = idem.claim("s", "e3", json!({})).await.unwrap() else {
+            panic!()
+        };
+        let err = idem
+            .claim("s", "e3", json!({}))
+            .await
+            .err()
+            .expect("must wait, then give up");
         assert_eq!(err.status, 409);
         clock.advance_secs(61);
-        assert!(matches!(idem.claim("s", "e3", json!({})).await.unwrap(), Claim::Acquired(_)));
+        assert!(matches!(
+            idem.claim("s", "e3", json!({})).await.unwrap(),
+            Claim::Acquired(_)
+        ));
     }
 
     impl MemoryStore {

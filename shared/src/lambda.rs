@@ -14,10 +14,12 @@ where
     F: Fn(Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send,
 {
-    lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| {
-        let fut = handler(from_lambda(event));
-        async move { Ok::<_, lambda_http::Error>(to_lambda(fut.await)) }
-    }))
+    lambda_http::run(lambda_http::service_fn(
+        move |event: lambda_http::Request| {
+            let fut = handler(from_lambda(event));
+            async move { Ok::<_, lambda_http::Error>(to_lambda(fut.await)) }
+        },
+    ))
     .await
 }
 

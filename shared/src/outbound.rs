@@ -49,13 +49,29 @@ impl RetryPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
     #[error("{service} did not answer within {seconds} seconds (tried {attempts} times)")]
-    TimedOut { service: &'static str, seconds: u64, attempts: u32 },
+    TimedOut {
+        service: &'static str,
+        seconds: u64,
+        attempts: u32,
+    },
     #[error("{service} could not be reached (tried {attempts} times): {reason}")]
-    Unreachable { service: &'static str, attempts: u32, reason: String },
+    Unreachable {
+        service: &'static str,
+        attempts: u32,
+        reason: String,
+    },
     #[error("{service} answered {status} (tried {attempts} times)")]
-    Status { service: &'static str, status: StatusCode, attempts: u32, body: String },
+    Status {
+        service: &'static str,
+        status: StatusCode,
+        attempts: u32,
+        body: String,
+    },
     #[error("{service} sent an answer hirebridge could not read: {reason}")]
-    Malformed { service: &'static str, reason: String },
+    Malformed {
+        service: &'static str,
+        reason: String,
+    },
 }
 
 impl OutboundError {
@@ -113,10 +129,12 @@ impl HttpClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let this_try = request.try_clone().ok_or_else(|| OutboundError::Malformed {
-                service,
-                reason: "a streaming request body cannot be retried".into(),
-            })?;
+            let this_try = request
+                .try_clone()
+                .ok_or_else(|| OutboundError::Malformed {
+                    service,
+                    reason: "a streaming request body cannot be retried".into(),
+                })?;
             let last = attempt >= self.policy.max_attempts;
             match this_try.send().await {
                 Ok(resp) if is_transient(resp.status()) => {
@@ -137,7 +155,13 @@ impl HttpClient {
                         });
                     }
                     let delay = wait.unwrap_or_else(|| self.policy.backoff(attempt - 1));
-                    tracing::warn!(service, attempt, status = status.as_u16(), delay_ms = delay.as_millis() as u64, "retrying");
+                    tracing::warn!(
+                        service,
+                        attempt,
+                        status = status.as_u16(),
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
+                    );
                     tokio::time::sleep(delay).await;
                 }
                 Ok(resp) => return Ok(resp),
@@ -181,7 +205,10 @@ impl HttpClient {
         })?;
         // An empty answer (204) reads as `null`.
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-        serde_json::from_slice(bytes).map_err(|e| OutboundError::Malformed { service, reason: e.to_string() })
+        serde_json::from_slice(bytes).map_err(|e| OutboundError::Malformed {
+            service,
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -195,7 +222,12 @@ pub async fn expect_success(
     }
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
-    Err(OutboundError::Status { service, status, attempts: 1, body: truncate(&body, 500) })
+    Err(OutboundError::Status {
+        service,
+        status,
+        attempts: 1,
+        body: truncate(&body, 500),
+    })
 }
 
 fn is_transient(status: StatusCode) -> bool {
@@ -205,13 +237,20 @@ fn is_transient(status: StatusCode) -> bool {
 /// How long a `429` asks us to wait: `Retry-After` (seconds), else `X-Rate-Limit-Reset` (seconds
 /// left in the window), else Spark Hire's `X-Rate-Limit-Try-Again-Seconds`.
 pub fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
-    ["retry-after", "x-rate-limit-reset", "x-rate-limit-try-again-seconds"]
-        .iter()
-        .find_map(|name| {
-            let value = headers.get(*name)?.to_str().ok()?.trim();
-            value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
-        })
-        .map(Duration::from_secs_f64)
+    [
+        "retry-after",
+        "x-rate-limit-reset",
+        "x-rate-limit-try-again-seconds",
+    ]
+    .iter()
+    .find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+    })
+    .map(Duration::from_secs_f64)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -246,7 +285,11 @@ mod tests {
         for attempt in 0..10 {
             let d = p.backoff(attempt);
             let step = p.base_delay.saturating_mul(1 << attempt).min(p.max_delay);
-            assert!(d >= step / 2 && d <= step, "attempt {attempt}: {d:?} outside [{:?}, {step:?}]", step / 2);
+            assert!(
+                d >= step / 2 && d <= step,
+                "attempt {attempt}: {d:?} outside [{:?}, {step:?}]",
+                step / 2
+            );
         }
     }
 

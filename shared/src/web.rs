@@ -30,11 +30,19 @@ pub fn json_with_type<T: Serialize + ?Sized>(
 }
 
 pub fn text(status: StatusCode, text: &str) -> Response {
-    with_body(status, "text/plain; charset=utf-8", Bytes::copy_from_slice(text.as_bytes()))
+    with_body(
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::copy_from_slice(text.as_bytes()),
+    )
 }
 
 pub fn html(status: StatusCode, html: &str) -> Response {
-    with_body(status, "text/html; charset=utf-8", Bytes::copy_from_slice(html.as_bytes()))
+    with_body(
+        status,
+        "text/html; charset=utf-8",
+        Bytes::copy_from_slice(html.as_bytes()),
+    )
 }
 
 pub fn empty(status: StatusCode) -> Response {
@@ -79,7 +87,11 @@ pub fn escape(s: &str) -> String {
 /// The path split into segments, for matching routes: `/learnster/integrations/x` →
 /// `["learnster", "integrations", "x"]`.
 pub fn segments(req: &Request) -> Vec<&str> {
-    req.uri().path().split('/').filter(|s| !s.is_empty()).collect()
+    req.uri()
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 pub fn method(req: &Request) -> &Method {
@@ -89,7 +101,11 @@ pub fn method(req: &Request) -> &Method {
 pub fn query(req: &Request) -> HashMap<String, String> {
     req.uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -111,9 +127,8 @@ pub fn bearer(req: &Request) -> Option<&str> {
 /// does not have the expected shape — each saying what is wrong.
 pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     let body = bounded_body(req)?;
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        AppError::bad_request(format!("the request body is not valid JSON ({e})"))
-    })?;
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request(format!("the request body is not valid JSON ({e})")))?;
     serde_json::from_value(value)
         .map_err(|e| AppError::unprocessable(format!("the request body is not as expected: {e}")))
 }
@@ -149,16 +164,24 @@ mod tests {
 
     #[test]
     fn bodies_are_bounded_and_parsed_with_clear_errors() {
-        let req = http::Request::builder().body(Bytes::from_static(b"{nope")).unwrap();
+        let req = http::Request::builder()
+            .body(Bytes::from_static(b"{nope"))
+            .unwrap();
         let err = read_json::<serde_json::Value>(&req).unwrap_err();
         assert_eq!(err.status, 400);
         let big = Bytes::from(vec![b' '; MAX_BODY_BYTES + 1]);
         let req = http::Request::builder().body(big).unwrap();
-        assert_eq!(read_json::<serde_json::Value>(&req).unwrap_err().status, 413);
+        assert_eq!(
+            read_json::<serde_json::Value>(&req).unwrap_err().status,
+            413
+        );
     }
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -1,1 +1,265 @@
-pub fn _x() {}
+//! Helpers for the integration tests: a world of one function on the real DynamoDB and Secrets
+//! Manager API (the moto server `make test` starts), the sandbox as the outside services on a
+//! loopback port, and log capture.
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hirebridge::config::Config;
+use hirebridge::outbound::RetryPolicy;
+use hirebridge::platform::Platform;
+use hirebridge::web::{Request, Response};
+use hirebridge_local::driver::{admin, Teamtailor};
+use hirebridge_local::sandbox::Sandbox;
+use serde_json::{json, Value};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The moto server's endpoint and table, set by `scripts/test.sh` (`make test`).
+pub fn moto() -> (String, String) {
+    match (std::env::var("AWS_ENDPOINT_URL"), std::env::var("TABLE_NAME")) {
+        (Ok(endpoint), Ok(table)) => (endpoint, table),
+        _ => panic!(
+            "these tests need the local DynamoDB/Secrets Manager API server: run them with `make test`"
+        ),
+    }
+}
+
+/// The sandbox on its own loopback port; answers its base URL.
+pub async fn spawn_sandbox() -> (Sandbox, String) {
+    let sandbox = Sandbox::new();
+    let app = hirebridge_local::server::sandbox_only(&sandbox);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = hirebridge_local::server::serve(listener, app).await;
+    });
+    (sandbox, url)
+}
+
+/// A fast policy for tests: same rules, shorter waits.
+pub fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+        max_rate_limit_wait: Duration::from_secs(1),
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(700),
+    }
+}
+
+/// One test's world: its own secrets prefix (so tests run side by side), the shared table.
+pub struct World {
+    pub deps: learnster_webhook::Deps,
+    pub sandbox: Sandbox,
+    pub teamtailor: Teamtailor,
+    pub prefix: String,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+pub const PARTNER_API_KEY: &str = "test-partner-api-key-learnster";
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-learnster";
+
+impl World {
+    pub async fn new() -> World {
+        Self::with_policy(fast_policy()).await
+    }
+
+    pub async fn with_policy(policy: RetryPolicy) -> World {
+        let (_endpoint, table) = moto();
+        let (sandbox, sandbox_url) = spawn_sandbox().await;
+        let prefix = format!("test-{}", uuid::Uuid::new_v4());
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let seed = [
+            (
+                format!("{prefix}/teamtailor/learnster"),
+                json!({"partner_api_key": PARTNER_API_KEY, "webhook_secret": WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{prefix}/operator"),
+                json!({"admin_tokens_sha256": [hirebridge::admin::sha256_hex(ADMIN_TOKEN)],
+                       "link_signing_key": "ZGV2LWxpbmstc2lnbmluZy1rZXktMzItYnl0ZXMhISE="}),
+            ),
+        ];
+        for (name, value) in seed {
+            secrets
+                .create_secret()
+                .name(name)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .expect("seed a secret in the Secrets Manager API");
+        }
+        let vars = [
+            ("PUBLIC_BASE_URL", "http://hirebridge.test".to_owned()),
+            ("TABLE_NAME", table.clone()),
+            ("SECRETS_PREFIX", prefix.clone()),
+            (
+                "TEAMTAILOR_API_URL",
+                format!("{sandbox_url}/_sandbox/teamtailor"),
+            ),
+            (
+                "LEARNSTER_API_URL",
+                format!("{sandbox_url}/_sandbox/learnster/{{space}}/api/public/v1"),
+            ),
+        ];
+        let config =
+            Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+                .expect("test configuration");
+        let platform = Platform::aws(config, policy)
+            .await
+            .expect("platform on moto");
+        World {
+            deps: learnster_webhook::Deps::new(platform),
+            sandbox,
+            teamtailor: Teamtailor {
+                partner_api_key: PARTNER_API_KEY.into(),
+                webhook_secret: WEBHOOK_SECRET.into(),
+            },
+            prefix,
+            secrets,
+            dynamodb,
+            table,
+        }
+    }
+
+    pub async fn call(&self, req: Request) -> Response {
+        learnster_webhook::handle(&self.deps, req).await
+    }
+
+    /// Switches Learnster on with these tag switches; answers (integration id, secret token).
+    pub async fn switch_on(&self, tags: Value) -> (String, String) {
+        let body = json!({
+            "space": "acme",
+            "vendor_id": uuid::Uuid::new_v4().to_string(),
+            "client_id": "acme-client",
+            "client_secret": CLIENT_SECRET,
+            "tags": tags,
+        });
+        let resp = self
+            .call(admin(
+                "POST",
+                "/learnster/integrations",
+                ADMIN_TOKEN,
+                Some(&body),
+            ))
+            .await;
+        assert_eq!(resp.status(), 201, "switch on: {}", text(&resp));
+        let v = json_of(&resp);
+        (
+            v["id"].as_str().unwrap().to_owned(),
+            v["secret_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub fn provider_key(&self, secret_token: &str) -> String {
+        self.teamtailor
+            .provider_key(&json!({ "secret_token": secret_token }))
+    }
+
+    /// Every item in the table, as text, for "nothing secret is stored" checks (a test-only scan).
+    pub async fn table_text(&self) -> String {
+        let mut out = String::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the test table");
+            for item in page.items() {
+                out.push_str(&format!("{item:?}\n"));
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return out,
+            }
+        }
+    }
+
+    /// The value of a secret under this world's prefix, straight from Secrets Manager.
+    pub async fn secret(&self, name: &str) -> Option<String> {
+        self.secrets
+            .get_secret_value()
+            .secret_id(format!("{}/{}", self.prefix, name))
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.secret_string)
+    }
+}
+
+pub const CLIENT_SECRET: &str = "acme-learnster-client-secret-XYZ";
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn text(resp: &Response) -> String {
+    String::from_utf8_lossy(resp.body()).into_owned()
+}
+
+pub fn json_of(resp: &Response) -> Value {
+    serde_json::from_slice(resp.body()).unwrap_or(Value::Null)
+}
+
+pub fn with_header(mut req: Request, name: &'static str, value: &str) -> Request {
+    req.headers_mut()
+        .insert(name, value.parse().expect("header value"));
+    req
+}
+
+pub fn body(req: Request, body: &str) -> Request {
+    let (parts, _) = req.into_parts();
+    Request::from_parts(parts, Bytes::from(body.to_owned()))
+}
+
+/// Log lines captured from this thread (use with a current-thread runtime, the default of
+/// `#[tokio::test]`), in the JSON format production uses.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Logs) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "info,hirebridge=trace,learnster_webhook=trace,hirebridge_local=trace",
+        ))
+        .with_writer(move || writer.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), logs)
+}

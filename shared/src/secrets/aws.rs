@@ -27,7 +27,10 @@ impl SecretStore for SecretsManagerStore {
             Ok(out) => Ok(out.secret_string.map(SecretString::new)),
             Err(e) if is_not_found(&e) => Ok(None),
             // The SDK's errors name the secret, never its value.
-            Err(e) => Err(SecretsError(format!("GetSecretValue {name}: {}", DisplayErrorContext(e)))),
+            Err(e) => Err(SecretsError(format!(
+                "GetSecretValue {name}: {}",
+                DisplayErrorContext(e)
+            ))),
         }
     }
 
@@ -49,8 +52,13 @@ impl SecretStore for SecretsManagerStore {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| SecretsError(format!("CreateSecret {name}: {}", DisplayErrorContext(e)))),
-            Err(e) => Err(SecretsError(format!("PutSecretValue {name}: {}", DisplayErrorContext(e)))),
+                .map_err(|e| {
+                    SecretsError(format!("CreateSecret {name}: {}", DisplayErrorContext(e)))
+                }),
+            Err(e) => Err(SecretsError(format!(
+                "PutSecretValue {name}: {}",
+                DisplayErrorContext(e)
+            ))),
         }
     }
 
@@ -65,7 +73,10 @@ impl SecretStore for SecretsManagerStore {
         {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(SecretsError(format!("DeleteSecret {name}: {}", DisplayErrorContext(e)))),
+            Err(e) => Err(SecretsError(format!(
+                "DeleteSecret {name}: {}",
+                DisplayErrorContext(e)
+            ))),
         }
     }
 }

@@ -20,7 +20,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -57,7 +60,9 @@ impl ItemStore for DynamoStore {
                 .condition_expression(text)
                 .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
                 .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
         }
         match request.send().await {
             Ok(_) => Ok(PutOutcome::Written),
@@ -65,9 +70,15 @@ impl ItemStore for DynamoStore {
                 PutItemError::ConditionalCheckFailedException(e) => {
                     Ok(PutOutcome::Rejected(e.item.map(from_attributes)))
                 }
-                other => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+                other => Err(err(
+                    "PutItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(other),
+                )),
             },
-            Err(e) => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(err(
+                "PutItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )),
         }
     }
 
@@ -79,7 +90,12 @@ impl ItemStore for DynamoStore {
             .key("sk", AttributeValue::S(sk.to_owned()))
             .send()
             .await
-            .map_err(|e| err("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                err(
+                    "DeleteItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
         Ok(())
     }
 
@@ -99,7 +115,12 @@ impl ItemStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| err("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            items.extend(out.items.unwrap_or_default().into_iter().map(from_attributes));
+            items.extend(
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(from_attributes),
+            );
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(items),
@@ -131,7 +152,12 @@ impl ItemStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| err("Query due", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            items.extend(out.items.unwrap_or_default().into_iter().map(from_attributes));
+            items.extend(
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(from_attributes),
+            );
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => break,
@@ -205,7 +231,10 @@ fn from_attributes(mut map: HashMap<String, AttributeValue>) -> Item {
     };
     let pk = take(&mut map, "pk");
     let sk = take(&mut map, "sk");
-    let attrs: Attrs = map.into_iter().map(|(k, v)| (k, from_attribute(v))).collect();
+    let attrs: Attrs = map
+        .into_iter()
+        .map(|(k, v)| (k, from_attribute(v)))
+        .collect();
     Item { pk, sk, attrs }
 }
 
@@ -228,7 +257,10 @@ fn from_attribute(value: AttributeValue) -> Value {
         AttributeValue::N(n) => n
             .parse::<i64>()
             .map(Value::from)
-            .or_else(|_| n.parse::<f64>().map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)))
+            .or_else(|_| {
+                n.parse::<f64>()
+                    .map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number))
+            })
             .unwrap_or(Value::Null),
         AttributeValue::Bool(b) => Value::Bool(b),
         AttributeValue::L(l) => Value::Array(l.into_iter().map(from_attribute).collect()),
@@ -247,7 +279,9 @@ mod tests {
 
     #[test]
     fn items_round_trip_through_attribute_values() {
-        let item = Item::new("P", "S").with("n", 3).with("m", json!({"a": [true, "x", 1.5]}));
+        let item = Item::new("P", "S")
+            .with("n", 3)
+            .with("m", json!({"a": [true, "x", 1.5]}));
         let back = from_attributes(to_attributes(item.clone()));
         assert_eq!(back, item);
     }
@@ -259,7 +293,10 @@ mod tests {
             Cond::NotExists,
             Cond::And(vec![Cond::Eq("status", json!("x")), Cond::Lt("lease", 5)]),
         ]));
-        assert_eq!(text, "(attribute_not_exists(pk)) OR ((#n0 = :v0) AND (#n1 < :v1))");
+        assert_eq!(
+            text,
+            "(attribute_not_exists(pk)) OR ((#n0 = :v0) AND (#n1 < :v1))"
+        );
         assert_eq!(e.names["#n1"], "lease");
     }
 }

@@ -28,7 +28,11 @@ pub struct Item {
 
 impl Item {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Item { pk: pk.into(), sk: sk.into(), attrs: Attrs::new() }
+        Item {
+            pk: pk.into(),
+            sk: sk.into(),
+            attrs: Attrs::new(),
+        }
     }
 
     pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {

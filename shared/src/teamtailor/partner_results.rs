@@ -37,7 +37,14 @@ pub struct PartnerResult {
 
 impl PartnerResult {
     pub fn new(status: ResultStatus) -> Self {
-        PartnerResult { status, summary: None, url: None, assessment: None, attachments: vec![], details: None }
+        PartnerResult {
+            status,
+            summary: None,
+            url: None,
+            assessment: None,
+            attachments: vec![],
+            details: None,
+        }
     }
 
     /// Teamtailor shows 150 characters on the card; longer summaries are cut at 500.
@@ -58,7 +65,8 @@ impl PartnerResult {
     }
 
     pub fn attachment(mut self, url: impl Into<String>, description: impl Into<String>) -> Self {
-        self.attachments.push(json!({"url": url.into(), "description": description.into()}));
+        self.attachments
+            .push(json!({"url": url.into(), "description": description.into()}));
         self
     }
 
@@ -109,7 +117,10 @@ impl PartnerResults {
             Some(base) => Ok(format!("{base}{path}")),
             None => {
                 let host = url.host_str().unwrap_or_default();
-                if url.scheme() == "https" && super::API_HOSTS.contains(&host) && url.port().is_none() {
+                if url.scheme() == "https"
+                    && super::API_HOSTS.contains(&host)
+                    && url.port().is_none()
+                {
                     Ok(format!("https://{host}{path}"))
                 } else {
                     Err(bad())
@@ -136,7 +147,9 @@ impl PartnerResults {
             .header("Accept", "application/vnd.api+json")
             .body(body.to_string());
         let resp = self.http.send("Teamtailor", request).await?;
-        expect_success("Teamtailor", resp).await.map_err(|e: OutboundError| AppError::upstream(e.to_string()))?;
+        expect_success("Teamtailor", resp)
+            .await
+            .map_err(|e: OutboundError| AppError::upstream(e.to_string()))?;
         Ok(())
     }
 }
@@ -176,7 +189,8 @@ mod tests {
     fn a_configured_api_url_takes_the_path_only() {
         let c = client(Some("http://127.0.0.1:9/_sandbox/teamtailor"));
         assert_eq!(
-            c.resolve("https://api.teamtailor.com/partner/v1/partner-results/abc").unwrap(),
+            c.resolve("https://api.teamtailor.com/partner/v1/partner-results/abc")
+                .unwrap(),
             "http://127.0.0.1:9/_sandbox/teamtailor/partner/v1/partner-results/abc"
         );
     }

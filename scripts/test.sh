@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make test`: starts a moto server (a real DynamoDB and Secrets Manager API) on a free loopback
+# port, creates the table as template.yaml defines it, runs every test against it, and stops it,
+# also when a test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -c 'import moto.server, flask' 2>/dev/null || python3 -m pip install --quiet 'moto[server]'
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$(mktemp -t moto.XXXXXX.log)
+python3 scripts/moto_server.py 127.0.0.1 "$port" >"$log" 2>&1 &
+moto_pid=$!
+stop() {
+  kill "$moto_pid" 2>/dev/null || true
+  wait "$moto_pid" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    echo "moto server did not start:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+export AWS_REGION=eu-north-1 AWS_DEFAULT_REGION=eu-north-1 AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE
+export TABLE_NAME="hirebridge-test"
+python3 scripts/create_table.py template.yaml
+
+export CARGO_PROFILE_DEV_DEBUG=0
+cargo test --workspace "$@"
