@@ -83,6 +83,8 @@ pub struct State_ {
     /// Every partner-result update, in order.
     pub partner_result_updates: Vec<(String, Value)>,
     pub jobs: HashMap<String, Job>,
+    /// The listing's activations as Teamtailor lists them (`provider-key` is a JWE).
+    pub activations: Vec<Value>,
     pub students: Vec<Student>,
     pub tags: Vec<Tag>,
     #[serde(skip)]
@@ -108,6 +110,25 @@ impl Sandbox {
         self.state.lock().await.faults.push(fault);
     }
 
+    /// Adds an activation of the listing whose webhook secret is `webhook_secret`.
+    pub async fn add_activation(
+        &self,
+        provider_key: &str,
+        webhook_secret: &hirebridge::SecretString,
+        company_uuid: &str,
+        company_name: &str,
+    ) {
+        let jwe = hirebridge::teamtailor::activations::encrypt(
+            provider_key,
+            webhook_secret,
+            "A128GCM",
+            rand_iv(),
+        );
+        self.state.lock().await.activations.push(json!({
+            "provider-key": jwe, "company-uuid": company_uuid, "company-name": company_name
+        }));
+    }
+
     pub async fn add_job(&self, job: Job) {
         self.state.lock().await.jobs.insert(job.id.clone(), job);
     }
@@ -130,6 +151,7 @@ impl Sandbox {
         Router::new()
             .route("/teamtailor/partner/v1/partner-results/{id}", put(put_partner_result))
             .route("/teamtailor/v1/jobs/{id}", get(get_job))
+            .route("/teamtailor/partner/v1/partner-activations", get(list_activations))
             .route("/learnster/{space}/api/public/v1/auth/token/", post(learnster_token))
             .route(
                 "/learnster/{space}/api/public/v1/vendor/{vendor}/users/students/",
@@ -146,6 +168,13 @@ impl Sandbox {
             .layer(middleware::from_fn_with_state(self.clone(), record_and_fault))
             .with_state(self.clone())
     }
+}
+
+fn rand_iv() -> [u8; 12] {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let mut iv = [0u8; 12];
+    iv.copy_from_slice(&bytes[..12]);
+    iv
 }
 
 /// Records the request, then applies the first matching fault.
@@ -246,6 +275,53 @@ async fn put_partner_result(
         .push((id.clone(), attributes.clone()));
     Json(json!({"data": {"id": id, "type": "partner-results", "attributes": attributes}}))
         .into_response()
+}
+
+/// Activations two to a page, so that callers must follow `links.next`.
+async fn list_activations(
+    State(sb): State<Sandbox>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !auth.starts_with("Token ") || headers.get("x-api-version").is_none() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "partner API key (Token) and X-Api-Version required",
+        )
+            .into_response();
+    }
+    let page: usize = q
+        .get("page[number]")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let st = sb.state.lock().await;
+    let per_page = 2;
+    let rows: Vec<Value> = st
+        .activations
+        .iter()
+        .enumerate()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|(i, a)| json!({"id": (i + 1).to_string(), "type": "partner-activations", "attributes": a}))
+        .collect();
+    let pages = st.activations.len().div_ceil(per_page).max(1);
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let mut links = json!({});
+    if page < pages {
+        links["next"] = json!(format!(
+            "http://{host}/_sandbox/teamtailor/partner/v1/partner-activations?page%5Bnumber%5D={}&page%5Bsize%5D={per_page}",
+            page + 1
+        ));
+    }
+    Json(json!({"data": rows, "meta": {"record-count": st.activations.len(), "page-count": pages}, "links": links})).into_response()
 }
 
 async fn get_job(

@@ -1,4 +1,5 @@
 //! Teamtailor: the partner protocol inbound (SPEC §4) and the two APIs we call back.
+pub mod activations;
 pub mod forms;
 pub mod partner_results;
 pub mod provider_key;
