@@ -30,7 +30,7 @@ pub struct Activation {
 /// The keys the documented derivation allows, in the order to try them for `enc`.
 fn candidate_keys(webhook_secret: &SecretString, enc: &str) -> Vec<Vec<u8>> {
     let digest = Sha256::digest(webhook_secret.expose().as_bytes());
-    let hex32 = hex::encode(digest)[..32].as_bytes().to_vec();
+    let hex32 = hex::encode(digest).as_bytes()[..32].to_vec();
     match enc {
         // Documented: hexdecode(sha256_hex(secret)[0..32]) = the digest's first 16 bytes.
         "A128GCM" => vec![digest[..16].to_vec()],
