@@ -5,6 +5,7 @@ pub mod partner_results;
 pub mod provider_key;
 pub mod public_api;
 pub mod signature;
+pub mod stages;
 pub mod webhook;
 
 use crate::config::Config;
