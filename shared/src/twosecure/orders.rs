@@ -278,12 +278,12 @@ pub struct PollReport {
 pub async fn poll(platform: &Platform, api: &TwoSecureApi) -> AppResult<PollReport> {
     let now = platform.now_secs();
     let open = platform.store.query_due(OPEN_QUEUE, now, POLL_LIMIT).await?;
-    let outcomes: Vec<AppResult<(bool, bool)>> = futures::stream::iter(open.iter())
-        .map(|item| poll_one(platform, api, item, now))
+    let mut report = PollReport { open: open.len(), ..PollReport::default() };
+    let outcomes: Vec<AppResult<(bool, bool)>> = futures::stream::iter(open)
+        .map(|item| async move { poll_one(platform, api, &item, now).await })
         .buffer_unordered(POLL_CONCURRENCY)
         .collect()
         .await;
-    let mut report = PollReport { open: open.len(), ..PollReport::default() };
     for outcome in outcomes {
         match outcome {
             Ok((changed, gave_up)) => {

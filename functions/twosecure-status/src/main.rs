@@ -1,0 +1,23 @@
+//! The `twosecure-status` Lambda: API Gateway calls (the callback) and EventBridge's schedule
+//! (the poll) arrive at the same function.
+use hirebridge::config::Config;
+use hirebridge::outbound::RetryPolicy;
+use hirebridge::platform::Platform;
+use twosecure_status::Deps;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    hirebridge::logging::init();
+    let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
+    let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
+    hirebridge::lambda::run_with_schedule(
+        move |req| twosecure_status::handle(deps, req),
+        move || async move {
+            match twosecure_status::poll(deps).await {
+                Ok(report) => serde_json::to_value(report).unwrap_or_default(),
+                Err(e) => serde_json::json!({"error": e.detail}),
+            }
+        },
+    )
+    .await
+}
