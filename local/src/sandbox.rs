@@ -74,6 +74,33 @@ pub struct Job {
     pub department: Option<String>,
 }
 
+#[derive(Clone, Debug, Serialize)]
+pub struct Application {
+    pub id: String,
+    pub candidate_id: String,
+    pub job_id: String,
+    pub stage_id: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Stage {
+    pub id: String,
+    pub name: String,
+    pub row_order: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TwoSecureOrder {
+    pub id: String,
+    pub idempotency_key: String,
+    pub status: String,
+    pub report_url: Option<String>,
+    /// The order as sent (it holds the personnummer: in memory only, never served or logged).
+    #[serde(skip)]
+    pub body: Value,
+    pub attachment_names: Vec<String>,
+}
+
 #[derive(Default, Serialize)]
 pub struct State_ {
     pub requests: Vec<Recorded>,
@@ -85,6 +112,19 @@ pub struct State_ {
     pub jobs: HashMap<String, Job>,
     /// The listing's activations as Teamtailor lists them (`provider-key` is a JWE).
     pub activations: Vec<Value>,
+    /// Teamtailor: job applications and each job's stages.
+    pub applications: Vec<Application>,
+    pub stages: HashMap<String, Vec<Stage>>,
+    /// Teamtailor company API keys that may only read (PATCH answers 403).
+    #[serde(skip)]
+    pub read_only_tokens: BTreeSet<String>,
+    /// Teamtailor's short-lived file URLs: name → content.
+    #[serde(skip)]
+    pub files: HashMap<String, Vec<u8>>,
+    /// 2Secure: accepted API keys → company name, and the orders placed.
+    #[serde(skip)]
+    pub twosecure_keys: HashMap<String, String>,
+    pub twosecure_orders: Vec<TwoSecureOrder>,
     pub students: Vec<Student>,
     pub tags: Vec<Tag>,
     #[serde(skip)]
@@ -129,6 +169,40 @@ impl Sandbox {
         }));
     }
 
+    /// A job's stages, in row order as given, and a candidate's application in `stage_id`.
+    pub async fn add_pipeline(&self, job_id: &str, stages: &[(&str, &str)], application: (&str, &str, &str)) {
+        let mut st = self.state.lock().await;
+        let stages = stages
+            .iter()
+            .enumerate()
+            .map(|(i, (id, name))| Stage { id: (*id).into(), name: (*name).into(), row_order: (i as i64 + 1) * 10 })
+            .collect();
+        st.stages.insert(job_id.into(), stages);
+        let (id, candidate_id, stage_id) = application;
+        st.applications.push(Application { id: id.into(), candidate_id: candidate_id.into(), job_id: job_id.into(), stage_id: stage_id.into() });
+    }
+
+    pub async fn add_file(&self, name: &str, content: &[u8]) {
+        self.state.lock().await.files.insert(name.into(), content.to_vec());
+    }
+
+    pub async fn add_read_only_token(&self, token: &str) {
+        self.state.lock().await.read_only_tokens.insert(token.into());
+    }
+
+    pub async fn add_twosecure_key(&self, key: &str, company_name: &str) {
+        self.state.lock().await.twosecure_keys.insert(key.into(), company_name.into());
+    }
+
+    /// 2Secure moves an order on (as its staff would).
+    pub async fn set_twosecure_status(&self, order_id: &str, status: &str, report_url: Option<&str>) {
+        let mut st = self.state.lock().await;
+        if let Some(o) = st.twosecure_orders.iter_mut().find(|o| o.id == order_id) {
+            o.status = status.into();
+            o.report_url = report_url.map(str::to_owned);
+        }
+    }
+
     pub async fn add_job(&self, job: Job) {
         self.state.lock().await.jobs.insert(job.id.clone(), job);
     }
@@ -162,6 +236,14 @@ impl Sandbox {
                 put(bulk_tags),
             )
             .route("/learnster/{space}/api/public/v1/vendor/{vendor}/tags/", get(search_tags).post(create_tag))
+            .route("/teamtailor/v1/candidates/{id}/job-applications", get(candidate_applications))
+            .route("/teamtailor/v1/jobs/{id}/stages", get(job_stages))
+            .route("/teamtailor/v1/job-applications/{id}", axum::routing::patch(move_application))
+            .route("/teamtailor/files/{name}", get(get_file))
+            .route("/2secure/account", get(twosecure_account))
+            .route("/2secure/packages", get(twosecure_packages))
+            .route("/2secure/orders", post(twosecure_order))
+            .route("/2secure/orders/{id}", get(twosecure_get_order))
             .route("/control/faults", post(control_fault))
             .route("/control/jobs", post(control_job))
             .route("/control/state", get(control_state))
@@ -322,6 +404,141 @@ async fn list_activations(
         ));
     }
     Json(json!({"data": rows, "meta": {"record-count": st.activations.len(), "page-count": pages}, "links": links})).into_response()
+}
+
+fn company_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Token token=")
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+fn jsonapi_unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]}))).into_response()
+}
+
+async fn candidate_applications(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if company_token(&headers).is_none() {
+        return jsonapi_unauthorized();
+    }
+    let st = sb.state.lock().await;
+    let data: Vec<Value> = st
+        .applications
+        .iter()
+        .filter(|a| a.candidate_id == id)
+        .map(|a| json!({"id": a.id, "type": "job-applications", "attributes": {},
+            "relationships": {"job": {"data": {"id": a.job_id, "type": "jobs"}}, "stage": {"data": {"id": a.stage_id, "type": "stages"}}}}))
+        .collect();
+    Json(json!({"data": data, "links": {}})).into_response()
+}
+
+async fn job_stages(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if company_token(&headers).is_none() {
+        return jsonapi_unauthorized();
+    }
+    let st = sb.state.lock().await;
+    let data: Vec<Value> = st
+        .stages
+        .get(&id)
+        .map(|stages| {
+            stages
+                .iter()
+                .rev() // not in row order, so that callers must sort
+                .map(|s| json!({"id": s.id, "type": "stages", "attributes": {"name": s.name, "row-order": s.row_order}}))
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(json!({"data": data, "links": {}})).into_response()
+}
+
+async fn move_application(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
+    let Some(token) = company_token(&headers) else { return jsonapi_unauthorized() };
+    let mut st = sb.state.lock().await;
+    if st.read_only_tokens.contains(&token) {
+        return (StatusCode::FORBIDDEN, Json(json!({"errors": [{"status": "403", "title": "Forbidden", "detail": "the API key has read access only"}]}))).into_response();
+    }
+    let doc: Value = serde_json::from_str(&body).unwrap_or_default();
+    let Some(stage) = doc["data"]["relationships"]["stage"]["data"]["id"].as_str().map(str::to_owned) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "stage relationship required").into_response();
+    };
+    let Some(app) = st.applications.iter_mut().find(|a| a.id == id) else {
+        return (StatusCode::NOT_FOUND, "no such job application").into_response();
+    };
+    app.stage_id = stage.clone();
+    Json(json!({"data": {"id": id, "type": "job-applications", "relationships": {"stage": {"data": {"id": stage, "type": "stages"}}}}})).into_response()
+}
+
+async fn get_file(State(sb): State<Sandbox>, Path(name): Path<String>) -> Response {
+    match sb.state.lock().await.files.get(&name) {
+        Some(bytes) => bytes.clone().into_response(),
+        None => (StatusCode::FORBIDDEN, "the signed URL has expired").into_response(),
+    }
+}
+
+async fn twosecure_company(sb: &Sandbox, headers: &HeaderMap) -> Option<String> {
+    let key = bearer(headers)?;
+    sb.state.lock().await.twosecure_keys.get(&key).cloned()
+}
+
+async fn twosecure_account(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    match twosecure_company(&sb, &headers).await {
+        Some(name) => Json(json!({"company_name": name})).into_response(),
+        None => (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response(),
+    }
+}
+
+async fn twosecure_packages(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    if twosecure_company(&sb, &headers).await.is_none() {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response();
+    }
+    Json(json!([{"id": "basic", "name": "Basic"}, {"id": "standard", "name": "Standard"}, {"id": "executive", "name": "Executive"}])).into_response()
+}
+
+async fn twosecure_order(State(sb): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if twosecure_company(&sb, &headers).await.is_none() {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response();
+    }
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "bad_request", "message": "Idempotency-Key is required"}))).into_response();
+    };
+    let pn = body["candidate"]["personal_number"].as_str().unwrap_or_default();
+    if pn.len() != 12 || !pn.chars().all(|c| c.is_ascii_digit()) {
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "invalid_personal_number", "message": "personal_number must be 12 digits"}))).into_response();
+    }
+    if !["basic", "standard", "executive"].contains(&body["package_id"].as_str().unwrap_or_default()) {
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "invalid_package", "message": "unknown package"}))).into_response();
+    }
+    let mut st = sb.state.lock().await;
+    if let Some(existing) = st.twosecure_orders.iter().find(|o| o.idempotency_key == key) {
+        return (StatusCode::CREATED, Json(json!({"id": existing.id, "status": existing.status}))).into_response();
+    }
+    let order = TwoSecureOrder {
+        id: format!("ord_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        idempotency_key: key,
+        status: "sent".into(),
+        report_url: None,
+        attachment_names: body["attachments"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f["file_name"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        body,
+    };
+    st.twosecure_orders.push(order.clone());
+    (StatusCode::CREATED, Json(json!({"id": order.id, "status": "sent"}))).into_response()
+}
+
+async fn twosecure_get_order(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if twosecure_company(&sb, &headers).await.is_none() {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response();
+    }
+    let st = sb.state.lock().await;
+    match st.twosecure_orders.iter().find(|o| o.id == id) {
+        Some(o) => Json(json!({"id": o.id, "status": o.status, "report_url": o.report_url})).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"error": "not_found", "message": "no such order"}))).into_response(),
+    }
 }
 
 async fn get_job(

@@ -26,6 +26,8 @@ pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
 /// Every function, built as its Lambda builds it.
 pub struct Functions {
     pub learnster: learnster_webhook::Deps,
+    pub twosecure_order: twosecure_order::Deps,
+    pub twosecure_status: twosecure_status::Deps,
 }
 
 impl Functions {
@@ -40,6 +42,8 @@ impl Functions {
             .to_owned();
         match first.as_str() {
             "learnster" => learnster_webhook::handle(&self.learnster, req).await,
+            "2secure" if req.uri().path() == "/2secure/callback" => twosecure_status::handle(&self.twosecure_status, req).await,
+            "2secure" => twosecure_order::handle(&self.twosecure_order, req).await,
             _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
                 .into_response(Style::Problem),
         }
@@ -94,6 +98,8 @@ pub async fn functions(
     };
     Functions {
         learnster: learnster_webhook::Deps::new(platform()),
+        twosecure_order: twosecure_order::Deps::new(platform()),
+        twosecure_status: twosecure_status::Deps::new(platform()),
     }
 }
 
@@ -170,6 +176,19 @@ pub async fn start(
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "local server stopped");
+        }
+    });
+    // EventBridge's schedule, locally: the 2Secure status poll on a timer.
+    let every = std::env::var("HIREBRIDGE_POLL_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(300u64);
+    let poller = functions.clone();
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
+        timer.tick().await;
+        loop {
+            timer.tick().await;
+            if let Err(e) = twosecure_status::poll(&poller.twosecure_status).await {
+                tracing::warn!(error = %e.detail, "scheduled 2secure poll failed");
+            }
         }
     });
     Ok(Running {
