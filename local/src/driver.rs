@@ -24,6 +24,11 @@ pub struct Move {
     /// (job id, title, stage name); `None` in bulk mode.
     pub job: Option<(u64, String, String)>,
     pub webhook_data: Value,
+    /// Candidate custom fields as Teamtailor sends them: `[{"api-name": {"value", "type"}}]`.
+    pub custom_fields: Value,
+    /// (file name, short-lived URL)
+    pub resume: Option<(String, String)>,
+    pub uploads: Vec<(String, String)>,
 }
 
 impl Move {
@@ -38,6 +43,9 @@ impl Move {
             department: Some("Product development".into()),
             job: job.map(|(id, title, stage)| (id, title.to_owned(), stage.to_owned())),
             webhook_data: json!({}),
+            custom_fields: json!([{"has-driver-license": {"value": true, "type": "boolean"}}]),
+            resume: None,
+            uploads: vec![],
         }
     }
 
@@ -59,8 +67,12 @@ impl Move {
             "phone": "+4670432121",
             "tags": ["developer"],
             "department": self.department,
-            "custom-fields": [{"has-driver-license": {"value": true, "type": "boolean"}}],
+            "custom-fields": self.custom_fields,
+            "uploads": self.uploads.iter().map(|(n, u)| json!({"file-name": n, "url": u})).collect::<Vec<_>>(),
         });
+        if let Some((name, url)) = &self.resume {
+            candidate["resume"] = json!({"file-name": name, "url": url});
+        }
         if let Some((id, title, stage)) = &self.job {
             candidate["job"] = json!({
                 "id": id, "title": title, "stage-id": 1, "stage": stage, "tags": [], "trigger-id": 1,

@@ -170,32 +170,63 @@ impl Sandbox {
     }
 
     /// A job's stages, in row order as given, and a candidate's application in `stage_id`.
-    pub async fn add_pipeline(&self, job_id: &str, stages: &[(&str, &str)], application: (&str, &str, &str)) {
+    pub async fn add_pipeline(
+        &self,
+        job_id: &str,
+        stages: &[(&str, &str)],
+        application: (&str, &str, &str),
+    ) {
         let mut st = self.state.lock().await;
         let stages = stages
             .iter()
             .enumerate()
-            .map(|(i, (id, name))| Stage { id: (*id).into(), name: (*name).into(), row_order: (i as i64 + 1) * 10 })
+            .map(|(i, (id, name))| Stage {
+                id: (*id).into(),
+                name: (*name).into(),
+                row_order: (i as i64 + 1) * 10,
+            })
             .collect();
         st.stages.insert(job_id.into(), stages);
         let (id, candidate_id, stage_id) = application;
-        st.applications.push(Application { id: id.into(), candidate_id: candidate_id.into(), job_id: job_id.into(), stage_id: stage_id.into() });
+        st.applications.push(Application {
+            id: id.into(),
+            candidate_id: candidate_id.into(),
+            job_id: job_id.into(),
+            stage_id: stage_id.into(),
+        });
     }
 
     pub async fn add_file(&self, name: &str, content: &[u8]) {
-        self.state.lock().await.files.insert(name.into(), content.to_vec());
+        self.state
+            .lock()
+            .await
+            .files
+            .insert(name.into(), content.to_vec());
     }
 
     pub async fn add_read_only_token(&self, token: &str) {
-        self.state.lock().await.read_only_tokens.insert(token.into());
+        self.state
+            .lock()
+            .await
+            .read_only_tokens
+            .insert(token.into());
     }
 
     pub async fn add_twosecure_key(&self, key: &str, company_name: &str) {
-        self.state.lock().await.twosecure_keys.insert(key.into(), company_name.into());
+        self.state
+            .lock()
+            .await
+            .twosecure_keys
+            .insert(key.into(), company_name.into());
     }
 
     /// 2Secure moves an order on (as its staff would).
-    pub async fn set_twosecure_status(&self, order_id: &str, status: &str, report_url: Option<&str>) {
+    pub async fn set_twosecure_status(
+        &self,
+        order_id: &str,
+        status: &str,
+        report_url: Option<&str>,
+    ) {
         let mut st = self.state.lock().await;
         if let Some(o) = st.twosecure_orders.iter_mut().find(|o| o.id == order_id) {
             o.status = status.into();
@@ -417,10 +448,18 @@ fn company_token(headers: &HeaderMap) -> Option<String> {
 }
 
 fn jsonapi_unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]}))).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]})),
+    )
+        .into_response()
 }
 
-async fn candidate_applications(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn candidate_applications(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if company_token(&headers).is_none() {
         return jsonapi_unauthorized();
     }
@@ -435,7 +474,11 @@ async fn candidate_applications(State(sb): State<Sandbox>, Path(id): Path<String
     Json(json!({"data": data, "links": {}})).into_response()
 }
 
-async fn job_stages(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn job_stages(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if company_token(&headers).is_none() {
         return jsonapi_unauthorized();
     }
@@ -454,15 +497,29 @@ async fn job_stages(State(sb): State<Sandbox>, Path(id): Path<String>, headers: 
     Json(json!({"data": data, "links": {}})).into_response()
 }
 
-async fn move_application(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
-    let Some(token) = company_token(&headers) else { return jsonapi_unauthorized() };
+async fn move_application(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let Some(token) = company_token(&headers) else {
+        return jsonapi_unauthorized();
+    };
     let mut st = sb.state.lock().await;
     if st.read_only_tokens.contains(&token) {
         return (StatusCode::FORBIDDEN, Json(json!({"errors": [{"status": "403", "title": "Forbidden", "detail": "the API key has read access only"}]}))).into_response();
     }
     let doc: Value = serde_json::from_str(&body).unwrap_or_default();
-    let Some(stage) = doc["data"]["relationships"]["stage"]["data"]["id"].as_str().map(str::to_owned) else {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "stage relationship required").into_response();
+    let Some(stage) = doc["data"]["relationships"]["stage"]["data"]["id"]
+        .as_str()
+        .map(str::to_owned)
+    else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "stage relationship required",
+        )
+            .into_response();
     };
     let Some(app) = st.applications.iter_mut().find(|a| a.id == id) else {
         return (StatusCode::NOT_FOUND, "no such job application").into_response();
@@ -486,34 +543,74 @@ async fn twosecure_company(sb: &Sandbox, headers: &HeaderMap) -> Option<String> 
 async fn twosecure_account(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
     match twosecure_company(&sb, &headers).await {
         Some(name) => Json(json!({"company_name": name})).into_response(),
-        None => (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "unauthorized", "message": "invalid API key"})),
+        )
+            .into_response(),
     }
 }
 
 async fn twosecure_packages(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
     if twosecure_company(&sb, &headers).await.is_none() {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "unauthorized", "message": "invalid API key"})),
+        )
+            .into_response();
     }
     Json(json!([{"id": "basic", "name": "Basic"}, {"id": "standard", "name": "Standard"}, {"id": "executive", "name": "Executive"}])).into_response()
 }
 
-async fn twosecure_order(State(sb): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn twosecure_order(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if twosecure_company(&sb, &headers).await.is_none() {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "unauthorized", "message": "invalid API key"})),
+        )
+            .into_response();
     }
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "bad_request", "message": "Idempotency-Key is required"}))).into_response();
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "bad_request", "message": "Idempotency-Key is required"})),
+        )
+            .into_response();
     };
-    let pn = body["candidate"]["personal_number"].as_str().unwrap_or_default();
+    let pn = body["candidate"]["personal_number"]
+        .as_str()
+        .unwrap_or_default();
     if pn.len() != 12 || !pn.chars().all(|c| c.is_ascii_digit()) {
         return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "invalid_personal_number", "message": "personal_number must be 12 digits"}))).into_response();
     }
-    if !["basic", "standard", "executive"].contains(&body["package_id"].as_str().unwrap_or_default()) {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "invalid_package", "message": "unknown package"}))).into_response();
+    if !["basic", "standard", "executive"]
+        .contains(&body["package_id"].as_str().unwrap_or_default())
+    {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": "invalid_package", "message": "unknown package"})),
+        )
+            .into_response();
     }
     let mut st = sb.state.lock().await;
-    if let Some(existing) = st.twosecure_orders.iter().find(|o| o.idempotency_key == key) {
-        return (StatusCode::CREATED, Json(json!({"id": existing.id, "status": existing.status}))).into_response();
+    if let Some(existing) = st
+        .twosecure_orders
+        .iter()
+        .find(|o| o.idempotency_key == key)
+    {
+        return (
+            StatusCode::CREATED,
+            Json(json!({"id": existing.id, "status": existing.status})),
+        )
+            .into_response();
     }
     let order = TwoSecureOrder {
         id: format!("ord_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
@@ -522,22 +619,43 @@ async fn twosecure_order(State(sb): State<Sandbox>, headers: HeaderMap, Json(bod
         report_url: None,
         attachment_names: body["attachments"]
             .as_array()
-            .map(|a| a.iter().filter_map(|f| f["file_name"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f["file_name"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         body,
     };
     st.twosecure_orders.push(order.clone());
-    (StatusCode::CREATED, Json(json!({"id": order.id, "status": "sent"}))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": order.id, "status": "sent"})),
+    )
+        .into_response()
 }
 
-async fn twosecure_get_order(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn twosecure_get_order(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if twosecure_company(&sb, &headers).await.is_none() {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "unauthorized", "message": "invalid API key"})),
+        )
+            .into_response();
     }
     let st = sb.state.lock().await;
     match st.twosecure_orders.iter().find(|o| o.id == id) {
-        Some(o) => Json(json!({"id": o.id, "status": o.status, "report_url": o.report_url})).into_response(),
-        None => (StatusCode::NOT_FOUND, Json(json!({"error": "not_found", "message": "no such order"}))).into_response(),
+        Some(o) => Json(json!({"id": o.id, "status": o.status, "report_url": o.report_url}))
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not_found", "message": "no such order"})),
+        )
+            .into_response(),
     }
 }
 

@@ -42,7 +42,9 @@ impl Functions {
             .to_owned();
         match first.as_str() {
             "learnster" => learnster_webhook::handle(&self.learnster, req).await,
-            "2secure" if req.uri().path() == "/2secure/callback" => twosecure_status::handle(&self.twosecure_status, req).await,
+            "2secure" if req.uri().path() == "/2secure/callback" => {
+                twosecure_status::handle(&self.twosecure_status, req).await
+            }
             "2secure" => twosecure_order::handle(&self.twosecure_order, req).await,
             _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
                 .into_response(Style::Problem),
@@ -179,7 +181,10 @@ pub async fn start(
         }
     });
     // EventBridge's schedule, locally: the 2Secure status poll on a timer.
-    let every = std::env::var("HIREBRIDGE_POLL_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(300u64);
+    let every = std::env::var("HIREBRIDGE_POLL_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300u64);
     let poller = functions.clone();
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));

@@ -56,7 +56,10 @@ pub fn to_lambda(response: Response) -> http::Response<Body> {
 
 /// For a function that serves HTTP routes and also runs on a schedule: an EventBridge scheduled
 /// event runs `scheduled`, anything else is read as an API Gateway HTTP API (v2) request.
-pub async fn run_with_schedule<H, HF, S, SF>(http_handler: H, scheduled: S) -> Result<(), lambda_http::Error>
+pub async fn run_with_schedule<H, HF, S, SF>(
+    http_handler: H,
+    scheduled: S,
+) -> Result<(), lambda_http::Error>
 where
     H: Fn(Request) -> HF + Send + Sync + 'static,
     HF: Future<Output = Response> + Send,
@@ -121,11 +124,15 @@ pub fn from_http_api_v2(payload: serde_json::Value) -> Result<Request, lambda_ht
         format!("{}?{}", event.raw_path, event.raw_query_string)
     };
     let body = match event.body {
-        Some(b) if event.is_base64_encoded => Bytes::from(base64::engine::general_purpose::STANDARD.decode(b)?),
+        Some(b) if event.is_base64_encoded => {
+            Bytes::from(base64::engine::general_purpose::STANDARD.decode(b)?)
+        }
         Some(b) => Bytes::from(b),
         None => Bytes::new(),
     };
-    let mut builder = http::Request::builder().method(event.request_context.http.method.as_str()).uri(uri);
+    let mut builder = http::Request::builder()
+        .method(event.request_context.http.method.as_str())
+        .uri(uri);
     for (name, value) in &event.headers {
         builder = builder.header(name, value);
     }
@@ -138,11 +145,18 @@ pub fn to_http_api_v2(response: Response) -> serde_json::Value {
     let headers: serde_json::Map<String, serde_json::Value> = response
         .headers()
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), serde_json::Value::from(v))))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.to_string(), serde_json::Value::from(v)))
+        })
         .collect();
     let (body, encoded) = match std::str::from_utf8(response.body()) {
         Ok(text) => (text.to_owned(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(response.body()), true),
+        Err(_) => (
+            base64::engine::general_purpose::STANDARD.encode(response.body()),
+            true,
+        ),
     };
     serde_json::json!({
         "statusCode": response.status().as_u16(),

@@ -55,8 +55,13 @@ pub fn fast_policy() -> RetryPolicy {
 /// One test's world: its own secrets prefix (so tests run side by side), the shared table.
 pub struct World {
     pub deps: learnster_webhook::Deps,
+    pub twosecure_order: twosecure_order::Deps,
+    pub twosecure_status: twosecure_status::Deps,
     pub sandbox: Sandbox,
+    pub sandbox_url: String,
+    /// Teamtailor as the Learnster listing, and as the 2Secure listing.
     pub teamtailor: Teamtailor,
+    pub teamtailor_2secure: Teamtailor,
     pub prefix: String,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -65,6 +70,9 @@ pub struct World {
 
 pub const PARTNER_API_KEY: &str = "test-partner-api-key-learnster";
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret-learnster";
+pub const TS_PARTNER_API_KEY: &str = "test-partner-api-key-2secure";
+pub const TS_WEBHOOK_SECRET: &str = "test-webhook-secret-2secure";
+pub const TS_CALLBACK_SECRET: &str = "test-2secure-callback-secret";
 
 impl World {
     pub async fn new() -> World {
@@ -84,6 +92,14 @@ impl World {
             (
                 format!("{prefix}/teamtailor/learnster"),
                 json!({"partner_api_key": PARTNER_API_KEY, "webhook_secret": WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{prefix}/teamtailor/2secure"),
+                json!({"partner_api_key": TS_PARTNER_API_KEY, "webhook_secret": TS_WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{prefix}/vendor/2secure"),
+                json!({"callback_secret": TS_CALLBACK_SECRET}),
             ),
             (
                 format!("{prefix}/operator"),
@@ -112,19 +128,32 @@ impl World {
                 "LEARNSTER_API_URL",
                 format!("{sandbox_url}/_sandbox/learnster/{{space}}/api/public/v1"),
             ),
+            (
+                "TWOSECURE_API_URL",
+                format!("{sandbox_url}/_sandbox/2secure"),
+            ),
         ];
         let config =
             Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
                 .expect("test configuration");
-        let platform = Platform::aws(config, policy)
-            .await
-            .expect("platform on moto");
+        let platform = || Platform::aws(config.clone(), policy.clone());
         World {
-            deps: learnster_webhook::Deps::new(platform),
+            deps: learnster_webhook::Deps::new(platform().await.expect("platform on moto")),
+            twosecure_order: twosecure_order::Deps::new(
+                platform().await.expect("platform on moto"),
+            ),
+            twosecure_status: twosecure_status::Deps::new(
+                platform().await.expect("platform on moto"),
+            ),
             sandbox,
+            sandbox_url,
             teamtailor: Teamtailor {
                 partner_api_key: PARTNER_API_KEY.into(),
                 webhook_secret: WEBHOOK_SECRET.into(),
+            },
+            teamtailor_2secure: Teamtailor {
+                partner_api_key: TS_PARTNER_API_KEY.into(),
+                webhook_secret: TS_WEBHOOK_SECRET.into(),
             },
             prefix,
             secrets,
