@@ -63,10 +63,15 @@ pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
         "LEARNSTER_API_URL",
         format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"),
     );
+    defaults.insert("TWOSECURE_API_URL", format!("{base}/_sandbox/2secure"));
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let uses_sandbox = ["TEAMTAILOR_API_URL", "LEARNSTER_API_URL"]
-        .iter()
-        .any(|k| from_env(k).is_none());
+    let uses_sandbox = [
+        "TEAMTAILOR_API_URL",
+        "LEARNSTER_API_URL",
+        "TWOSECURE_API_URL",
+    ]
+    .iter()
+    .any(|k| from_env(k).is_none());
     let config = Config::from_lookup(|k| from_env(k).or_else(|| defaults.get(k).cloned()))
         .map_err(|e| e.to_string())?;
     Ok((config, uses_sandbox))
