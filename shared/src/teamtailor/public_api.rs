@@ -111,22 +111,32 @@ impl<'a> PublicApi<'a> {
 
     /// Every resource of a listing, following `links.next` (same host only).
     pub async fn get_all(&self, path: &str) -> Result<Vec<Resource>, OutboundError> {
+        Ok(self.get_all_with_included(path).await?.0)
+    }
+
+    /// Like [`Self::get_all`], with the side-loaded resources (`include=`) of every page.
+    pub async fn get_all_with_included(
+        &self,
+        path: &str,
+    ) -> Result<(Vec<Resource>, Vec<Resource>), OutboundError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut url = format!("{}{}{}page%5Bsize%5D={}", self.base, path, sep, PAGE_SIZE);
         let mut all = Vec::new();
+        let mut included = Vec::new();
         for _ in 0..MAX_PAGES {
             let doc: Document = self
                 .http
                 .send_json("Teamtailor", self.request(reqwest::Method::GET, &url))
                 .await?;
             all.extend(doc.resources()?);
+            included.extend(doc.included);
             match doc.links.get("next").and_then(Value::as_str) {
                 Some(next) if next.starts_with(&self.base) => url = next.to_owned(),
                 Some(next) if next.starts_with('/') => url = format!("{}{}", self.base, next),
-                _ => return Ok(all),
+                _ => break,
             }
         }
-        Ok(all)
+        Ok((all, included))
     }
 
     /// `PATCH {base}{path}` with a JSON:API document.
