@@ -54,34 +54,22 @@ fn expect(ok: bool, what: &str) -> Result<(), String> {
 
 pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), String> {
     let running = server::start(addr, secrets, RetryPolicy::default()).await?;
-    let sandbox = running.sandbox.clone().ok_or(
-        "the demo plays against the sandbox; unset TEAMTAILOR_API_URL and LEARNSTER_API_URL",
-    )?;
+    let sandbox = running
+        .sandbox
+        .clone()
+        .ok_or("the demo plays against the sandbox; unset TEAMTAILOR_API_URL and LEARNSTER_API_URL")?;
     let listing = running
         .functions
         .learnster
         .platform
         .listing("learnster")
         .await
-        .map_err(|e| {
-            format!(
-                "the secrets file has no Learnster listing keys: {}",
-                e.detail
-            )
-        })?;
+        .map_err(|e| format!("the secrets file has no Learnster listing keys: {}", e.detail))?;
     // The demo plays Teamtailor, which holds the same listing keys.
-    let teamtailor = Teamtailor {
-        partner_api_key: listing.partner_api_key,
-        webhook_secret: listing.webhook_secret,
-    };
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: format!("http://{}", running.addr),
-    };
-    println!(
-        "hirebridge-local on {} with the sandbox of Teamtailor, Learnster and 2Secure",
-        client.base
-    );
+    let teamtailor =
+        Teamtailor { partner_api_key: listing.partner_api_key, webhook_secret: listing.webhook_secret };
+    let client = Client { http: reqwest::Client::new(), base: format!("http://{}", running.addr) };
+    println!("hirebridge-local on {} with the sandbox of Teamtailor, Learnster and 2Secure", client.base);
 
     sandbox
         .add_job(Job {
@@ -99,19 +87,10 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
         "client_secret": "acme-client-secret",
         "tags": {"title": true, "department": true, "stage": true}
     });
-    let (status, text) = client
-        .send(admin(
-            "POST",
-            "/learnster/integrations",
-            DEV_ADMIN_TOKEN,
-            Some(&body),
-        ))
-        .await?;
+    let (status, text) =
+        client.send(admin("POST", "/learnster/integrations", DEV_ADMIN_TOKEN, Some(&body))).await?;
     let created: Value = serde_json::from_str(&text).unwrap_or_default();
-    let token = created["secret_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let token = created["secret_token"].as_str().unwrap_or_default().to_owned();
     outcome(
         status,
         &format!(
@@ -120,71 +99,36 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
             token.chars().take(8).collect::<String>()
         ),
     );
-    expect(
-        status == 201 && !token.is_empty(),
-        "switching Learnster on should answer 201 with a token",
-    )?;
+    expect(status == 201 && !token.is_empty(), "switching Learnster on should answer 201 with a token")?;
 
     step("The customer activates Learnster in Teamtailor and pastes the token");
-    let (status, text) = client
-        .send(teamtailor.get("/learnster/activation", ""))
-        .await?;
+    let (status, text) = client.send(teamtailor.get("/learnster/activation", "")).await?;
     let form: Value = serde_json::from_str(&text).unwrap_or_default();
-    outcome(
-        status,
-        &format!(
-            "activation form with field {}",
-            form["config"]["fields"][1]["id"]
-        ),
-    );
+    outcome(status, &format!("activation form with field {}", form["config"]["fields"][1]["id"]));
     let provider_key = teamtailor.provider_key(&json!({ "secret_token": token }));
-    let (status, text) = client
-        .send(teamtailor.get("/learnster/validate", &provider_key))
-        .await?;
+    let (status, text) = client.send(teamtailor.get("/learnster/validate", &provider_key)).await?;
     outcome(status, &format!("validate: {text}"));
     expect(status == 200, "the pasted token should validate")?;
     let wrong_key = teamtailor.provider_key(&json!({ "secret_token": "lst_not-the-token" }));
-    let (status, text) = client
-        .send(teamtailor.get("/learnster/validate", &wrong_key))
-        .await?;
+    let (status, text) = client.send(teamtailor.get("/learnster/validate", &wrong_key)).await?;
     outcome(status, &format!("a mistyped token: {text}"));
     expect(status == 422, "a wrong token should be refused")?;
 
     step("A recruiter adds the trigger to the Offered stage (GET /learnster/config)");
     let (status, text) = client
-        .send(teamtailor.get(
-            "/learnster/config?job_id=4711&stage_id=3&user_id=31",
-            &provider_key,
-        ))
+        .send(teamtailor.get("/learnster/config?job_id=4711&stage_id=3&user_id=31", &provider_key))
         .await?;
     let form: Value = serde_json::from_str(&text).unwrap_or_default();
-    let info = form["config"]["fields"][0]["content"]
-        .as_str()
-        .unwrap_or(&text);
-    outcome(
-        status,
-        &info
-            .replace("<b>", "")
-            .replace("</b>", "")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">"),
-    );
+    let info = form["config"]["fields"][0]["content"].as_str().unwrap_or(&text);
+    outcome(status, &info.replace("<b>", "").replace("</b>", "").replace("&lt;", "<").replace("&gt;", ">"));
 
-    let mut offered = Move::new(
-        54321,
-        "juston.becker@example.com",
-        Some((4711, "Product Designer", "Offered")),
-    );
+    let mut offered =
+        Move::new(54321, "juston.becker@example.com", Some((4711, "Product Designer", "Offered")));
     offered.first_name = "Juston".into();
 
     step("Juston is moved to Offered: Teamtailor fires the trigger (POST /learnster/webhook)");
     let (status, text) = client
-        .send(with_company_token(teamtailor.webhook(
-            "learnster",
-            &provider_key,
-            &offered,
-            now(),
-        )))
+        .send(with_company_token(teamtailor.webhook("learnster", &provider_key, &offered, now())))
         .await?;
     outcome(status, &text);
     expect(status == 200, "the Offered trigger should complete")?;
@@ -198,21 +142,14 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
         ..offered.clone()
     };
     let (status, text) = client
-        .send(with_company_token(teamtailor.webhook(
-            "learnster",
-            &provider_key,
-            &hired,
-            now(),
-        )))
+        .send(with_company_token(teamtailor.webhook("learnster", &provider_key, &hired, now())))
         .await?;
     outcome(status, &text);
     expect(status == 200, "the Hired trigger should complete")?;
     print_card(&sandbox, &hired).await;
 
     step("Teamtailor delivers the Hired event a second time");
-    let (status, text) = client
-        .send(teamtailor.webhook("learnster", &provider_key, &hired, now()))
-        .await?;
+    let (status, text) = client.send(teamtailor.webhook("learnster", &provider_key, &hired, now())).await?;
     outcome(status, &format!("{text} (the first outcome, replayed)"));
 
     step("What Learnster now holds");
@@ -228,57 +165,27 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
     let creations = state
         .requests
         .iter()
-        .filter(|r| {
-            r.service == "learnster" && r.method == "POST" && r.path.ends_with("/users/students/")
-        })
+        .filter(|r| r.service == "learnster" && r.method == "POST" && r.path.ends_with("/users/students/"))
         .count();
     println!("   student-creation calls that reached Learnster: {creations}");
-    let tags: Vec<String> = state
-        .students
-        .first()
-        .map(|s| s.tags.iter().cloned().collect())
-        .unwrap_or_default();
+    let tags: Vec<String> =
+        state.students.first().map(|s| s.tags.iter().cloned().collect()).unwrap_or_default();
+    expect(state.students.len() == 1 && creations == 1, "exactly one student should exist")?;
     expect(
-        state.students.len() == 1 && creations == 1,
-        "exactly one student should exist",
-    )?;
-    expect(
-        tags == [
-            "tt_department_design",
-            "tt_stage_hired",
-            "tt_stage_offered",
-            "tt_title_product designer",
-        ],
+        tags == ["tt_department_design", "tt_stage_hired", "tt_stage_offered", "tt_title_product designer"],
         "the student should carry title, department, and both stage tags",
     )?;
     drop(state);
 
-    step(
-        "The admin switches Learnster off; the next trigger is refused with a message for the card",
-    );
+    step("The admin switches Learnster off; the next trigger is refused with a message for the card");
     let id = created["id"].as_str().unwrap_or_default();
-    let (status, _) = client
-        .send(admin(
-            "DELETE",
-            &format!("/learnster/integrations/{id}"),
-            DEV_ADMIN_TOKEN,
-            None,
-        ))
-        .await?;
+    let (status, _) =
+        client.send(admin("DELETE", &format!("/learnster/integrations/{id}"), DEV_ADMIN_TOKEN, None)).await?;
     outcome(status, "switched off");
-    let later = Move::new(
-        777,
-        "someone@example.com",
-        Some((4711, "Product Designer", "Offered")),
-    );
-    let (status, text) = client
-        .send(teamtailor.webhook("learnster", &provider_key, &later, now()))
-        .await?;
+    let later = Move::new(777, "someone@example.com", Some((4711, "Product Designer", "Offered")));
+    let (status, text) = client.send(teamtailor.webhook("learnster", &provider_key, &later, now())).await?;
     outcome(status, &text);
-    expect(
-        status == 403,
-        "a switched-off integration should refuse triggers",
-    )?;
+    expect(status == 403, "a switched-off integration should refuse triggers")?;
 
     twosecure_story(&client, &running, &sandbox).await?;
     running.task.abort();
@@ -288,10 +195,7 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
 /// The listing requires the company's API key, so Teamtailor sends it with every trigger; with it
 /// the department comes from the job.
 fn with_company_token(mut req: http::Request<Bytes>) -> http::Request<Bytes> {
-    req.headers_mut().insert(
-        "teamtailor-api-token",
-        "demo-company-read-key".parse().expect("header"),
-    );
+    req.headers_mut().insert("teamtailor-api-token", "demo-company-read-key".parse().expect("header"));
     req
 }
 
@@ -331,124 +235,71 @@ async fn twosecure_story(
         .require_json(hirebridge::twosecure::VENDOR_SECRET)
         .await
         .map_err(|e| format!("the secrets file has no vendor/2secure: {e}"))?;
-    let teamtailor = Teamtailor {
-        partner_api_key: listing.partner_api_key,
-        webhook_secret: listing.webhook_secret,
-    };
-    sandbox
-        .add_twosecure_key("demo-2secure-api-key", "Acme AB")
-        .await;
+    let teamtailor =
+        Teamtailor { partner_api_key: listing.partner_api_key, webhook_secret: listing.webhook_secret };
+    sandbox.add_twosecure_key("demo-2secure-api-key", "Acme AB").await;
     sandbox
         .add_pipeline(
             "4711",
-            &[
-                ("10", "Interview"),
-                ("11", "Background check"),
-                ("12", "Offer"),
-            ],
+            &[("10", "Interview"), ("11", "Background check"), ("12", "Offer")],
             ("app-100", "54321", "11"),
         )
         .await;
-    sandbox
-        .add_file("juston-cv.pdf", b"%PDF-1.4 Juston's resume")
-        .await;
+    sandbox.add_file("juston-cv.pdf", b"%PDF-1.4 Juston's resume").await;
 
     step("2Secure: the customer activates 2Secure with its API key (GET /2secure/validate)");
     let key = teamtailor.provider_key(&json!({"api_key": "demo-2secure-api-key"}));
-    let (status, text) = client
-        .send(teamtailor.get("/2secure/validate", &key))
-        .await?;
+    let (status, text) = client.send(teamtailor.get("/2secure/validate", &key)).await?;
     outcome(status, &text);
     expect(status == 200, "the 2Secure key should validate")?;
 
     step("A recruiter sets up \"Order 2Secure background check\" on the Background check stage (GET /2secure/config)");
-    let (status, text) = client
-        .send(teamtailor.get("/2secure/config?job_id=4711&stage_id=11&user_id=31", &key))
-        .await?;
+    let (status, text) =
+        client.send(teamtailor.get("/2secure/config?job_id=4711&stage_id=11&user_id=31", &key)).await?;
     let form: Value = serde_json::from_str(&text).unwrap_or_default();
     let fields: Vec<String> = form["config"]["fields"]
         .as_array()
-        .map(|f| {
-            f.iter()
-                .map(|f| f["label"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
+        .map(|f| f.iter().map(|f| f["label"].as_str().unwrap_or("").to_owned()).collect())
         .unwrap_or_default();
     outcome(status, &format!("fields: {}", fields.join(" · ")));
 
-    let mut mv = Move::new(
-        54321,
-        "juston.becker@example.com",
-        Some((4711, "Product Designer", "Background check")),
-    );
+    let mut mv =
+        Move::new(54321, "juston.becker@example.com", Some((4711, "Product Designer", "Background check")));
     mv.webhook_data = json!({"level": "standard", "billing-reference": "HR-2026-17", "orderer-email": "hr@acme.example", "attachments": ["resume"], "auto-move": "true"});
-    mv.resume = Some((
-        "juston-cv.pdf".into(),
-        format!("{}/_sandbox/teamtailor/files/juston-cv.pdf", client.base),
-    ));
+    mv.resume =
+        Some(("juston-cv.pdf".into(), format!("{}/_sandbox/teamtailor/files/juston-cv.pdf", client.base)));
 
     step("Juston is moved there, but his Personnummer has a typo");
     mv.custom_fields = json!([{"personnummer": {"value": "811218-9875", "type": "text"}}]);
-    let typo = Move {
-        event_id: uuid::Uuid::new_v4().to_string(),
-        ..mv.clone()
-    };
-    let (status, text) = client
-        .send(with_company_token(teamtailor.webhook(
-            "2secure",
-            &key,
-            &typo,
-            now(),
-        )))
-        .await?;
+    let typo = Move { event_id: uuid::Uuid::new_v4().to_string(), ..mv.clone() };
+    let (status, text) =
+        client.send(with_company_token(teamtailor.webhook("2secure", &key, &typo, now()))).await?;
     outcome(status, &text);
     expect(status == 422, "an invalid personnummer should be refused")?;
 
     step("The Personnummer is corrected and Juston is moved again: the check is ordered (POST /2secure/webhook)");
     mv.custom_fields = json!([{"personnummer": {"value": "811218-9876", "type": "text"}}]);
-    let (status, text) = client
-        .send(with_company_token(teamtailor.webhook(
-            "2secure",
-            &key,
-            &mv,
-            now(),
-        )))
-        .await?;
+    let (status, text) =
+        client.send(with_company_token(teamtailor.webhook("2secure", &key, &mv, now()))).await?;
     outcome(status, &text);
     expect(status == 200, "the order should be sent")?;
     let order_id = {
         let st = sandbox.state().await;
         let o = st.twosecure_orders.first().ok_or("2Secure got no order")?;
-        println!(
-            "   2Secure received order {} with attachment(s): {}",
-            o.id,
-            o.attachment_names.join(", ")
-        );
+        println!("   2Secure received order {} with attachment(s): {}", o.id, o.attachment_names.join(", "));
         o.id.clone()
     };
     print_card(sandbox, &mv).await;
 
     step("2Secure starts the check; the scheduled poll notices (EventBridge, every 5 minutes)");
-    sandbox
-        .set_twosecure_status(&order_id, "pending", None)
-        .await;
-    let report = twosecure_status::poll(&running.functions.twosecure_status)
-        .await
-        .map_err(|e| e.detail)?;
-    outcome(
-        200,
-        &format!(
-            "poll: {} open order(s) asked about, {} changed",
-            report.open, report.changed
-        ),
-    );
+    sandbox.set_twosecure_status(&order_id, "pending", None).await;
+    let report = twosecure_status::poll(&running.functions.twosecure_status).await.map_err(|e| e.detail)?;
+    outcome(200, &format!("poll: {} open order(s) asked about, {} changed", report.open, report.changed));
     print_card(sandbox, &mv).await;
 
     step("2Secure finishes and calls back (POST /2secure/callback, signed)");
     let report_url = "https://portal.2secure.se/reports/demo-1";
-    sandbox
-        .set_twosecure_status(&order_id, "completed", Some(report_url))
-        .await;
+    sandbox.set_twosecure_status(&order_id, "completed", Some(report_url)).await;
     let body = json!({"order_id": order_id, "status": "completed", "report_url": report_url, "occurred_at": "2026-11-25T12:00:00Z"}).to_string();
     let callback = |body: String| {
         http::Request::builder()
@@ -470,17 +321,10 @@ async fn twosecure_story(
     let (status, text) = client.send(callback(body)).await?;
     outcome(status, &format!("{text} (nothing changes)"));
     let st = sandbox.state().await;
-    let stage = st
-        .applications
-        .iter()
-        .find(|a| a.id == "app-100")
-        .map(|a| a.stage_id.clone())
-        .unwrap_or_default();
+    let stage =
+        st.applications.iter().find(|a| a.id == "app-100").map(|a| a.stage_id.clone()).unwrap_or_default();
     let moves = st.requests.iter().filter(|r| r.method == "PATCH").count();
     println!("   Juston's application is now in stage {stage} (Offer); moves made: {moves}");
-    expect(
-        stage == "12" && moves == 1,
-        "the candidate should move to Offer exactly once",
-    )?;
+    expect(stage == "12" && moves == 1, "the candidate should move to Offer exactly once")?;
     Ok(())
 }

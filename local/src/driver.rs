@@ -50,10 +50,7 @@ impl Move {
     }
 
     pub fn update_url(&self) -> String {
-        format!(
-            "https://api.teamtailor.com/partner/v1/partner-results/{}",
-            self.result_id
-        )
+        format!("https://api.teamtailor.com/partner/v1/partner-results/{}", self.result_id)
     }
 
     /// The webhook body, shaped like Teamtailor's documented example.

@@ -20,12 +20,7 @@ async fn main() {
                 Some(Ok(a)) => addr = Some(a),
                 _ => fail("--addr needs HOST:PORT, e.g. 127.0.0.1:3000"),
             },
-            "--secrets" => {
-                secrets = Some(
-                    args.next()
-                        .unwrap_or_else(|| fail("--secrets needs a file")),
-                )
-            }
+            "--secrets" => secrets = Some(args.next().unwrap_or_else(|| fail("--secrets needs a file"))),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
@@ -51,12 +46,13 @@ async fn main() {
     }
     hirebridge::logging::init();
     let addr = addr.unwrap_or_else(|| "127.0.0.1:3000".parse().expect("valid address"));
-    let running = server::start(addr, secrets, RetryPolicy::default())
-        .await
-        .unwrap_or_else(|e| fail(&e));
+    let running = server::start(addr, secrets, RetryPolicy::default()).await.unwrap_or_else(|e| fail(&e));
     println!("hirebridge-local listening on http://{}", running.addr);
     if running.sandbox.is_some() {
-        println!("sandbox of the outside services at http://{}/_sandbox (state: /_sandbox/control/state)", running.addr);
+        println!(
+            "sandbox of the outside services at http://{}/_sandbox (state: /_sandbox/control/state)",
+            running.addr
+        );
     }
     let _ = tokio::signal::ctrl_c().await;
 }

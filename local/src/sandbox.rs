@@ -121,6 +121,18 @@ pub struct State_ {
     /// Teamtailor's short-lived file URLs: name → content.
     #[serde(skip)]
     pub files: HashMap<String, Vec<u8>>,
+    /// Teamtailor users (id → name, e-mail) and each job's recruiter and team members.
+    pub users: HashMap<String, (String, String)>,
+    pub teams: HashMap<String, (Option<String>, Vec<String>)>,
+    /// Teamtailor company API keys Teamtailor does not know (answers 401).
+    #[serde(skip)]
+    pub invalid_tokens: BTreeSet<String>,
+    /// Alva: test profiles, candidates invited (by idempotency key), users, and access grants.
+    pub alva_profiles: Vec<(String, String)>,
+    pub alva_candidates: Vec<Value>,
+    pub alva_users: Vec<(String, String, String)>,
+    pub alva_invitations: Vec<String>,
+    pub alva_grants: Vec<(String, String)>,
     /// 2Secure: accepted API keys → company name, and the orders placed.
     #[serde(skip)]
     pub twosecure_keys: HashMap<String, String>,
@@ -158,24 +170,15 @@ impl Sandbox {
         company_uuid: &str,
         company_name: &str,
     ) {
-        let jwe = hirebridge::teamtailor::activations::encrypt(
-            provider_key,
-            webhook_secret,
-            "A128GCM",
-            rand_iv(),
-        );
+        let jwe =
+            hirebridge::teamtailor::activations::encrypt(provider_key, webhook_secret, "A128GCM", rand_iv());
         self.state.lock().await.activations.push(json!({
             "provider-key": jwe, "company-uuid": company_uuid, "company-name": company_name
         }));
     }
 
     /// A job's stages, in row order as given, and a candidate's application in `stage_id`.
-    pub async fn add_pipeline(
-        &self,
-        job_id: &str,
-        stages: &[(&str, &str)],
-        application: (&str, &str, &str),
-    ) {
+    pub async fn add_pipeline(&self, job_id: &str, stages: &[(&str, &str)], application: (&str, &str, &str)) {
         let mut st = self.state.lock().await;
         let stages = stages
             .iter()
@@ -197,36 +200,52 @@ impl Sandbox {
     }
 
     pub async fn add_file(&self, name: &str, content: &[u8]) {
-        self.state
-            .lock()
-            .await
-            .files
-            .insert(name.into(), content.to_vec());
+        self.state.lock().await.files.insert(name.into(), content.to_vec());
+    }
+
+    /// A job whose recruiter and team members are Teamtailor users `(id, name, e-mail)`.
+    pub async fn add_team(
+        &self,
+        job_id: &str,
+        title: &str,
+        recruiter: (&str, &str, &str),
+        members: &[(&str, &str, &str)],
+    ) {
+        let mut st = self.state.lock().await;
+        for (id, name, email) in std::iter::once(&recruiter).chain(members.iter()) {
+            st.users.insert((*id).into(), ((*name).into(), (*email).into()));
+        }
+        st.teams.insert(
+            job_id.into(),
+            (Some(recruiter.0.into()), members.iter().map(|m| m.0.to_owned()).collect()),
+        );
+        st.jobs.entry(job_id.into()).or_insert(Job {
+            id: job_id.into(),
+            title: title.into(),
+            department: None,
+        });
+    }
+
+    /// A person Alva already knows.
+    pub async fn add_alva_user(&self, email: &str, name: &str) {
+        let id = format!("alva-user-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        self.state.lock().await.alva_users.push((id, email.into(), name.into()));
+    }
+
+    pub async fn add_invalid_token(&self, token: &str) {
+        self.state.lock().await.invalid_tokens.insert(token.into());
     }
 
     pub async fn add_read_only_token(&self, token: &str) {
-        self.state
-            .lock()
-            .await
-            .read_only_tokens
-            .insert(token.into());
+        self.state.lock().await.read_only_tokens.insert(token.into());
     }
 
     pub async fn add_twosecure_key(&self, key: &str, company_name: &str) {
-        self.state
-            .lock()
-            .await
-            .twosecure_keys
-            .insert(key.into(), company_name.into());
+        self.state.lock().await.twosecure_keys.insert(key.into(), company_name.into());
     }
 
     /// 2Secure moves an order on (as its staff would).
-    pub async fn set_twosecure_status(
-        &self,
-        order_id: &str,
-        status: &str,
-        report_url: Option<&str>,
-    ) {
+    pub async fn set_twosecure_status(&self, order_id: &str, status: &str, report_url: Option<&str>) {
         let mut st = self.state.lock().await;
         if let Some(o) = st.twosecure_orders.iter_mut().find(|o| o.id == order_id) {
             o.status = status.into();
@@ -245,9 +264,7 @@ impl Sandbox {
             .await
             .requests
             .iter()
-            .filter(|r| {
-                r.service == service && r.method == method && r.path.contains(path_contains)
-            })
+            .filter(|r| r.service == service && r.method == method && r.path.contains(path_contains))
             .count()
     }
 
@@ -266,11 +283,21 @@ impl Sandbox {
                 "/learnster/{space}/api/public/v1/vendor/{vendor}/users/students/{student}/tags/bulk/",
                 put(bulk_tags),
             )
-            .route("/learnster/{space}/api/public/v1/vendor/{vendor}/tags/", get(search_tags).post(create_tag))
+            .route(
+                "/learnster/{space}/api/public/v1/vendor/{vendor}/tags/",
+                get(search_tags).post(create_tag),
+            )
             .route("/teamtailor/v1/candidates/{id}/job-applications", get(candidate_applications))
             .route("/teamtailor/v1/jobs/{id}/stages", get(job_stages))
             .route("/teamtailor/v1/job-applications/{id}", axum::routing::patch(move_application))
             .route("/teamtailor/files/{name}", get(get_file))
+            .route("/teamtailor/v1/company", get(get_company).patch(patch_company))
+            .route("/teamtailor/v1/jobs/{id}/team-memberships", get(team_memberships))
+            .route("/alva/test-profiles", get(alva_profiles))
+            .route("/alva/candidates", post(alva_candidate))
+            .route("/alva/users", get(alva_find_user))
+            .route("/alva/users/invitations", post(alva_invite))
+            .route("/alva/test-profiles/{profile}/members/{user}", put(alva_grant))
             .route("/2secure/account", get(twosecure_account))
             .route("/2secure/packages", get(twosecure_packages))
             .route("/2secure/orders", post(twosecure_order))
@@ -294,12 +321,7 @@ fn rand_iv() -> [u8; 12] {
 async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let rest = path.trim_start_matches("/_sandbox");
-    let service = rest
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let service = rest.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
     let method = req.method().to_string();
     let (authorization, api_version) = {
         let h = req.headers();
@@ -320,9 +342,7 @@ async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -
         let found = st.faults.iter_mut().find(|f| {
             f.times > 0
                 && f.service == service
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(&method))
+                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(&method))
                 && rest.contains(&f.path_contains)
         });
         found.map(|f| {
@@ -336,10 +356,7 @@ async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -
         }
         if let Some(status) = fault.status {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (
-                status,
-                Json(json!({"error": "sandbox fault", "status": status.as_u16()})),
-            )
+            return (status, Json(json!({"error": "sandbox fault", "status": status.as_u16()})))
                 .into_response();
         }
     }
@@ -347,12 +364,7 @@ async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::to_owned)
+    headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned)
 }
 
 async fn put_partner_result(
@@ -362,11 +374,7 @@ async fn put_partner_result(
     body: String,
 ) -> Response {
     if headers.get("x-api-version").and_then(|v| v.to_str().ok()) != Some("20180828") {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "X-Api-Version 20180828 is required",
-        )
-            .into_response();
+        return (StatusCode::NOT_ACCEPTABLE, "X-Api-Version 20180828 is required").into_response();
     }
     if bearer(&headers).is_none() {
         return (StatusCode::UNAUTHORIZED, "partner API key required").into_response();
@@ -375,19 +383,13 @@ async fn put_partner_result(
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
     if doc["data"]["type"] != "partner-results" {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "data.type must be partner-results",
-        )
-            .into_response();
+        return (StatusCode::UNPROCESSABLE_ENTITY, "data.type must be partner-results").into_response();
     }
     let attributes = doc["data"]["attributes"].clone();
     let mut st = sb.state.lock().await;
     st.partner_results.insert(id.clone(), attributes.clone());
-    st.partner_result_updates
-        .push((id.clone(), attributes.clone()));
-    Json(json!({"data": {"id": id, "type": "partner-results", "attributes": attributes}}))
-        .into_response()
+    st.partner_result_updates.push((id.clone(), attributes.clone()));
+    Json(json!({"data": {"id": id, "type": "partner-results", "attributes": attributes}})).into_response()
 }
 
 /// Activations two to a page, so that callers must follow `links.next`.
@@ -396,22 +398,12 @@ async fn list_activations(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !auth.starts_with("Token ") || headers.get("x-api-version").is_none() {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "partner API key (Token) and X-Api-Version required",
-        )
+        return (StatusCode::UNAUTHORIZED, "partner API key (Token) and X-Api-Version required")
             .into_response();
     }
-    let page: usize = q
-        .get("page[number]")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+    let page: usize = q.get("page[number]").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     let st = sb.state.lock().await;
     let per_page = 2;
     let rows: Vec<Value> = st
@@ -423,10 +415,7 @@ async fn list_activations(
         .map(|(i, a)| json!({"id": (i + 1).to_string(), "type": "partner-activations", "attributes": a}))
         .collect();
     let pages = st.activations.len().div_ceil(per_page).max(1);
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
     let mut links = json!({});
     if page < pages {
         links["next"] = json!(format!(
@@ -448,10 +437,7 @@ fn company_token(headers: &HeaderMap) -> Option<String> {
 }
 
 fn jsonapi_unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]})),
-    )
+    (StatusCode::UNAUTHORIZED, Json(json!({"errors": [{"status": "401", "title": "Unauthorized"}]})))
         .into_response()
 }
 
@@ -474,11 +460,7 @@ async fn candidate_applications(
     Json(json!({"data": data, "links": {}})).into_response()
 }
 
-async fn job_stages(
-    State(sb): State<Sandbox>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn job_stages(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     if company_token(&headers).is_none() {
         return jsonapi_unauthorized();
     }
@@ -511,15 +493,8 @@ async fn move_application(
         return (StatusCode::FORBIDDEN, Json(json!({"errors": [{"status": "403", "title": "Forbidden", "detail": "the API key has read access only"}]}))).into_response();
     }
     let doc: Value = serde_json::from_str(&body).unwrap_or_default();
-    let Some(stage) = doc["data"]["relationships"]["stage"]["data"]["id"]
-        .as_str()
-        .map(str::to_owned)
-    else {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "stage relationship required",
-        )
-            .into_response();
+    let Some(stage) = doc["data"]["relationships"]["stage"]["data"]["id"].as_str().map(str::to_owned) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "stage relationship required").into_response();
     };
     let Some(app) = st.applications.iter_mut().find(|a| a.id == id) else {
         return (StatusCode::NOT_FOUND, "no such job application").into_response();
@@ -535,6 +510,162 @@ async fn get_file(State(sb): State<Sandbox>, Path(name): Path<String>) -> Respon
     }
 }
 
+fn token_problem(st: &State_, headers: &HeaderMap) -> Option<Response> {
+    match company_token(headers) {
+        None => Some(jsonapi_unauthorized()),
+        Some(t) if st.invalid_tokens.contains(&t) => Some(jsonapi_unauthorized()),
+        Some(_) => None,
+    }
+}
+
+async fn get_company(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    let st = sb.state.lock().await;
+    if let Some(problem) = token_problem(&st, &headers) {
+        return problem;
+    }
+    Json(json!({"data": {"id": "1", "type": "companies", "attributes": {"name": "Sandbox: Acme AB"}}}))
+        .into_response()
+}
+
+async fn patch_company(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    let st = sb.state.lock().await;
+    if let Some(problem) = token_problem(&st, &headers) {
+        return problem;
+    }
+    if company_token(&headers).is_some_and(|t| st.read_only_tokens.contains(&t)) {
+        return (StatusCode::FORBIDDEN, Json(json!({"errors": [{"status": "403", "title": "Forbidden"}]})))
+            .into_response();
+    }
+    Json(json!({"data": {"id": "1", "type": "companies", "attributes": {"name": "Sandbox: Acme AB"}}}))
+        .into_response()
+}
+
+/// Team members two to a page, so that callers must follow `links.next`.
+async fn team_memberships(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let st = sb.state.lock().await;
+    if let Some(problem) = token_problem(&st, &headers) {
+        return problem;
+    }
+    let members = st.teams.get(&id).map(|t| t.1.clone()).unwrap_or_default();
+    let page: usize = q.get("page[number]").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let per_page = 2;
+    let slice: Vec<&String> = members.iter().skip((page - 1) * per_page).take(per_page).collect();
+    let data: Vec<Value> = slice
+        .iter()
+        .map(|u| json!({"id": format!("tm-{u}"), "type": "team-memberships", "relationships": {"user": {"data": {"id": u, "type": "users"}}}}))
+        .collect();
+    let included: Vec<Value> = slice
+        .iter()
+        .filter_map(|u| st.users.get(*u).map(|(name, email)| json!({"id": u, "type": "users", "attributes": {"name": name, "email": email}})))
+        .collect();
+    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let mut links = json!({});
+    if page * per_page < members.len() {
+        links["next"] = json!(format!("http://{host}/_sandbox/teamtailor/v1/jobs/{id}/team-memberships?include=user&page%5Bnumber%5D={}&page%5Bsize%5D={per_page}", page + 1));
+    }
+    Json(json!({"data": data, "included": included, "links": links})).into_response()
+}
+
+fn alva_auth(headers: &HeaderMap) -> Result<String, Response> {
+    let company = headers.get("x-alva-company").and_then(|v| v.to_str().ok()).filter(|c| !c.is_empty());
+    match (bearer(headers), company) {
+        (Some(_), Some(c)) => Ok(c.to_owned()),
+        _ => Err((StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response()),
+    }
+}
+
+async fn alva_profiles(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    if let Err(r) = alva_auth(&headers) {
+        return r;
+    }
+    let st = sb.state.lock().await;
+    let mut profiles = st.alva_profiles.clone();
+    if profiles.is_empty() {
+        profiles = vec![
+            ("tp-logic".into(), "Logic test".into()),
+            ("tp-personality".into(), "Personality test".into()),
+        ];
+    }
+    Json(json!({"data": profiles.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>()})).into_response()
+}
+
+async fn alva_candidate(State(sb): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let company = match alva_auth(&headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let mut st = sb.state.lock().await;
+    if let Some(existing) =
+        st.alva_candidates.iter().find(|c| !key.is_empty() && c["idempotency_key"] == key.as_str())
+    {
+        return (
+            StatusCode::CREATED,
+            Json(json!({"id": existing["id"], "candidate_url": existing["candidate_url"]})),
+        )
+            .into_response();
+    }
+    let id = format!("ac-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let url = format!("https://app.alvalabs.io/candidates/{id}");
+    st.alva_candidates.push(
+        json!({"id": id, "company": company, "idempotency_key": key, "candidate_url": url, "body": body}),
+    );
+    (StatusCode::CREATED, Json(json!({"id": id, "candidate_url": url}))).into_response()
+}
+
+async fn alva_find_user(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = alva_auth(&headers) {
+        return r;
+    }
+    let email = q.get("email").cloned().unwrap_or_default().to_lowercase();
+    let st = sb.state.lock().await;
+    let data: Vec<Value> = st
+        .alva_users
+        .iter()
+        .filter(|(_, e, _)| e.to_lowercase() == email)
+        .map(|(id, e, n)| json!({"id": id, "email": e, "name": n}))
+        .collect();
+    Json(json!({"data": data})).into_response()
+}
+
+async fn alva_invite(State(sb): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if let Err(r) = alva_auth(&headers) {
+        return r;
+    }
+    let email = body["email"].as_str().unwrap_or_default().to_owned();
+    let name = body["name"].as_str().unwrap_or_default().to_owned();
+    let id = format!("alva-user-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let mut st = sb.state.lock().await;
+    st.alva_invitations.push(email.clone());
+    st.alva_users.push((id.clone(), email, name));
+    (StatusCode::CREATED, Json(json!({"id": id}))).into_response()
+}
+
+async fn alva_grant(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path((profile, user)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = alva_auth(&headers) {
+        return r;
+    }
+    let mut st = sb.state.lock().await;
+    if !st.alva_users.iter().any(|(id, _, _)| *id == user) {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such user"}))).into_response();
+    }
+    st.alva_grants.push((profile, user));
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn twosecure_company(sb: &Sandbox, headers: &HeaderMap) -> Option<String> {
     let key = bearer(headers)?;
     sb.state.lock().await.twosecure_keys.get(&key).cloned()
@@ -543,11 +674,10 @@ async fn twosecure_company(sb: &Sandbox, headers: &HeaderMap) -> Option<String> 
 async fn twosecure_account(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
     match twosecure_company(&sb, &headers).await {
         Some(name) => Json(json!({"company_name": name})).into_response(),
-        None => (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "unauthorized", "message": "invalid API key"})),
-        )
-            .into_response(),
+        None => {
+            (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "invalid API key"})))
+                .into_response()
+        }
     }
 }
 
@@ -562,11 +692,7 @@ async fn twosecure_packages(State(sb): State<Sandbox>, headers: HeaderMap) -> Re
     Json(json!([{"id": "basic", "name": "Basic"}, {"id": "standard", "name": "Standard"}, {"id": "executive", "name": "Executive"}])).into_response()
 }
 
-async fn twosecure_order(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
+async fn twosecure_order(State(sb): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     if twosecure_company(&sb, &headers).await.is_none() {
         return (
             StatusCode::UNAUTHORIZED,
@@ -574,26 +700,22 @@ async fn twosecure_order(
         )
             .into_response();
     }
-    let Some(key) = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-    else {
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({"error": "bad_request", "message": "Idempotency-Key is required"})),
         )
             .into_response();
     };
-    let pn = body["candidate"]["personal_number"]
-        .as_str()
-        .unwrap_or_default();
+    let pn = body["candidate"]["personal_number"].as_str().unwrap_or_default();
     if pn.len() != 12 || !pn.chars().all(|c| c.is_ascii_digit()) {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "invalid_personal_number", "message": "personal_number must be 12 digits"}))).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": "invalid_personal_number", "message": "personal_number must be 12 digits"})),
+        )
+            .into_response();
     }
-    if !["basic", "standard", "executive"]
-        .contains(&body["package_id"].as_str().unwrap_or_default())
-    {
+    if !["basic", "standard", "executive"].contains(&body["package_id"].as_str().unwrap_or_default()) {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({"error": "invalid_package", "message": "unknown package"})),
@@ -601,15 +723,8 @@ async fn twosecure_order(
             .into_response();
     }
     let mut st = sb.state.lock().await;
-    if let Some(existing) = st
-        .twosecure_orders
-        .iter()
-        .find(|o| o.idempotency_key == key)
-    {
-        return (
-            StatusCode::CREATED,
-            Json(json!({"id": existing.id, "status": existing.status})),
-        )
+    if let Some(existing) = st.twosecure_orders.iter().find(|o| o.idempotency_key == key) {
+        return (StatusCode::CREATED, Json(json!({"id": existing.id, "status": existing.status})))
             .into_response();
     }
     let order = TwoSecureOrder {
@@ -619,20 +734,12 @@ async fn twosecure_order(
         report_url: None,
         attachment_names: body["attachments"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["file_name"].as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|f| f["file_name"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default(),
         body,
     };
     st.twosecure_orders.push(order.clone());
-    (
-        StatusCode::CREATED,
-        Json(json!({"id": order.id, "status": "sent"})),
-    )
-        .into_response()
+    (StatusCode::CREATED, Json(json!({"id": order.id, "status": "sent"}))).into_response()
 }
 
 async fn twosecure_get_order(
@@ -649,21 +756,13 @@ async fn twosecure_get_order(
     }
     let st = sb.state.lock().await;
     match st.twosecure_orders.iter().find(|o| o.id == id) {
-        Some(o) => Json(json!({"id": o.id, "status": o.status, "report_url": o.report_url}))
-            .into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": "not_found", "message": "no such order"})),
-        )
+        Some(o) => Json(json!({"id": o.id, "status": o.status, "report_url": o.report_url})).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"error": "not_found", "message": "no such order"})))
             .into_response(),
     }
 }
 
-async fn get_job(
-    State(sb): State<Sandbox>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn get_job(State(sb): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let token_ok = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -677,36 +776,30 @@ async fn get_job(
     }
     let st = sb.state.lock().await;
     let Some(job) = st.jobs.get(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"errors": [{"status": "404"}]})),
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, Json(json!({"errors": [{"status": "404"}]}))).into_response();
     };
-    let mut doc = json!({"data": {"id": job.id, "type": "jobs", "attributes": {"title": job.title}, "relationships": {}}});
+    let mut doc = json!({"data": {"id": job.id, "type": "jobs", "attributes": {"title": job.title}, "relationships": {}}, "included": []});
     if let Some(dep) = &job.department {
-        doc["data"]["relationships"]["department"] =
-            json!({"data": {"id": "d1", "type": "departments"}});
+        doc["data"]["relationships"]["department"] = json!({"data": {"id": "d1", "type": "departments"}});
         doc["included"] = json!([{"id": "d1", "type": "departments", "attributes": {"name": dep}}]);
+    }
+    if let Some((Some(recruiter), _)) = st.teams.get(&id) {
+        doc["data"]["relationships"]["user"] = json!({"data": {"id": recruiter, "type": "users"}});
+        if let Some((name, email)) = st.users.get(recruiter) {
+            if let Some(list) = doc["included"].as_array_mut() {
+                list.push(
+                    json!({"id": recruiter, "type": "users", "attributes": {"name": name, "email": email}}),
+                );
+            }
+        }
     }
     Json(doc).into_response()
 }
 
 async fn learnster_token(State(sb): State<Sandbox>, Json(body): Json<Value>) -> Response {
-    let present = |k: &str| {
-        body.get(k)
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty())
-    };
-    if !present("client_id")
-        || !present("client_secret")
-        || body["grant_type"] != "client_credentials"
-    {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "invalid_client"})),
-        )
-            .into_response();
+    let present = |k: &str| body.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    if !present("client_id") || !present("client_secret") || body["grant_type"] != "client_credentials" {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_client"}))).into_response();
     }
     let token = uuid::Uuid::new_v4().to_string();
     sb.state.lock().await.learnster_tokens.insert(token.clone());
@@ -722,11 +815,7 @@ async fn authorized(sb: &Sandbox, headers: &HeaderMap) -> bool {
 }
 
 fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({"error": "not_authenticated"})),
-    )
-        .into_response()
+    (StatusCode::UNAUTHORIZED, Json(json!({"error": "not_authenticated"}))).into_response()
 }
 
 async fn search_students(
@@ -744,17 +833,10 @@ async fn search_students(
         .students
         .iter()
         .filter(|s| s.space == space && s.vendor_id == vendor)
-        .filter(|s| {
-            s.user["email"]
-                .as_str()
-                .unwrap_or_default()
-                .to_lowercase()
-                .contains(&search)
-        })
+        .filter(|s| s.user["email"].as_str().unwrap_or_default().to_lowercase().contains(&search))
         .map(|s| json!({"id": s.id, "vendor": s.vendor_id, "user": s.user, "active": true}))
         .collect();
-    Json(json!({"count": results.len(), "next": null, "previous": null, "results": results}))
-        .into_response()
+    Json(json!({"count": results.len(), "next": null, "previous": null, "results": results})).into_response()
 }
 
 async fn create_student(
@@ -768,10 +850,7 @@ async fn create_student(
     }
     let user = body["user"].clone();
     if user["email"].as_str().is_none_or(str::is_empty) {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "email is required", "code": "invalid"})),
-        )
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "email is required", "code": "invalid"})))
             .into_response();
     }
     let mut st = sb.state.lock().await;
@@ -816,24 +895,11 @@ async fn create_tag(
         return unauthorized();
     }
     let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "name is required"})),
-        )
-            .into_response();
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "name is required"}))).into_response();
     };
-    let tag = Tag {
-        id: uuid::Uuid::new_v4().to_string(),
-        space,
-        vendor_id: vendor,
-        name: name.to_owned(),
-    };
+    let tag = Tag { id: uuid::Uuid::new_v4().to_string(), space, vendor_id: vendor, name: name.to_owned() };
     sb.state.lock().await.tags.push(tag.clone());
-    (
-        StatusCode::CREATED,
-        Json(json!({"id": tag.id, "name": tag.name})),
-    )
-        .into_response()
+    (StatusCode::CREATED, Json(json!({"id": tag.id, "name": tag.name}))).into_response()
 }
 
 async fn bulk_tags(
@@ -847,30 +913,16 @@ async fn bulk_tags(
     }
     let ids: Vec<String> = body["update_list"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     let mut st = sb.state.lock().await;
-    let names: Vec<String> = ids
-        .iter()
-        .filter_map(|id| st.tags.iter().find(|t| &t.id == id).map(|t| t.name.clone()))
-        .collect();
+    let names: Vec<String> =
+        ids.iter().filter_map(|id| st.tags.iter().find(|t| &t.id == id).map(|t| t.name.clone())).collect();
     if names.len() != ids.len() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "unknown tag id"})),
-        )
-            .into_response();
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "unknown tag id"}))).into_response();
     }
     let Some(s) = st.students.iter_mut().find(|s| s.id == student) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": "no such student"})),
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such student"}))).into_response();
     };
     s.tags.extend(names);
     Json(json!({"updated": ids.len()})).into_response()

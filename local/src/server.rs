@@ -28,24 +28,19 @@ pub struct Functions {
     pub learnster: learnster_webhook::Deps,
     pub twosecure_order: twosecure_order::Deps,
     pub twosecure_status: twosecure_status::Deps,
+    pub alva: alva_activation::Deps,
 }
 
 impl Functions {
     pub async fn dispatch(&self, req: web::Request) -> web::Response {
-        let first = req
-            .uri()
-            .path()
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let first = req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
         match first.as_str() {
             "learnster" => learnster_webhook::handle(&self.learnster, req).await,
             "2secure" if req.uri().path() == "/2secure/callback" => {
                 twosecure_status::handle(&self.twosecure_status, req).await
             }
             "2secure" => twosecure_order::handle(&self.twosecure_order, req).await,
+            "alva" => alva_activation::handle(&self.alva, req).await,
             _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
                 .into_response(Style::Problem),
         }
@@ -59,37 +54,24 @@ pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
     let mut defaults: HashMap<&str, String> = HashMap::new();
     defaults.insert("PUBLIC_BASE_URL", base.clone());
     defaults.insert("TEAMTAILOR_API_URL", format!("{base}/_sandbox/teamtailor"));
-    defaults.insert(
-        "LEARNSTER_API_URL",
-        format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"),
-    );
+    defaults.insert("LEARNSTER_API_URL", format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"));
     defaults.insert("TWOSECURE_API_URL", format!("{base}/_sandbox/2secure"));
+    defaults.insert("ALVA_API_URL", format!("{base}/_sandbox/alva"));
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let uses_sandbox = [
-        "TEAMTAILOR_API_URL",
-        "LEARNSTER_API_URL",
-        "TWOSECURE_API_URL",
-    ]
-    .iter()
-    .any(|k| from_env(k).is_none());
+    let uses_sandbox = ["TEAMTAILOR_API_URL", "LEARNSTER_API_URL", "TWOSECURE_API_URL", "ALVA_API_URL"]
+        .iter()
+        .any(|k| from_env(k).is_none());
     let config = Config::from_lookup(|k| from_env(k).or_else(|| defaults.get(k).cloned()))
         .map_err(|e| e.to_string())?;
     Ok((config, uses_sandbox))
 }
 
 /// Builds the functions on shared storage: DynamoDB when `TABLE_NAME` is set, else embedded.
-pub async fn functions(
-    config: Config,
-    secrets: Arc<MemorySecretStore>,
-    policy: RetryPolicy,
-) -> Functions {
+pub async fn functions(config: Config, secrets: Arc<MemorySecretStore>, policy: RetryPolicy) -> Functions {
     let store: Arc<dyn ItemStore> = match &config.table_name {
         Some(table) => {
             let sdk = aws_config_load().await;
-            Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                table.clone(),
-            ))
+            Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()))
         }
         None => Arc::new(MemoryStore::new()),
     };
@@ -107,13 +89,12 @@ pub async fn functions(
         learnster: learnster_webhook::Deps::new(platform()),
         twosecure_order: twosecure_order::Deps::new(platform()),
         twosecure_status: twosecure_status::Deps::new(platform()),
+        alva: alva_activation::Deps::new(platform()),
     }
 }
 
 async fn aws_config_load() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }
 
 /// The router: the sandbox under `/_sandbox` (when used), every function's routes elsewhere.
@@ -133,24 +114,17 @@ async fn dispatch(
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            let e = AppError::too_large(format!(
-                "the request body is larger than {MAX_BODY_BYTES} bytes"
-            ));
+            let e = AppError::too_large(format!("the request body is larger than {MAX_BODY_BYTES} bytes"));
             return e.into_response(Style::Problem).map(Body::from);
         }
     };
-    functions
-        .dispatch(http::Request::from_parts(parts, bytes))
-        .await
-        .map(Body::from)
+    functions.dispatch(http::Request::from_parts(parts, bytes)).await.map(Body::from)
 }
 
 /// Loads a secrets file (secret name → value); without one, the development secrets.
 pub fn load_secrets(path: Option<&str>) -> Result<MemorySecretStore, String> {
     let text = match path {
-        Some(p) => {
-            std::fs::read_to_string(p).map_err(|e| format!("cannot read secrets file {p}: {e}"))?
-        }
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read secrets file {p}: {e}"))?,
         None => DEV_SECRETS.to_owned(),
     };
     let value: serde_json::Value =
@@ -172,9 +146,8 @@ pub async fn start(
     secrets: MemorySecretStore,
     policy: RetryPolicy,
 ) -> Result<Running, String> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (config, uses_sandbox) = local_config(addr)?;
     let sandbox = uses_sandbox.then(Sandbox::new);
@@ -186,10 +159,7 @@ pub async fn start(
         }
     });
     // EventBridge's schedule, locally: the 2Secure status poll on a timer.
-    let every = std::env::var("HIREBRIDGE_POLL_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300u64);
+    let every = std::env::var("HIREBRIDGE_POLL_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(300u64);
     let poller = functions.clone();
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
@@ -201,12 +171,7 @@ pub async fn start(
             }
         }
     });
-    Ok(Running {
-        addr,
-        sandbox,
-        functions,
-        task,
-    })
+    Ok(Running { addr, sandbox, functions, task })
 }
 
 /// Only the sandbox, under `/_sandbox` (the tests' stand-in for the outside services).

@@ -30,12 +30,7 @@ pub async fn require_admin(secrets: &Secrets, req: &Request) -> Result<(), AppEr
     let operator: OperatorSecret = secrets.require_json(OPERATOR_SECRET).await?;
     let presented = sha256_hex(token);
     let known = operator.admin_tokens_sha256.iter().fold(false, |found, h| {
-        found
-            | bool::from(
-                h.to_ascii_lowercase()
-                    .as_bytes()
-                    .ct_eq(presented.as_bytes()),
-            )
+        found | bool::from(h.to_ascii_lowercase().as_bytes().ct_eq(presented.as_bytes()))
     });
     if known {
         Ok(())

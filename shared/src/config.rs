@@ -35,11 +35,7 @@ impl Config {
     /// Reads every variable through `lookup`, so tests and the local runner need not touch the
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let public_base_url = match get("PUBLIC_BASE_URL") {
             Some(v) => parse_base_url("PUBLIC_BASE_URL", &v)?,
             None => return Err(ConfigError::Missing("PUBLIC_BASE_URL")),
@@ -75,10 +71,7 @@ impl Config {
             teamtailor_api_url,
             teamtailor_api_version: version,
             alva_api_url: api_url("ALVA_API_URL", "https://api.alvalabs.io/v1")?,
-            learnster_api_url: api_url(
-                "LEARNSTER_API_URL",
-                "https://{space}.learnster.com/api/public/v1",
-            )?,
+            learnster_api_url: api_url("LEARNSTER_API_URL", "https://{space}.learnster.com/api/public/v1")?,
             twosecure_api_url: api_url("TWOSECURE_API_URL", "https://api.2secure.se/v1")?,
             sparkhire_api_url: api_url("SPARKHIRE_API_URL", "https://api.sparkhire.com/v1.0")?,
             stackone_api_url: api_url("STACKONE_API_URL", "https://api.stackone.com")?,
@@ -87,18 +80,12 @@ impl Config {
 
     /// In Lambda the table is not optional.
     pub fn require_table(&self) -> Result<&str, ConfigError> {
-        self.table_name
-            .as_deref()
-            .ok_or(ConfigError::Missing("TABLE_NAME"))
+        self.table_name.as_deref().ok_or(ConfigError::Missing("TABLE_NAME"))
     }
 
     /// `{PUBLIC_BASE_URL}/{path}` without a doubled slash.
     pub fn public_url(&self, path: &str) -> String {
-        format!(
-            "{}/{}",
-            self.public_base_url.as_str().trim_end_matches('/'),
-            path.trim_start_matches('/')
-        )
+        format!("{}/{}", self.public_base_url.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
     }
 }
 
@@ -108,10 +95,7 @@ fn parse_base_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
         reason: format!("{e} (expected an absolute http(s) URL)"),
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: "expected an absolute http(s) URL".into(),
-        });
+        return Err(ConfigError::Invalid { name, reason: "expected an absolute http(s) URL".into() });
     }
     Ok(url)
 }
@@ -122,10 +106,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -134,39 +115,19 @@ mod tests {
         let c = with(&[("PUBLIC_BASE_URL", "https://hb.example.com")]).unwrap();
         assert_eq!(c.secrets_prefix, "hirebridge");
         assert_eq!(c.teamtailor_api_version, "20240904");
-        assert_eq!(
-            c.learnster_api_url,
-            "https://{space}.learnster.com/api/public/v1"
-        );
+        assert_eq!(c.learnster_api_url, "https://{space}.learnster.com/api/public/v1");
         assert_eq!(c.table_name, None);
-        assert_eq!(
-            c.public_url("/learnster/webhook"),
-            "https://hb.example.com/learnster/webhook"
-        );
+        assert_eq!(c.public_url("/learnster/webhook"), "https://hb.example.com/learnster/webhook");
     }
 
     #[test]
     fn missing_or_malformed_variables_are_named() {
-        assert_eq!(
-            with(&[]).unwrap_err(),
-            ConfigError::Missing("PUBLIC_BASE_URL")
-        );
-        let err = with(&[
-            ("PUBLIC_BASE_URL", "https://x"),
-            ("LEARNSTER_API_URL", "not a url"),
-        ])
-        .unwrap_err();
+        assert_eq!(with(&[]).unwrap_err(), ConfigError::Missing("PUBLIC_BASE_URL"));
+        let err = with(&[("PUBLIC_BASE_URL", "https://x"), ("LEARNSTER_API_URL", "not a url")]).unwrap_err();
         assert!(err.to_string().contains("LEARNSTER_API_URL"), "{err}");
-        let err = with(&[
-            ("PUBLIC_BASE_URL", "https://x"),
-            ("TEAMTAILOR_API_VERSION", "v2"),
-        ])
-        .unwrap_err();
+        let err = with(&[("PUBLIC_BASE_URL", "https://x"), ("TEAMTAILOR_API_VERSION", "v2")]).unwrap_err();
         assert!(err.to_string().contains("TEAMTAILOR_API_VERSION"), "{err}");
         let c = with(&[("PUBLIC_BASE_URL", "https://x")]).unwrap();
-        assert_eq!(
-            c.require_table().unwrap_err(),
-            ConfigError::Missing("TABLE_NAME")
-        );
+        assert_eq!(c.require_table().unwrap_err(), ConfigError::Missing("TABLE_NAME"));
     }
 }

@@ -31,10 +31,7 @@ pub enum Style {
 
 impl AppError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        AppError {
-            status,
-            detail: detail.into(),
-        }
+        AppError { status, detail: detail.into() }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
@@ -99,10 +96,7 @@ impl AppError {
                 ]}}),
             ),
             Style::Errors => web::json(self.status, &json!({ "errors": [self.detail] })),
-            Style::Html => web::html(
-                self.status,
-                &web::page(self.title(), &web::escape(&self.detail)),
-            ),
+            Style::Html => web::html(self.status, &web::page(self.title(), &web::escape(&self.detail))),
         }
     }
 }
@@ -128,10 +122,7 @@ mod tests {
 
         let t = e.clone().into_response(Style::PlainText);
         assert_eq!(t.status(), 422);
-        assert!(t.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain"));
+        assert!(t.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
         assert_eq!(body(&t), "add an e-mail address to the candidate");
 
         let f = e.clone().into_response(Style::Form);
@@ -139,15 +130,13 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&body(&f)).unwrap();
         assert_eq!(v["config"]["fields"][0]["type"], "error");
 
-        let v: serde_json::Value =
-            serde_json::from_str(&body(&e.into_response(Style::Errors))).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body(&e.into_response(Style::Errors))).unwrap();
         assert_eq!(v["errors"][0], "add an e-mail address to the candidate");
     }
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let r =
-            AppError::internal("dynamodb said: table xyz missing").into_response(Style::Problem);
+        let r = AppError::internal("dynamodb said: table xyz missing").into_response(Style::Problem);
         assert_eq!(r.status(), 500);
         assert!(!body(&r).contains("dynamodb"));
     }

@@ -127,10 +127,7 @@ impl Idempotency {
             let claimable = Cond::Or(vec![
                 Cond::NotExists,
                 Cond::Eq("status", json!(FAILED)),
-                Cond::And(vec![
-                    Cond::Eq("status", json!(IN_PROGRESS)),
-                    Cond::Lt("lease_until", now),
-                ]),
+                Cond::And(vec![Cond::Eq("status", json!(IN_PROGRESS)), Cond::Lt("lease_until", now)]),
                 Cond::Lt(EXPIRES_AT, now / 1000),
             ]);
             let existing = match self.store.put(item, Some(claimable)).await? {
@@ -172,21 +169,13 @@ impl Idempotency {
 
     /// Records the outcome. A failed event stays recorded with its error, in the failed queue of
     /// the sparse index, and may be claimed again.
-    pub async fn finish(
-        &self,
-        lease: Lease,
-        outcome: &Outcome,
-        error: Option<&str>,
-    ) -> Result<(), AppError> {
+    pub async fn finish(&self, lease: Lease, outcome: &Outcome, error: Option<&str>) -> Result<(), AppError> {
         let now = self.clock.now_ms();
         let mut item = Item::new(lease.pk.clone(), SK)
             .with("status", if error.is_some() { FAILED } else { COMPLETED })
             .with("claim_id", lease.claim_id.clone())
             .with("work", lease.work)
-            .with(
-                "outcome",
-                serde_json::to_value(outcome).map_err(AppError::internal)?,
-            )
+            .with("outcome", serde_json::to_value(outcome).map_err(AppError::internal)?)
             .with("created_at", lease.created_at)
             .with("finished_at", now)
             .with(EXPIRES_AT, now / 1000 + self.retention.as_secs() as i64);
@@ -196,11 +185,7 @@ impl Idempotency {
                 .with(DUE_QUEUE, Self::failed_queue(&lease.scope))
                 .with(DUE_AT, now / 1000);
         }
-        match self
-            .store
-            .put(item, Some(Cond::Eq("claim_id", json!(lease.claim_id))))
-            .await?
-        {
+        match self.store.put(item, Some(Cond::Eq("claim_id", json!(lease.claim_id)))).await? {
             PutOutcome::Written => Ok(()),
             PutOutcome::Rejected(_) => {
                 tracing::warn!(record = %lease.pk, "lease lost before the outcome was recorded");
@@ -256,40 +241,24 @@ mod tests {
     #[tokio::test]
     async fn a_failed_attempt_is_recorded_and_retryable() {
         let (store, _, idem) = setup();
-        let Claim::Acquired(lease) = idem.claim("s", "e2", json!({})).await.unwrap() else {
-            panic!()
-        };
+        let Claim::Acquired(lease) = idem.claim("s", "e2", json!({})).await.unwrap() else { panic!() };
         let failed = Outcome::from_response(&web::text(StatusCode::BAD_GATEWAY, "down"));
-        idem.finish(lease, &failed, Some("service down"))
-            .await
-            .unwrap();
+        idem.finish(lease, &failed, Some("service down")).await.unwrap();
         let record = idem.record("s", "e2").await.unwrap().unwrap();
         assert_eq!(record.str("status"), Some("failed"));
         assert_eq!(record.str("error"), Some("service down"));
         assert_eq!(store.query_due_len("failed#s").await, 1);
-        assert!(matches!(
-            idem.claim("s", "e2", json!({})).await.unwrap(),
-            Claim::Acquired(_)
-        ));
+        assert!(matches!(idem.claim("s", "e2", json!({})).await.unwrap(), Claim::Acquired(_)));
     }
 
     #[tokio::test]
     async fn an_in_progress_claim_blocks_until_its_lease_expires() {
         let (_, clock, idem) = setup();
-        let Claim::Acquired(_abandoned) = idem.claim("s", "e3", json!({})).await.unwrap() else {
-            panic!()
-        };
-        let err = idem
-            .claim("s", "e3", json!({}))
-            .await
-            .err()
-            .expect("must wait, then give up");
+        let Claim::Acquired(_abandoned) = idem.claim("s", "e3", json!({})).await.unwrap() else { panic!() };
+        let err = idem.claim("s", "e3", json!({})).await.err().expect("must wait, then give up");
         assert_eq!(err.status, 409);
         clock.advance_secs(61);
-        assert!(matches!(
-            idem.claim("s", "e3", json!({})).await.unwrap(),
-            Claim::Acquired(_)
-        ));
+        assert!(matches!(idem.claim("s", "e3", json!({})).await.unwrap(), Claim::Acquired(_)));
     }
 
     impl MemoryStore {

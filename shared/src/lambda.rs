@@ -14,12 +14,10 @@ where
     F: Fn(Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send,
 {
-    lambda_http::run(lambda_http::service_fn(
-        move |event: lambda_http::Request| {
-            let fut = handler(from_lambda(event));
-            async move { Ok::<_, lambda_http::Error>(to_lambda(fut.await)) }
-        },
-    ))
+    lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| {
+        let fut = handler(from_lambda(event));
+        async move { Ok::<_, lambda_http::Error>(to_lambda(fut.await)) }
+    }))
     .await
 }
 
@@ -56,10 +54,7 @@ pub fn to_lambda(response: Response) -> http::Response<Body> {
 
 /// For a function that serves HTTP routes and also runs on a schedule: an EventBridge scheduled
 /// event runs `scheduled`, anything else is read as an API Gateway HTTP API (v2) request.
-pub async fn run_with_schedule<H, HF, S, SF>(
-    http_handler: H,
-    scheduled: S,
-) -> Result<(), lambda_http::Error>
+pub async fn run_with_schedule<H, HF, S, SF>(http_handler: H, scheduled: S) -> Result<(), lambda_http::Error>
 where
     H: Fn(Request) -> HF + Send + Sync + 'static,
     HF: Future<Output = Response> + Send,
@@ -130,9 +125,7 @@ pub fn from_http_api_v2(payload: serde_json::Value) -> Result<Request, lambda_ht
         Some(b) => Bytes::from(b),
         None => Bytes::new(),
     };
-    let mut builder = http::Request::builder()
-        .method(event.request_context.http.method.as_str())
-        .uri(uri);
+    let mut builder = http::Request::builder().method(event.request_context.http.method.as_str()).uri(uri);
     for (name, value) in &event.headers {
         builder = builder.header(name, value);
     }
@@ -145,18 +138,11 @@ pub fn to_http_api_v2(response: Response) -> serde_json::Value {
     let headers: serde_json::Map<String, serde_json::Value> = response
         .headers()
         .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.to_string(), serde_json::Value::from(v)))
-        })
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), serde_json::Value::from(v))))
         .collect();
     let (body, encoded) = match std::str::from_utf8(response.body()) {
         Ok(text) => (text.to_owned(), false),
-        Err(_) => (
-            base64::engine::general_purpose::STANDARD.encode(response.body()),
-            true,
-        ),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(response.body()), true),
     };
     serde_json::json!({
         "statusCode": response.status().as_u16(),
@@ -173,7 +159,8 @@ mod tests {
 
     #[test]
     fn http_api_events_and_schedules_are_told_apart() {
-        let schedule = json!({"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        let schedule =
+            json!({"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
         assert!(is_scheduled(&schedule));
         let event = json!({
             "version": "2.0", "routeKey": "POST /2secure/callback", "rawPath": "/2secure/callback",

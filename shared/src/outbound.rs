@@ -35,10 +35,7 @@ impl RetryPolicy {
     /// Exponential backoff with "equal jitter": half the step is fixed, half is random, so that
     /// concurrent callers spread out without ever retrying immediately.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let step = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.max_delay);
+        let step = self.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
         let half = step / 2;
         let jitter_ms = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
         half + Duration::from_millis(jitter_ms)
@@ -49,29 +46,13 @@ impl RetryPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
     #[error("{service} did not answer within {seconds} seconds (tried {attempts} times)")]
-    TimedOut {
-        service: &'static str,
-        seconds: u64,
-        attempts: u32,
-    },
+    TimedOut { service: &'static str, seconds: u64, attempts: u32 },
     #[error("{service} could not be reached (tried {attempts} times): {reason}")]
-    Unreachable {
-        service: &'static str,
-        attempts: u32,
-        reason: String,
-    },
+    Unreachable { service: &'static str, attempts: u32, reason: String },
     #[error("{service} answered {status} (tried {attempts} times)")]
-    Status {
-        service: &'static str,
-        status: StatusCode,
-        attempts: u32,
-        body: String,
-    },
+    Status { service: &'static str, status: StatusCode, attempts: u32, body: String },
     #[error("{service} sent an answer hirebridge could not read: {reason}")]
-    Malformed {
-        service: &'static str,
-        reason: String,
-    },
+    Malformed { service: &'static str, reason: String },
 }
 
 impl OutboundError {
@@ -129,12 +110,10 @@ impl HttpClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let this_try = request
-                .try_clone()
-                .ok_or_else(|| OutboundError::Malformed {
-                    service,
-                    reason: "a streaming request body cannot be retried".into(),
-                })?;
+            let this_try = request.try_clone().ok_or_else(|| OutboundError::Malformed {
+                service,
+                reason: "a streaming request body cannot be retried".into(),
+            })?;
             let last = attempt >= self.policy.max_attempts;
             match this_try.send().await {
                 Ok(resp) if is_transient(resp.status()) => {
@@ -175,11 +154,7 @@ impl HttpClient {
                                 attempts: attempt,
                             }
                         } else {
-                            OutboundError::Unreachable {
-                                service,
-                                attempts: attempt,
-                                reason: error_chain(&e),
-                            }
+                            OutboundError::Unreachable { service, attempts: attempt, reason: error_chain(&e) }
                         });
                     }
                     let delay = self.policy.backoff(attempt - 1);
@@ -205,10 +180,7 @@ impl HttpClient {
         })?;
         // An empty answer (204) reads as `null`.
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-        serde_json::from_slice(bytes).map_err(|e| OutboundError::Malformed {
-            service,
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(bytes).map_err(|e| OutboundError::Malformed { service, reason: e.to_string() })
     }
 }
 
@@ -222,12 +194,7 @@ pub async fn expect_success(
     }
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
-    Err(OutboundError::Status {
-        service,
-        status,
-        attempts: 1,
-        body: truncate(&body, 500),
-    })
+    Err(OutboundError::Status { service, status, attempts: 1, body: truncate(&body, 500) })
 }
 
 fn is_transient(status: StatusCode) -> bool {
@@ -237,20 +204,13 @@ fn is_transient(status: StatusCode) -> bool {
 /// How long a `429` asks us to wait: `Retry-After` (seconds), else `X-Rate-Limit-Reset` (seconds
 /// left in the window), else Spark Hire's `X-Rate-Limit-Try-Again-Seconds`.
 pub fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
-    [
-        "retry-after",
-        "x-rate-limit-reset",
-        "x-rate-limit-try-again-seconds",
-    ]
-    .iter()
-    .find_map(|name| {
-        let value = headers.get(*name)?.to_str().ok()?.trim();
-        value
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-    })
-    .map(Duration::from_secs_f64)
+    ["retry-after", "x-rate-limit-reset", "x-rate-limit-try-again-seconds"]
+        .iter()
+        .find_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?.trim();
+            value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
+        })
+        .map(Duration::from_secs_f64)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

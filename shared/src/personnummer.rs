@@ -14,9 +14,7 @@ pub struct Personnummer {
 pub enum PersonnummerError {
     #[error("the personnummer is empty")]
     Empty,
-    #[error(
-        "the personnummer may only contain digits and one '-' or '+' before the last four digits"
-    )]
+    #[error("the personnummer may only contain digits and one '-' or '+' before the last four digits")]
     Characters,
     #[error("the personnummer must have 10 digits (YYMMDD-NNNN) or 12 digits (YYYYMMDDNNNN)")]
     Length,
@@ -94,9 +92,7 @@ impl Personnummer {
         }
         let (year, rest) = match digits.len() {
             12 => {
-                let year = digits[..4]
-                    .iter()
-                    .fold(0i32, |a, d| a * 10 + i32::from(d - b'0'));
+                let year = digits[..4].iter().fold(0i32, |a, d| a * 10 + i32::from(d - b'0'));
                 (year, &digits[2..])
             }
             10 => {
@@ -120,10 +116,7 @@ impl Personnummer {
         let birth = Date { year, month, day };
         // A 10-digit number with '-' whose date is later this century year is from the last one.
         let birth = if digits.len() == 10 && birth > today && separator != Some('+') {
-            Date {
-                year: year - 100,
-                ..birth
-            }
+            Date { year: year - 100, ..birth }
         } else {
             birth
         };
@@ -161,11 +154,7 @@ impl fmt::Debug for Personnummer {
 mod tests {
     use super::*;
 
-    const TODAY: Date = Date {
-        year: 2026,
-        month: 11,
-        day: 25,
-    };
+    const TODAY: Date = Date { year: 2026, month: 11, day: 25 };
 
     fn parse(s: &str) -> Result<String, PersonnummerError> {
         Personnummer::parse(s, TODAY).map(|p| p.twelve_digits())
@@ -190,31 +179,15 @@ mod tests {
     #[test]
     fn invalid_numbers_say_what_is_wrong() {
         assert_eq!(parse("640823-3235"), Err(PersonnummerError::CheckDigit));
-        assert_eq!(
-            parse("640230-3238"),
-            Err(PersonnummerError::Date),
-            "30 February"
-        );
-        assert_eq!(
-            parse("641323-3234"),
-            Err(PersonnummerError::Date),
-            "month 13"
-        );
+        assert_eq!(parse("640230-3238"), Err(PersonnummerError::Date), "30 February");
+        assert_eq!(parse("641323-3234"), Err(PersonnummerError::Date), "month 13");
         assert_eq!(parse("6408A3-3234"), Err(PersonnummerError::Characters));
         assert_eq!(parse("640823 3234"), Err(PersonnummerError::Characters));
-        assert_eq!(
-            parse("64082-33234"),
-            Err(PersonnummerError::Characters),
-            "separator in the wrong place"
-        );
+        assert_eq!(parse("64082-33234"), Err(PersonnummerError::Characters), "separator in the wrong place");
         assert_eq!(parse("6408233"), Err(PersonnummerError::Length));
         assert_eq!(parse("2027010112345"), Err(PersonnummerError::Length));
         assert_eq!(parse(""), Err(PersonnummerError::Empty));
-        assert_eq!(
-            parse("20301212-1212").unwrap_err(),
-            PersonnummerError::Date,
-            "born in the future"
-        );
+        assert_eq!(parse("20301212-1212").unwrap_err(), PersonnummerError::Date, "born in the future");
     }
 
     #[test]
@@ -250,24 +223,14 @@ mod tests {
                 continue;
             }
             let ten_dash = format!("{}-{}{c}", &nine[..6], &nine[6..]);
-            for form in [
-                twelve.clone(),
-                format!("{nine}{c}"),
-                ten_dash,
-                format!("{}-{}", &twelve[..8], &twelve[8..]),
-            ] {
+            for form in
+                [twelve.clone(), format!("{nine}{c}"), ten_dash, format!("{}-{}", &twelve[..8], &twelve[8..])]
+            {
                 let parsed = Personnummer::parse(&form, TODAY);
-                assert_eq!(
-                    parsed.as_ref().map(|p| p.twelve_digits()).ok(),
-                    Some(twelve.clone()),
-                    "{form}"
-                );
+                assert_eq!(parsed.as_ref().map(|p| p.twelve_digits()).ok(), Some(twelve.clone()), "{form}");
             }
             let wrong = (c + 1 + next(9) as u8) % 10;
-            assert_eq!(
-                parse(&format!("{}{}{wrong}", year / 100, nine)),
-                Err(PersonnummerError::CheckDigit)
-            );
+            assert_eq!(parse(&format!("{}{}{wrong}", year / 100, nine)), Err(PersonnummerError::CheckDigit));
         }
     }
 }

@@ -44,15 +44,7 @@ impl Platform {
         let secrets = Secrets::new(secret_store, config.secrets_prefix.clone(), DEFAULT_TTL);
         let idempotency = Idempotency::new(store.clone(), clock.clone());
         let partner_results = PartnerResults::new(http.clone(), &config);
-        Platform {
-            config,
-            store,
-            secrets,
-            http,
-            clock,
-            idempotency,
-            partner_results,
-        }
+        Platform { config, store, secrets, http, clock, idempotency, partner_results }
     }
 
     /// Production: DynamoDB and Secrets Manager through the AWS SDK (which honours
@@ -69,16 +61,8 @@ impl Platform {
             .load()
             .await;
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-        let secrets = Arc::new(SecretsManagerStore::new(
-            aws_sdk_secretsmanager::Client::new(&sdk),
-        ));
-        Ok(Self::new(
-            config,
-            store,
-            secrets,
-            policy,
-            Arc::new(SystemClock),
-        ))
+        let secrets = Arc::new(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)));
+        Ok(Self::new(config, store, secrets, policy, Arc::new(SystemClock)))
     }
 
     /// Embedded: in-memory storage, for the local runner and unit tests.
@@ -94,10 +78,7 @@ impl Platform {
 
     /// The keys of one partner listing; missing keys are a deployment fault, reported as such.
     pub async fn listing(&self, integration: &str) -> Result<Listing, AppError> {
-        Ok(self
-            .secrets
-            .require_json(&format!("teamtailor/{integration}"))
-            .await?)
+        Ok(self.secrets.require_json(&format!("teamtailor/{integration}")).await?)
     }
 
     pub fn now_secs(&self) -> i64 {

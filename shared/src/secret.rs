@@ -64,17 +64,10 @@ mod tests {
     #[test]
     fn debug_and_display_never_show_the_value() {
         let creds: Credentials =
-            serde_json::from_str(r#"{"client_id":"abc","client_secret":"hunter2-very-secret"}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"client_id":"abc","client_secret":"hunter2-very-secret"}"#).unwrap();
         let debug = format!("{creds:?}");
-        assert!(
-            debug.contains("abc"),
-            "non-secret fields stay visible: {debug}"
-        );
-        assert!(
-            !debug.contains("hunter2"),
-            "secret leaked in Debug: {debug}"
-        );
+        assert!(debug.contains("abc"), "non-secret fields stay visible: {debug}");
+        assert!(!debug.contains("hunter2"), "secret leaked in Debug: {debug}");
         assert!(!format!("{}", creds.client_secret).contains("hunter2"));
         assert_eq!(creds.client_secret.expose(), "hunter2-very-secret");
     }

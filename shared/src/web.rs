@@ -30,19 +30,11 @@ pub fn json_with_type<T: Serialize + ?Sized>(
 }
 
 pub fn text(status: StatusCode, text: &str) -> Response {
-    with_body(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::copy_from_slice(text.as_bytes()),
-    )
+    with_body(status, "text/plain; charset=utf-8", Bytes::copy_from_slice(text.as_bytes()))
 }
 
 pub fn html(status: StatusCode, html: &str) -> Response {
-    with_body(
-        status,
-        "text/html; charset=utf-8",
-        Bytes::copy_from_slice(html.as_bytes()),
-    )
+    with_body(status, "text/html; charset=utf-8", Bytes::copy_from_slice(html.as_bytes()))
 }
 
 pub fn empty(status: StatusCode) -> Response {
@@ -54,8 +46,7 @@ pub fn empty(status: StatusCode) -> Response {
 fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> Response {
     let mut r = Response::new(body);
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
@@ -87,11 +78,7 @@ pub fn escape(s: &str) -> String {
 /// The path split into segments, for matching routes: `/learnster/integrations/x` →
 /// `["learnster", "integrations", "x"]`.
 pub fn segments(req: &Request) -> Vec<&str> {
-    req.uri()
-        .path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect()
+    req.uri().path().split('/').filter(|s| !s.is_empty()).collect()
 }
 
 pub fn method(req: &Request) -> &Method {
@@ -101,11 +88,7 @@ pub fn method(req: &Request) -> &Method {
 pub fn query(req: &Request) -> HashMap<String, String> {
     req.uri()
         .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
 }
 
@@ -117,10 +100,7 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 pub fn bearer(req: &Request) -> Option<&str> {
     let value = header(req, "authorization")?.trim();
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
 /// The body as JSON of type `T`: `413` when too large, `400` when not JSON, `422` when the JSON
@@ -150,38 +130,25 @@ mod tests {
 
     #[test]
     fn bearer_tokens_are_read_after_the_scheme() {
-        let req = http::Request::builder()
-            .header("authorization", "Bearer abc.def")
-            .body(Bytes::new())
-            .unwrap();
+        let req =
+            http::Request::builder().header("authorization", "Bearer abc.def").body(Bytes::new()).unwrap();
         assert_eq!(bearer(&req), Some("abc.def"));
-        let req = http::Request::builder()
-            .header("authorization", "Basic abc")
-            .body(Bytes::new())
-            .unwrap();
+        let req = http::Request::builder().header("authorization", "Basic abc").body(Bytes::new()).unwrap();
         assert_eq!(bearer(&req), None);
     }
 
     #[test]
     fn bodies_are_bounded_and_parsed_with_clear_errors() {
-        let req = http::Request::builder()
-            .body(Bytes::from_static(b"{nope"))
-            .unwrap();
+        let req = http::Request::builder().body(Bytes::from_static(b"{nope")).unwrap();
         let err = read_json::<serde_json::Value>(&req).unwrap_err();
         assert_eq!(err.status, 400);
         let big = Bytes::from(vec![b' '; MAX_BODY_BYTES + 1]);
         let req = http::Request::builder().body(big).unwrap();
-        assert_eq!(
-            read_json::<serde_json::Value>(&req).unwrap_err().status,
-            413
-        );
+        assert_eq!(read_json::<serde_json::Value>(&req).unwrap_err().status, 413);
     }
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     }
 }

@@ -30,9 +30,7 @@ pub fn moto() -> (String, String) {
 pub async fn spawn_sandbox() -> (Sandbox, String) {
     let sandbox = Sandbox::new();
     let app = hirebridge_local::server::sandbox_only(&sandbox);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
         let _ = hirebridge_local::server::serve(listener, app).await;
@@ -83,9 +81,7 @@ impl World {
         let (_endpoint, table) = moto();
         let (sandbox, sandbox_url) = spawn_sandbox().await;
         let prefix = format!("test-{}", uuid::Uuid::new_v4());
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let seed = [
@@ -97,10 +93,7 @@ impl World {
                 format!("{prefix}/teamtailor/2secure"),
                 json!({"partner_api_key": TS_PARTNER_API_KEY, "webhook_secret": TS_WEBHOOK_SECRET}),
             ),
-            (
-                format!("{prefix}/vendor/2secure"),
-                json!({"callback_secret": TS_CALLBACK_SECRET}),
-            ),
+            (format!("{prefix}/vendor/2secure"), json!({"callback_secret": TS_CALLBACK_SECRET})),
             (
                 format!("{prefix}/operator"),
                 json!({"admin_tokens_sha256": [hirebridge::admin::sha256_hex(ADMIN_TOKEN)],
@@ -120,31 +113,17 @@ impl World {
             ("PUBLIC_BASE_URL", "http://hirebridge.test".to_owned()),
             ("TABLE_NAME", table.clone()),
             ("SECRETS_PREFIX", prefix.clone()),
-            (
-                "TEAMTAILOR_API_URL",
-                format!("{sandbox_url}/_sandbox/teamtailor"),
-            ),
-            (
-                "LEARNSTER_API_URL",
-                format!("{sandbox_url}/_sandbox/learnster/{{space}}/api/public/v1"),
-            ),
-            (
-                "TWOSECURE_API_URL",
-                format!("{sandbox_url}/_sandbox/2secure"),
-            ),
+            ("TEAMTAILOR_API_URL", format!("{sandbox_url}/_sandbox/teamtailor")),
+            ("LEARNSTER_API_URL", format!("{sandbox_url}/_sandbox/learnster/{{space}}/api/public/v1")),
+            ("TWOSECURE_API_URL", format!("{sandbox_url}/_sandbox/2secure")),
         ];
-        let config =
-            Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-                .expect("test configuration");
+        let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .expect("test configuration");
         let platform = || Platform::aws(config.clone(), policy.clone());
         World {
             deps: learnster_webhook::Deps::new(platform().await.expect("platform on moto")),
-            twosecure_order: twosecure_order::Deps::new(
-                platform().await.expect("platform on moto"),
-            ),
-            twosecure_status: twosecure_status::Deps::new(
-                platform().await.expect("platform on moto"),
-            ),
+            twosecure_order: twosecure_order::Deps::new(platform().await.expect("platform on moto")),
+            twosecure_status: twosecure_status::Deps::new(platform().await.expect("platform on moto")),
             sandbox,
             sandbox_url,
             teamtailor: Teamtailor {
@@ -175,25 +154,14 @@ impl World {
             "client_secret": CLIENT_SECRET,
             "tags": tags,
         });
-        let resp = self
-            .call(admin(
-                "POST",
-                "/learnster/integrations",
-                ADMIN_TOKEN,
-                Some(&body),
-            ))
-            .await;
+        let resp = self.call(admin("POST", "/learnster/integrations", ADMIN_TOKEN, Some(&body))).await;
         assert_eq!(resp.status(), 201, "switch on: {}", text(&resp));
         let v = json_of(&resp);
-        (
-            v["id"].as_str().unwrap().to_owned(),
-            v["secret_token"].as_str().unwrap().to_owned(),
-        )
+        (v["id"].as_str().unwrap().to_owned(), v["secret_token"].as_str().unwrap().to_owned())
     }
 
     pub fn provider_key(&self, secret_token: &str) -> String {
-        self.teamtailor
-            .provider_key(&json!({ "secret_token": secret_token }))
+        self.teamtailor.provider_key(&json!({ "secret_token": secret_token }))
     }
 
     /// Every item in the table, as text, for "nothing secret is stored" checks (a test-only scan).
@@ -234,10 +202,7 @@ impl World {
 pub const CLIENT_SECRET: &str = "acme-learnster-client-secret-XYZ";
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 pub fn text(resp: &Response) -> String {
@@ -249,8 +214,7 @@ pub fn json_of(resp: &Response) -> Value {
 }
 
 pub fn with_header(mut req: Request, name: &'static str, value: &str) -> Request {
-    req.headers_mut()
-        .insert(name, value.parse().expect("header value"));
+    req.headers_mut().insert(name, value.parse().expect("header value"));
     req
 }
 

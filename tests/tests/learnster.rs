@@ -10,11 +10,7 @@ use hirebridge_tests::*;
 use serde_json::json;
 
 fn tags_of(students: &[hirebridge_local::sandbox::Student], email: &str) -> BTreeSet<String> {
-    students
-        .iter()
-        .find(|s| s.user["email"] == email)
-        .map(|s| s.tags.clone())
-        .unwrap_or_default()
+    students.iter().find(|s| s.user["email"] == email).map(|s| s.tags.clone()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -30,11 +26,7 @@ async fn offered_then_hired_tags_one_student() {
     let (_, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
 
-    let offered = Move::new(
-        1001,
-        "ada@example.com",
-        Some((4711, "Product Designer", "Offered")),
-    );
+    let offered = Move::new(1001, "ada@example.com", Some((4711, "Product Designer", "Offered")));
     let req = with_header(
         w.teamtailor.webhook("learnster", &key, &offered, now()),
         "teamtailor-api-token",
@@ -42,10 +34,7 @@ async fn offered_then_hired_tags_one_student() {
     );
     let resp = w.call(req).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
-    assert_eq!(
-        json_of(&resp)["partner_result_attributes"]["status"],
-        "completed"
-    );
+    assert_eq!(json_of(&resp)["partner_result_attributes"]["status"], "completed");
 
     let hired = Move {
         event_id: uuid::Uuid::new_v4().to_string(),
@@ -63,23 +52,15 @@ async fn offered_then_hired_tags_one_student() {
 
     let st = w.sandbox.state().await;
     assert_eq!(st.students.len(), 1, "one student for the candidate");
-    let expected: BTreeSet<String> = [
-        "tt_title_product designer",
-        "tt_department_design ops",
-        "tt_stage_offered",
-        "tt_stage_hired",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+    let expected: BTreeSet<String> =
+        ["tt_title_product designer", "tt_department_design ops", "tt_stage_offered", "tt_stage_hired"]
+            .into_iter()
+            .map(String::from)
+            .collect();
     assert_eq!(tags_of(&st.students, "ada@example.com"), expected);
     let user = &st.students[0].user;
     assert_eq!(
-        (
-            user["first_name"].as_str(),
-            user["last_name"].as_str(),
-            user["phone"].as_str()
-        ),
+        (user["first_name"].as_str(), user["last_name"].as_str(), user["phone"].as_str()),
         (Some("Juston"), Some("Becker"), Some("+4670432121"))
     );
 
@@ -89,30 +70,18 @@ async fn offered_then_hired_tags_one_student() {
         assert_eq!(r["status"], "completed");
         assert!(r["summary"].as_str().unwrap().contains("ada@example.com"));
     }
-    assert!(st.partner_results[&offered.result_id]["summary"]
-        .as_str()
-        .unwrap()
-        .contains("created"));
-    let puts: Vec<_> = st
-        .requests
-        .iter()
-        .filter(|r| r.service == "teamtailor" && r.method == "PUT")
-        .collect();
+    assert!(st.partner_results[&offered.result_id]["summary"].as_str().unwrap().contains("created"));
+    let puts: Vec<_> =
+        st.requests.iter().filter(|r| r.service == "teamtailor" && r.method == "PUT").collect();
     assert_eq!(puts.len(), 2);
-    assert!(puts.iter().all(|r| r.authorization.as_deref()
-        == Some(&format!("Bearer {PARTNER_API_KEY}"))
+    assert!(puts.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {PARTNER_API_KEY}"))
         && r.api_version.as_deref() == Some("20180828")));
     // The department was read from Teamtailor's job with the company's token.
-    let job_reads: Vec<_> = st
-        .requests
-        .iter()
-        .filter(|r| r.path.starts_with("/teamtailor/v1/jobs/4711"))
-        .collect();
+    let job_reads: Vec<_> =
+        st.requests.iter().filter(|r| r.path.starts_with("/teamtailor/v1/jobs/4711")).collect();
     assert!(
         !job_reads.is_empty()
-            && job_reads
-                .iter()
-                .all(|r| r.authorization.as_deref() == Some("Token token=company-read-key"))
+            && job_reads.iter().all(|r| r.authorization.as_deref() == Some("Token token=company-read-key"))
     );
 }
 
@@ -121,30 +90,16 @@ async fn a_switched_off_tag_category_is_not_added_and_bulk_mode_uses_the_candida
     let w = World::new().await;
     let (_, token) = w.switch_on(json!({"title": false})).await;
     let key = w.provider_key(&token);
-    let mv = Move::new(
-        1002,
-        "bo@example.com",
-        Some((99, "Chief Tester", "Offered")),
-    );
-    assert_eq!(
-        w.call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-            .await
-            .status(),
-        200
-    );
+    let mv = Move::new(1002, "bo@example.com", Some((99, "Chief Tester", "Offered")));
+    assert_eq!(w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await.status(), 200);
     // Bulk mode: no job at all.
     let bulk = Move::new(1003, "cy@example.com", None);
-    let resp = w
-        .call(w.teamtailor.webhook("learnster", &key, &bulk, now()))
-        .await;
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &bulk, now())).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     let st = w.sandbox.state().await;
     let bo = tags_of(&st.students, "bo@example.com");
     assert!(bo.iter().all(|t| !t.starts_with("tt_title_")), "{bo:?}");
-    assert!(
-        bo.contains("tt_department_product development") && bo.contains("tt_stage_offered"),
-        "{bo:?}"
-    );
+    assert!(bo.contains("tt_department_product development") && bo.contains("tt_stage_offered"), "{bo:?}");
     assert_eq!(
         tags_of(&st.students, "cy@example.com"),
         BTreeSet::from(["tt_department_product development".to_owned()])
@@ -158,52 +113,23 @@ async fn duplicate_and_concurrent_deliveries_have_one_effect() {
     let key = w.provider_key(&token);
 
     let mv = Move::new(2001, "dup@example.com", Some((1, "Engineer", "Hired")));
-    let first = w
-        .call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-        .await;
-    let again = w
-        .call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-        .await;
+    let first = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let again = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
     assert_eq!(first.status(), 200);
-    assert_eq!(
-        (again.status(), text(&again)),
-        (first.status(), text(&first))
-    );
+    assert_eq!((again.status(), text(&again)), (first.status(), text(&first)));
 
     let mv = Move::new(2002, "five@example.com", Some((1, "Engineer", "Hired")));
     let copies = (0..5).map(|_| w.call(w.teamtailor.webhook("learnster", &key, &mv, now())));
     let answers = futures::future::join_all(copies).await;
-    let bodies: BTreeSet<(u16, String)> = answers
-        .iter()
-        .map(|r| (r.status().as_u16(), text(r)))
-        .collect();
-    assert_eq!(
-        bodies.len(),
-        1,
-        "every copy gets the same answer: {bodies:?}"
-    );
+    let bodies: BTreeSet<(u16, String)> = answers.iter().map(|r| (r.status().as_u16(), text(r))).collect();
+    assert_eq!(bodies.len(), 1, "every copy gets the same answer: {bodies:?}");
     assert_eq!(bodies.iter().next().unwrap().0, 200);
 
-    let creations = w
-        .sandbox
-        .count("learnster", "POST", "/users/students/")
-        .await;
+    let creations = w.sandbox.count("learnster", "POST", "/users/students/").await;
     assert_eq!(creations, 2, "one student-creation call per candidate");
     let st = w.sandbox.state().await;
-    assert_eq!(
-        st.students
-            .iter()
-            .filter(|s| s.user["email"] == "five@example.com")
-            .count(),
-        1
-    );
-    assert_eq!(
-        st.partner_result_updates
-            .iter()
-            .filter(|(id, _)| *id == mv.result_id)
-            .count(),
-        1
-    );
+    assert_eq!(st.students.iter().filter(|s| s.user["email"] == "five@example.com").count(), 1);
+    assert_eq!(st.partner_result_updates.iter().filter(|(id, _)| *id == mv.result_id).count(), 1);
 }
 
 #[tokio::test]
@@ -217,11 +143,8 @@ async fn bad_keys_and_signatures_are_refused_and_write_nothing() {
         &json!({"secret_token": token}),
         &"not-the-partner-key".into(),
     );
-    let bad_sig = hirebridge::teamtailor::signature::sign(
-        now(),
-        &mv.event_id,
-        &"not-the-webhook-secret".into(),
-    );
+    let bad_sig =
+        hirebridge::teamtailor::signature::sign(now(), &mv.event_id, &"not-the-webhook-secret".into());
     let stale_sig = w.teamtailor.signature(&mv.event_id, now() - 600);
     let body = bytes::Bytes::from(mv.body().to_string());
     let cases = [
@@ -243,16 +166,8 @@ async fn bad_keys_and_signatures_are_refused_and_write_nothing() {
                 body.clone(),
             ),
         ),
-        (
-            "bad signature",
-            w.teamtailor
-                .webhook_raw("learnster", &key, &bad_sig, body.clone()),
-        ),
-        (
-            "stale signature",
-            w.teamtailor
-                .webhook_raw("learnster", &key, &stale_sig, body.clone()),
-        ),
+        ("bad signature", w.teamtailor.webhook_raw("learnster", &key, &bad_sig, body.clone())),
+        ("stale signature", w.teamtailor.webhook_raw("learnster", &key, &stale_sig, body.clone())),
         (
             "signature of another event",
             w.teamtailor.webhook_raw(
@@ -280,15 +195,8 @@ async fn bad_keys_and_signatures_are_refused_and_write_nothing() {
     // Nothing reached the outside services (switching on checked the credentials once), and
     // nothing was recorded for the event.
     let st = w.sandbox.state().await;
-    assert!(
-        st.requests.iter().all(|r| r.path.ends_with("/auth/token/")),
-        "{:?}",
-        st.requests
-    );
-    assert!(
-        !w.table_text().await.contains(&mv.event_id),
-        "no record of the refused event"
-    );
+    assert!(st.requests.iter().all(|r| r.path.ends_with("/auth/token/")), "{:?}", st.requests);
+    assert!(!w.table_text().await.contains(&mv.event_id), "no record of the refused event");
 }
 
 #[tokio::test]
@@ -296,43 +204,19 @@ async fn a_switched_off_integration_refuses_triggers_in_plain_text() {
     let w = World::new().await;
     let (id, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
-    let resp = w
-        .call(admin(
-            "DELETE",
-            &format!("/learnster/integrations/{id}"),
-            ADMIN_TOKEN,
-            None,
-        ))
-        .await;
+    let resp = w.call(admin("DELETE", &format!("/learnster/integrations/{id}"), ADMIN_TOKEN, None)).await;
     assert_eq!(resp.status(), 204);
     let mv = Move::new(4001, "off@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w
-        .call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-        .await;
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
     assert!(resp.status().is_client_error(), "{}", resp.status());
-    assert!(resp.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
-    assert!(
-        text(&resp).contains("switch Teamtailor on"),
-        "{}",
-        text(&resp)
-    );
-    assert_eq!(
-        w.sandbox
-            .count("learnster", "POST", "/users/students/")
-            .await,
-        0
-    );
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(text(&resp).contains("switch Teamtailor on"), "{}", text(&resp));
+    assert_eq!(w.sandbox.count("learnster", "POST", "/users/students/").await, 0);
     // The credentials are gone from Secrets Manager, and validate refuses the old token.
     assert!(w.secret(&format!("tenant/learnster/{id}")).await.is_none());
     let resp = w.call(w.teamtailor.get("/learnster/validate", &key)).await;
     assert_eq!(resp.status(), 422);
-    assert!(json_of(&resp)["errors"][0]
-        .as_str()
-        .unwrap()
-        .contains("Secret Token"));
+    assert!(json_of(&resp)["errors"][0].as_str().unwrap().contains("Secret Token"));
 }
 
 #[tokio::test]
@@ -342,9 +226,7 @@ async fn a_candidate_without_email_gets_a_message_saying_what_to_fix() {
     let key = w.provider_key(&token);
     let mut mv = Move::new(4002, "", Some((1, "Engineer", "Offered")));
     mv.last_name = " ".into();
-    let resp = w
-        .call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-        .await;
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
     assert_eq!(resp.status(), 422);
     assert_eq!(text(&resp), "Learnster needs the candidate's last name and e-mail address; add it to the candidate and move them again.");
 }
@@ -366,9 +248,7 @@ async fn learnster_down_is_retried_then_recorded_as_failed_and_can_be_retried() 
         .await;
 
     let mv = Move::new(5001, "down@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w
-        .call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-        .await;
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
     assert_eq!(resp.status(), 502, "{}", text(&resp));
     let message = text(&resp);
     assert!(
@@ -376,9 +256,7 @@ async fn learnster_down_is_retried_then_recorded_as_failed_and_can_be_retried() 
         "{message}"
     );
     assert_eq!(
-        w.sandbox
-            .count("learnster", "POST", "/users/students/")
-            .await,
+        w.sandbox.count("learnster", "POST", "/users/students/").await,
         3,
         "retried up to the policy's attempts"
     );
@@ -387,24 +265,12 @@ async fn learnster_down_is_retried_then_recorded_as_failed_and_can_be_retried() 
     let result = w.sandbox.state().await.partner_results[&mv.result_id].clone();
     assert_eq!(result["status"], "failed");
     assert_eq!(result["summary"].as_str().unwrap(), message);
-    let record = w
-        .deps
-        .platform
-        .idempotency
-        .record(&format!("learnster#{id}"), &mv.event_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record =
+        w.deps.platform.idempotency.record(&format!("learnster#{id}"), &mv.event_id).await.unwrap().unwrap();
     assert_eq!(record.str("status"), Some("failed"));
     assert!(record.str("error").unwrap().contains("503"));
     let failed = json_of(
-        &w.call(admin(
-            "GET",
-            &format!("/learnster/integrations/{id}/events"),
-            ADMIN_TOKEN,
-            None,
-        ))
-        .await,
+        &w.call(admin("GET", &format!("/learnster/integrations/{id}/events"), ADMIN_TOKEN, None)).await,
     );
     assert_eq!(failed["failed_events"][0]["event_id"], mv.event_id.as_str());
 
@@ -422,21 +288,12 @@ async fn learnster_down_is_retried_then_recorded_as_failed_and_can_be_retried() 
     assert_eq!(json_of(&resp)["status"], "completed");
     let st = w.sandbox.state().await;
     assert_eq!(st.partner_results[&mv.result_id]["status"], "completed");
-    assert_eq!(
-        st.students
-            .iter()
-            .filter(|s| s.user["email"] == "down@example.com")
-            .count(),
-        1
-    );
+    assert_eq!(st.students.iter().filter(|s| s.user["email"] == "down@example.com").count(), 1);
 }
 
 #[tokio::test]
 async fn a_slow_learnster_is_retried_after_timeouts() {
-    let policy = RetryPolicy {
-        request_timeout: Duration::from_millis(300),
-        ..fast_policy()
-    };
+    let policy = RetryPolicy { request_timeout: Duration::from_millis(300), ..fast_policy() };
     let w = World::with_policy(policy).await;
     let (_, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
@@ -451,14 +308,10 @@ async fn a_slow_learnster_is_retried_after_timeouts() {
         })
         .await;
     let mv = Move::new(5002, "slow@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w
-        .call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-        .await;
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     assert_eq!(
-        w.sandbox
-            .count("learnster", "GET", "/users/students/")
-            .await,
+        w.sandbox.count("learnster", "GET", "/users/students/").await,
         3,
         "two timeouts, then an answer"
     );
@@ -475,9 +328,7 @@ async fn a_slow_learnster_is_retried_after_timeouts() {
         })
         .await;
     let mv = Move::new(5003, "slower@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w
-        .call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-        .await;
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
     assert_eq!(resp.status(), 502);
     assert!(text(&resp).contains("did not answer"), "{}", text(&resp));
 }
@@ -507,18 +358,10 @@ async fn secrets_stay_out_of_logs_and_the_table() {
         })
         .await;
     let mv = Move::new(6002, "loud@example.com", Some((1, "Engineer", "Offered")));
-    assert_eq!(
-        w.call(w.teamtailor.webhook("learnster", &key, &mv, now()))
-            .await
-            .status(),
-        502
-    );
+    assert_eq!(w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await.status(), 502);
 
     let captured = logs.text();
-    assert!(
-        captured.lines().count() >= 3,
-        "logs were captured: {captured}"
-    );
+    assert!(captured.lines().count() >= 3, "logs were captured: {captured}");
     for secret in [
         token.as_str(),
         CLIENT_SECRET,
@@ -535,42 +378,21 @@ async fn secrets_stay_out_of_logs_and_the_table() {
         assert!(!table.contains(secret), "a secret reached DynamoDB");
     }
     // The credentials are in Secrets Manager.
-    let stored = w
-        .secret(&format!("tenant/learnster/{id}"))
-        .await
-        .expect("tenant secret");
+    let stored = w.secret(&format!("tenant/learnster/{id}")).await.expect("tenant secret");
     assert!(stored.contains(CLIENT_SECRET));
 }
 
 #[tokio::test]
 async fn admin_routes_need_the_token_and_say_what_is_wrong() {
     let w = World::new().await;
-    let resp = w
-        .call(admin(
-            "POST",
-            "/learnster/integrations",
-            "wrong-token",
-            Some(&json!({})),
-        ))
-        .await;
+    let resp = w.call(admin("POST", "/learnster/integrations", "wrong-token", Some(&json!({})))).await;
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
-    let bad =
-        json!({"space": "Acme.evil.com", "vendor_id": "x", "client_id": "c", "client_secret": "s"});
-    let resp = w
-        .call(admin(
-            "POST",
-            "/learnster/integrations",
-            ADMIN_TOKEN,
-            Some(&bad),
-        ))
-        .await;
+    let bad = json!({"space": "Acme.evil.com", "vendor_id": "x", "client_id": "c", "client_secret": "s"});
+    let resp = w.call(admin("POST", "/learnster/integrations", ADMIN_TOKEN, Some(&bad))).await;
     assert_eq!(resp.status(), 422);
     let detail = json_of(&resp)["detail"].as_str().unwrap().to_owned();
-    assert!(
-        detail.contains("space") && detail.contains("vendor_id"),
-        "{detail}"
-    );
+    assert!(detail.contains("space") && detail.contains("vendor_id"), "{detail}");
     // Learnster refusing the credentials is reported, and nothing is stored.
     w.sandbox
         .add_fault(Fault {
@@ -583,19 +405,9 @@ async fn admin_routes_need_the_token_and_say_what_is_wrong() {
         })
         .await;
     let good = json!({"space": "acme", "vendor_id": uuid::Uuid::new_v4().to_string(), "client_id": "c", "client_secret": "wrong"});
-    let resp = w
-        .call(admin(
-            "POST",
-            "/learnster/integrations",
-            ADMIN_TOKEN,
-            Some(&good),
-        ))
-        .await;
+    let resp = w.call(admin("POST", "/learnster/integrations", ADMIN_TOKEN, Some(&good))).await;
     assert_eq!(resp.status(), 422, "{}", text(&resp));
-    assert!(json_of(&resp)["detail"]
-        .as_str()
-        .unwrap()
-        .contains("did not accept"));
+    assert!(json_of(&resp)["detail"].as_str().unwrap().contains("did not accept"));
     // Tag switches can be changed.
     let (id, _) = w.switch_on(json!({})).await;
     let resp = w
@@ -607,10 +419,7 @@ async fn admin_routes_need_the_token_and_say_what_is_wrong() {
         ))
         .await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        json_of(&resp)["tags"],
-        json!({"title": true, "department": true, "stage": false})
-    );
+    assert_eq!(json_of(&resp)["tags"], json!({"title": true, "department": true, "stage": false}));
 }
 
 #[tokio::test]
@@ -618,36 +427,16 @@ async fn forms_for_teamtailor() {
     let w = World::new().await;
     let (_, token) = w.switch_on(json!({"department": false})).await;
     let key = w.provider_key(&token);
-    let resp = w
-        .call(w.teamtailor.get("/learnster/activation?company_id=abc", ""))
-        .await;
+    let resp = w.call(w.teamtailor.get("/learnster/activation?company_id=abc", "")).await;
     let form = json_of(&resp);
     assert_eq!(form["config"]["fields"][1]["id"], "secret_token");
     assert_eq!(form["config"]["fields"][1]["type"], "password");
-    assert_eq!(
-        w.call(w.teamtailor.get("/learnster/validate", &key))
-            .await
-            .status(),
-        200
-    );
-    let resp = w
-        .call(
-            w.teamtailor
-                .get("/learnster/config?job_id=1&stage_id=2&user_id=3", &key),
-        )
-        .await;
-    let info = json_of(&resp)["config"]["fields"][0]["content"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        info.contains("tt_title_") && !info.contains("tt_department_"),
-        "{info}"
-    );
+    assert_eq!(w.call(w.teamtailor.get("/learnster/validate", &key)).await.status(), 200);
+    let resp = w.call(w.teamtailor.get("/learnster/config?job_id=1&stage_id=2&user_id=3", &key)).await;
+    let info = json_of(&resp)["config"]["fields"][0]["content"].as_str().unwrap().to_owned();
+    assert!(info.contains("tt_title_") && !info.contains("tt_department_"), "{info}");
     // A bad provider key on /config is shown as an error field, still with 200.
-    let resp = w
-        .call(w.teamtailor.get("/learnster/config", "nonsense"))
-        .await;
+    let resp = w.call(w.teamtailor.get("/learnster/config", "nonsense")).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(json_of(&resp)["config"]["fields"][0]["type"], "error");
 }

@@ -22,9 +22,7 @@ impl TwoSecure {
         let w = World::new().await;
         let api_key = format!("ts-key-{}", uuid::Uuid::new_v4());
         w.sandbox.add_twosecure_key(&api_key, "Acme AB").await;
-        let key = w
-            .teamtailor_2secure
-            .provider_key(&json!({ "api_key": api_key }));
+        let key = w.teamtailor_2secure.provider_key(&json!({ "api_key": api_key }));
         TwoSecure { w, api_key, key }
     }
 
@@ -33,11 +31,8 @@ impl TwoSecure {
     }
 
     fn candidate(&self, id: u64, pnr: Option<&str>) -> Move {
-        let mut mv = Move::new(
-            id,
-            &format!("c{id}@example.com"),
-            Some((4711, "Engineer", "Background check")),
-        );
+        let mut mv =
+            Move::new(id, &format!("c{id}@example.com"), Some((4711, "Engineer", "Background check")));
         mv.custom_fields = match pnr {
             Some(p) => json!([{"personnummer": {"value": p, "type": "text"}}]),
             None => json!([]),
@@ -47,10 +42,7 @@ impl TwoSecure {
     }
 
     async fn order(&self, mv: &Move, company_token: &str) -> hirebridge::web::Response {
-        let req = self
-            .w
-            .teamtailor_2secure
-            .webhook("2secure", &self.key, mv, now());
+        let req = self.w.teamtailor_2secure.webhook("2secure", &self.key, mv, now());
         twosecure_order::handle(
             &self.w.twosecure_order,
             with_header(req, "teamtailor-api-token", company_token),
@@ -85,65 +77,46 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
     w.sandbox
         .add_pipeline(
             "4711",
-            &[
-                ("s1", "Screening"),
-                ("s2", "Background check"),
-                ("s3", "Offer"),
-            ],
+            &[("s1", "Screening"), ("s2", "Background check"), ("s3", "Offer")],
             ("app-1", "7001", "s2"),
         )
         .await;
     w.sandbox.add_file("cv.pdf", b"%PDF-1.4 resume").await;
     let mut mv = t.candidate(7001, Some(PNR));
-    mv.resume = Some((
-        "cv.pdf".into(),
-        format!("{}/_sandbox/teamtailor/files/cv.pdf", w.sandbox_url),
-    ));
+    mv.resume = Some(("cv.pdf".into(), format!("{}/_sandbox/teamtailor/files/cv.pdf", w.sandbox_url)));
     mv.webhook_data["attachments"] = json!(["resume"]);
 
     let resp = t.order(&mv, "rw-company-token").await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
-    assert_eq!(
-        json_of(&resp)["partner_result_attributes"]["status"],
-        "sent"
-    );
+    assert_eq!(json_of(&resp)["partner_result_attributes"]["status"], "sent");
     let order_id = t.only_order_id().await;
     {
         let st = w.sandbox.state().await;
         let sent = &st.twosecure_orders[0];
-        assert_eq!(
-            sent.body["candidate"]["personal_number"], PNR_12,
-            "normalised to 12 digits"
-        );
+        assert_eq!(sent.body["candidate"]["personal_number"], PNR_12, "normalised to 12 digits");
         assert_eq!(sent.body["candidate"]["phone"], "+4670432121");
         assert_eq!(sent.body["package_id"], "standard");
         assert_eq!(sent.body["billing"]["reference"], "HR-17");
-        assert_eq!(
-            sent.body["callback_url"],
-            "http://hirebridge.test/2secure/callback"
-        );
+        assert_eq!(sent.body["callback_url"], "http://hirebridge.test/2secure/callback");
         assert_eq!(sent.attachment_names, vec!["cv.pdf".to_owned()]);
         assert_eq!(st.partner_results[&mv.result_id]["status"], "sent");
     }
 
-    let resp = t.callback(json!({"order_id": order_id, "status": "pending", "occurred_at": "2026-11-25T10:00:00Z"}), TS_CALLBACK_SECRET).await;
+    let resp = t
+        .callback(
+            json!({"order_id": order_id, "status": "pending", "occurred_at": "2026-11-25T10:00:00Z"}),
+            TS_CALLBACK_SECRET,
+        )
+        .await;
     assert_eq!(json_of(&resp)["status"], "pending", "{}", text(&resp));
-    assert_eq!(
-        w.sandbox.state().await.partner_results[&mv.result_id]["status"],
-        "pending"
-    );
+    assert_eq!(w.sandbox.state().await.partner_results[&mv.result_id]["status"], "pending");
 
     let done = json!({"order_id": order_id, "status": "completed", "report_url": "https://portal.2secure.se/reports/r1"});
     let resp = t.callback(done.clone(), TS_CALLBACK_SECRET).await;
     assert_eq!(json_of(&resp)["status"], "completed", "{}", text(&resp));
     // Completed twice, then a late "pending": the candidate moved once, the order stays completed.
     t.callback(done, TS_CALLBACK_SECRET).await;
-    let resp = t
-        .callback(
-            json!({"order_id": order_id, "status": "pending"}),
-            TS_CALLBACK_SECRET,
-        )
-        .await;
+    let resp = t.callback(json!({"order_id": order_id, "status": "pending"}), TS_CALLBACK_SECRET).await;
     assert_eq!(json_of(&resp)["status"], "completed");
 
     let st = w.sandbox.state().await;
@@ -153,26 +126,15 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
     assert_eq!(result["attachments"][0]["description"], "View report");
     let summary = result["summary"].as_str().unwrap();
     assert!(
-        summary.contains("does not mean clean")
-            && summary.contains("moved to the next stage, Offer"),
+        summary.contains("does not mean clean") && summary.contains("moved to the next stage, Offer"),
         "{summary}"
     );
     assert_eq!(st.applications[0].stage_id, "s3");
-    let moves = st
-        .requests
-        .iter()
-        .filter(|r| r.method == "PATCH" && r.path.contains("job-applications"))
-        .count();
+    let moves =
+        st.requests.iter().filter(|r| r.method == "PATCH" && r.path.contains("job-applications")).count();
     assert_eq!(moves, 1, "moved once");
-    let updates = st
-        .partner_result_updates
-        .iter()
-        .filter(|(id, _)| *id == mv.result_id)
-        .count();
-    assert_eq!(
-        updates, 3,
-        "sent, pending, completed; repeats change nothing"
-    );
+    let updates = st.partner_result_updates.iter().filter(|(id, _)| *id == mv.result_id).count();
+    assert_eq!(updates, 3, "sent, pending, completed; repeats change nothing");
 }
 
 #[tokio::test]
@@ -183,23 +145,14 @@ async fn invalid_input_gets_a_plain_message_and_no_order_and_the_personnummer_st
         (t.candidate(7101, None), "no Personnummer"),
         (t.candidate(7102, Some("811218-9875")), "check digit"),
         (t.candidate(7103, Some("810230-9875")), "not a real date"),
-        (
-            t.candidate(7104, Some("81121X-9876")),
-            "only contain digits",
-        ),
+        (t.candidate(7104, Some("81121X-9876")), "only contain digits"),
     ];
     for (mv, expected) in cases {
         let resp = t.order(&mv, "tok").await;
         assert_eq!(resp.status(), 422);
-        assert!(resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain"));
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
         let message = text(&resp);
-        assert!(
-            message.contains(expected) && message.contains("Personnummer"),
-            "{message}"
-        );
+        assert!(message.contains(expected) && message.contains("Personnummer"), "{message}");
         assert!(
             !message.contains("811218") && !message.contains("81121"),
             "the number is not echoed: {message}"
@@ -236,11 +189,8 @@ async fn duplicate_and_concurrent_deliveries_place_one_order() {
     let copies = (0..5).map(|_| t.order(&mv, "tok"));
     let answers = futures::future::join_all(copies).await;
     let again = t.order(&mv, "tok").await;
-    let bodies: std::collections::BTreeSet<(u16, String)> = answers
-        .iter()
-        .chain([&again])
-        .map(|r| (r.status().as_u16(), text(r)))
-        .collect();
+    let bodies: std::collections::BTreeSet<(u16, String)> =
+        answers.iter().chain([&again]).map(|r| (r.status().as_u16(), text(r))).collect();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(t.w.sandbox.count("2secure", "POST", "/orders").await, 1);
     assert_eq!(t.w.sandbox.state().await.twosecure_orders.len(), 1);
@@ -252,32 +202,20 @@ async fn a_callback_with_a_bad_signature_changes_nothing() {
     let mv = t.candidate(7301, Some(PNR));
     assert_eq!(t.order(&mv, "tok").await.status(), 200);
     let order_id = t.only_order_id().await;
-    let resp = t
-        .callback(
-            json!({"order_id": order_id, "status": "completed"}),
-            "not-the-callback-secret",
-        )
-        .await;
+    let resp =
+        t.callback(json!({"order_id": order_id, "status": "completed"}), "not-the-callback-secret").await;
     assert_eq!(resp.status(), 401);
     let unsigned = http::Request::builder()
         .method("POST")
         .uri("/2secure/callback")
         .body(Bytes::from_static(b"{}"))
         .unwrap();
-    assert_eq!(
-        twosecure_status::handle(&t.w.twosecure_status, unsigned)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(twosecure_status::handle(&t.w.twosecure_status, unsigned).await.status(), 401);
     let st = t.w.sandbox.state().await;
     assert_eq!(st.partner_results[&mv.result_id]["status"], "sent");
     drop(st);
     let tenant = t.tenant();
-    let order = orders::load(&t.w.twosecure_status.platform, &tenant, &mv.event_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let order = orders::load(&t.w.twosecure_status.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
     assert_eq!(order.status, Status::Sent);
 }
 
@@ -288,10 +226,7 @@ async fn the_poll_asks_only_about_open_orders() {
     let tenant = t.tenant();
     // Three open orders, placed through the webhook.
     for id in 7401..7404 {
-        assert_eq!(
-            t.order(&t.candidate(id, Some(PNR)), "tok").await.status(),
-            200
-        );
+        assert_eq!(t.order(&t.candidate(id, Some(PNR)), "tok").await.status(), 200);
     }
     // A thousand finished ones.
     let finished = futures::stream::iter(0..1000).map(|i| {
@@ -316,26 +251,11 @@ async fn the_poll_asks_only_about_open_orders() {
     use futures::StreamExt;
     finished.buffer_unordered(16).collect::<Vec<_>>().await;
 
-    let ids: Vec<String> =
-        t.w.sandbox
-            .state()
-            .await
-            .twosecure_orders
-            .iter()
-            .map(|o| o.id.clone())
-            .collect();
-    t.w.sandbox
-        .set_twosecure_status(&ids[0], "pending", None)
-        .await;
-    t.w.sandbox
-        .set_twosecure_status(&ids[1], "completed", Some("https://portal.2secure.se/r/2"))
-        .await;
+    let ids: Vec<String> = t.w.sandbox.state().await.twosecure_orders.iter().map(|o| o.id.clone()).collect();
+    t.w.sandbox.set_twosecure_status(&ids[0], "pending", None).await;
+    t.w.sandbox.set_twosecure_status(&ids[1], "completed", Some("https://portal.2secure.se/r/2")).await;
     let report = twosecure_status::poll(&t.w.twosecure_status).await.unwrap();
-    assert_eq!(
-        t.w.sandbox.count("2secure", "GET", "/orders/").await,
-        3,
-        "one question per open order"
-    );
+    assert_eq!(t.w.sandbox.count("2secure", "GET", "/orders/").await, 3, "one question per open order");
     assert!(report.changed >= 2, "{report:?}");
     // The completed one left the index; the next poll asks about two.
     twosecure_status::poll(&t.w.twosecure_status).await.unwrap();
@@ -358,59 +278,37 @@ async fn two_secure_down_leaves_the_order_recorded_as_not_sent_and_a_repeat_send
     let mv = t.candidate(7501, Some(PNR));
     let resp = t.order(&mv, "tok").await;
     assert_eq!(resp.status(), 502, "{}", text(&resp));
-    assert!(
-        text(&resp).contains("503") && text(&resp).contains("tried 3 times"),
-        "{}",
-        text(&resp)
-    );
-    assert_eq!(
-        t.w.sandbox.count("2secure", "POST", "/orders").await,
-        3,
-        "retried with backoff"
-    );
+    assert!(text(&resp).contains("503") && text(&resp).contains("tried 3 times"), "{}", text(&resp));
+    assert_eq!(t.w.sandbox.count("2secure", "POST", "/orders").await, 3, "retried with backoff");
     let tenant = t.tenant();
-    let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
     assert_eq!(order.status, Status::NotSent);
     assert!(order.error.as_deref().unwrap().contains("503"));
-    assert_eq!(
-        t.w.sandbox.state().await.partner_results[&mv.result_id]["status"],
-        "failed"
-    );
+    assert_eq!(t.w.sandbox.state().await.partner_results[&mv.result_id]["status"], "failed");
 
     // 2Secure is back; the same event delivered again is ordered, once.
     let resp = t.order(&mv, "tok").await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     assert_eq!(t.w.sandbox.state().await.twosecure_orders.len(), 1);
-    let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
     assert_eq!(order.status, Status::Sent);
 }
 
 #[tokio::test]
 async fn a_read_only_company_key_is_reported_on_the_card() {
     let t = TwoSecure::new().await;
-    t.w.sandbox
-        .add_pipeline(
-            "4711",
-            &[("s1", "Screening"), ("s2", "Offer")],
-            ("app-9", "7601", "s1"),
-        )
-        .await;
+    t.w.sandbox.add_pipeline("4711", &[("s1", "Screening"), ("s2", "Offer")], ("app-9", "7601", "s1")).await;
     t.w.sandbox.add_read_only_token("read-only-token").await;
     let mv = t.candidate(7601, Some(PNR));
     assert_eq!(t.order(&mv, "read-only-token").await.status(), 200);
     let order_id = t.only_order_id().await;
-    t.callback(json!({"order_id": order_id, "status": "completed", "report_url": "https://portal.2secure.se/r/9"}), TS_CALLBACK_SECRET).await;
+    t.callback(
+        json!({"order_id": order_id, "status": "completed", "report_url": "https://portal.2secure.se/r/9"}),
+        TS_CALLBACK_SECRET,
+    )
+    .await;
     let st = t.w.sandbox.state().await;
-    let summary = st.partner_results[&mv.result_id]["summary"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let summary = st.partner_results[&mv.result_id]["summary"].as_str().unwrap().to_owned();
     assert!(summary.contains("may not write"), "{summary}");
     assert_eq!(st.partner_results[&mv.result_id]["status"], "completed");
     assert_eq!(st.applications[0].stage_id, "s1");
@@ -423,27 +321,15 @@ async fn orders_open_for_thirty_days_are_given_up() {
     assert_eq!(t.order(&mv, "tok").await.status(), 200);
     let platform = &t.w.twosecure_status.platform;
     let tenant = t.tenant();
-    let mut order = orders::load(platform, &tenant, &mv.event_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut order = orders::load(platform, &tenant, &mv.event_id).await.unwrap().unwrap();
     order.created_at = now() - 31 * 24 * 3600;
-    assert!(orders::save(platform, &order, Some(Status::Sent))
-        .await
-        .unwrap());
+    assert!(orders::save(platform, &order, Some(Status::Sent)).await.unwrap());
     let report = twosecure_status::poll(&t.w.twosecure_status).await.unwrap();
     assert!(report.gave_up >= 1, "{report:?}");
     let result = t.w.sandbox.state().await.partner_results[&mv.result_id].clone();
     assert_eq!(result["status"], "failed");
     assert!(result["summary"].as_str().unwrap().contains("30 days"));
-    assert_eq!(
-        orders::load(platform, &tenant, &mv.event_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        Status::GaveUp
-    );
+    assert_eq!(orders::load(platform, &tenant, &mv.event_id).await.unwrap().unwrap().status, Status::GaveUp);
 }
 
 #[tokio::test]
@@ -455,28 +341,14 @@ async fn activation_validates_the_key_and_the_trigger_form_lists_packages() {
     let resp = get("/2secure/validate", &t.key).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(json_of(&resp)["company"], "Acme AB");
-    let wrong =
-        t.w.teamtailor_2secure
-            .provider_key(&json!({"api_key": "wrong"}));
+    let wrong = t.w.teamtailor_2secure.provider_key(&json!({"api_key": "wrong"}));
     let resp = get("/2secure/validate", &wrong).await;
     assert_eq!(resp.status(), 422);
-    assert!(json_of(&resp)["errors"][0]
-        .as_str()
-        .unwrap()
-        .contains("did not accept the API key"));
+    assert!(json_of(&resp)["errors"][0].as_str().unwrap().contains("did not accept the API key"));
     let form = json_of(&get("/2secure/config?job_id=1&stage_id=2", &t.key).await);
     let fields = form["config"]["fields"].as_array().unwrap();
     let ids: Vec<&str> = fields.iter().map(|f| f["id"].as_str().unwrap()).collect();
-    assert_eq!(
-        ids,
-        [
-            "level",
-            "billing_reference",
-            "orderer_email",
-            "attachments",
-            "auto_move"
-        ]
-    );
+    assert_eq!(ids, ["level", "billing_reference", "orderer_email", "attachments", "auto_move"]);
     assert_eq!(fields[0]["options"].as_array().unwrap().len(), 3);
     let form = json_of(&get("/2secure/config", &wrong).await);
     assert_eq!(form["config"]["fields"][0]["type"], "error");

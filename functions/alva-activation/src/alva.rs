@@ -68,14 +68,24 @@ impl AlvaApi {
         AlvaApi { http, base: base.trim_end_matches('/').to_owned() }
     }
 
-    fn request(&self, method: reqwest::Method, path: &str, key: &SecretString, company: &str) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &SecretString,
+        company: &str,
+    ) -> reqwest::RequestBuilder {
         self.http
             .request(method, &format!("{}{}", self.base, path))
             .bearer_auth(key.expose())
             .header("X-Alva-Company", company)
     }
 
-    pub async fn test_profiles(&self, key: &SecretString, company: &str) -> Result<Vec<Named>, OutboundError> {
+    pub async fn test_profiles(
+        &self,
+        key: &SecretString,
+        company: &str,
+    ) -> Result<Vec<Named>, OutboundError> {
         let list: DataList = self
             .http
             .send_json(SERVICE, self.request(reqwest::Method::GET, "/test-profiles", key, company))
@@ -106,13 +116,25 @@ impl AlvaApi {
         self.http.send_json(SERVICE, request).await
     }
 
-    pub async fn find_user(&self, key: &SecretString, company: &str, email: &str) -> Result<Option<String>, OutboundError> {
+    pub async fn find_user(
+        &self,
+        key: &SecretString,
+        company: &str,
+        email: &str,
+    ) -> Result<Option<String>, OutboundError> {
         let path = format!("/users?email={}", enc(email));
-        let list: DataList = self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key, company)).await?;
+        let list: DataList =
+            self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key, company)).await?;
         Ok(list.data.into_iter().find(|u| u.email.eq_ignore_ascii_case(email)).map(|u| u.id))
     }
 
-    pub async fn invite_user(&self, key: &SecretString, company: &str, email: &str, name: &str) -> Result<String, OutboundError> {
+    pub async fn invite_user(
+        &self,
+        key: &SecretString,
+        company: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<String, OutboundError> {
         let request = self
             .request(reqwest::Method::POST, "/users/invitations", key, company)
             .json(&json!({"email": email, "name": name}));
@@ -120,9 +142,16 @@ impl AlvaApi {
         Ok(created.id)
     }
 
-    pub async fn grant(&self, key: &SecretString, company: &str, profile: &str, user_id: &str) -> Result<(), OutboundError> {
+    pub async fn grant(
+        &self,
+        key: &SecretString,
+        company: &str,
+        profile: &str,
+        user_id: &str,
+    ) -> Result<(), OutboundError> {
         let path = format!("/test-profiles/{}/members/{}", enc(profile), enc(user_id));
-        let _: Value = self.http.send_json(SERVICE, self.request(reqwest::Method::PUT, &path, key, company)).await?;
+        let _: Value =
+            self.http.send_json(SERVICE, self.request(reqwest::Method::PUT, &path, key, company)).await?;
         Ok(())
     }
 }

@@ -31,8 +31,11 @@ fn accounts_secret(company: &str) -> String {
 
 /// Alva company ids become parts of keys and headers: letters, digits, `-` and `_`.
 pub fn check_company(company: &str) -> AppResult<()> {
-    let ok = !company.is_empty() && company.len() <= 64 && company.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    ok.then_some(()).ok_or_else(|| AppError::bad_request("the Alva company id must be 1–64 letters, digits, '-' or '_'"))
+    let ok = !company.is_empty()
+        && company.len() <= 64
+        && company.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then_some(())
+        .ok_or_else(|| AppError::bad_request("the Alva company id must be 1–64 letters, digits, '-' or '_'"))
 }
 
 /// The connection of an Alva company to a Teamtailor company.
@@ -47,13 +50,18 @@ pub struct Connection {
 
 pub async fn connection(deps: &Deps, company: &str) -> AppResult<Option<Connection>> {
     let item = deps.platform.store.get(&company_pk(company), "TEAMTAILOR").await?;
-    item.map(|i| serde_json::from_value(i.attrs.get("connection").cloned().unwrap_or_default()).map_err(AppError::internal))
-        .transpose()
+    item.map(|i| {
+        serde_json::from_value(i.attrs.get("connection").cloned().unwrap_or_default())
+            .map_err(AppError::internal)
+    })
+    .transpose()
 }
 
 async fn save_connection(deps: &Deps, c: &Connection, key_hash_pk: &str) -> AppResult<()> {
     let value = serde_json::to_value(c).map_err(AppError::internal)?;
-    let item = Item::new(company_pk(&c.alva_company_id), "TEAMTAILOR").with("connection", value).with("key", key_hash_pk);
+    let item = Item::new(company_pk(&c.alva_company_id), "TEAMTAILOR")
+        .with("connection", value)
+        .with("key", key_hash_pk);
     deps.platform.store.put(item, None).await?;
     Ok(())
 }
@@ -156,13 +164,16 @@ pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult
     let body: AccountBody = web::read_json(req)?;
     let key = body.api_key.expose().trim().to_owned();
     if key.is_empty() || key.len() > 200 || key.contains(char::is_whitespace) {
-        return Err(AppError::unprocessable("api_key must be a Teamtailor API key (no spaces, at most 200 characters)"));
+        return Err(AppError::unprocessable(
+            "api_key must be a Teamtailor API key (no spaces, at most 200 characters)",
+        ));
     }
     let platform = &deps.platform;
     let base = api_base(&platform.config, body.teamtailor_host.as_deref())?;
     let token = SecretString::new(key.clone());
     let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
-    let refused = |status: Option<StatusCode>| match status {
+    let refused = |status: Option<StatusCode>| {
+        match status {
         Some(StatusCode::UNAUTHORIZED) => Some(AppError::unprocessable(
             "Teamtailor says this API key is not valid. Create a key in Teamtailor (Settings → Integrations → API keys) and paste it whole.",
         )),
@@ -170,18 +181,26 @@ pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult
             "This Teamtailor API key needs Admin scope with Read and Write. Create a Read Write Admin key in Teamtailor and add that one.",
         )),
         _ => None,
+    }
     };
     if let Err(e) = api.get("/v1/company").await {
-        return Err(refused(e.status()).unwrap_or_else(|| AppError::upstream(format!("{e}; nothing was saved"))));
+        return Err(
+            refused(e.status()).unwrap_or_else(|| AppError::upstream(format!("{e}; nothing was saved")))
+        );
     }
     let noop = json!({"data": {"type": "companies", "attributes": {}}});
     if let Err(e) = api.patch("/v1/company", &noop).await {
-        return Err(refused(e.status()).unwrap_or_else(|| AppError::upstream(format!("{e}; nothing was saved"))));
+        return Err(
+            refused(e.status()).unwrap_or_else(|| AppError::upstream(format!("{e}; nothing was saved")))
+        );
     }
     let name = accounts_secret(company);
     let mut accounts: Accounts = platform.secrets.get_json(&name).await?.unwrap_or_default();
     if let Some(existing) = accounts.accounts.iter().find(|a| a.api_key == key) {
-        return Ok(web::json(StatusCode::OK, &json!({"id": existing.id, "key": masked(&key), "added_at": existing.added_at})));
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"id": existing.id, "key": masked(&key), "added_at": existing.added_at}),
+        ));
     }
     let account = Account {
         id: uuid::Uuid::new_v4().to_string(),
@@ -191,13 +210,17 @@ pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult
     };
     accounts.accounts.push(account.clone());
     platform.secrets.put_json(&name, &serde_json::to_value(&accounts).map_err(AppError::internal)?).await?;
-    Ok(web::json(StatusCode::CREATED, &json!({"id": account.id, "key": masked(&key), "added_at": account.added_at})))
+    Ok(web::json(
+        StatusCode::CREATED,
+        &json!({"id": account.id, "key": masked(&key), "added_at": account.added_at}),
+    ))
 }
 
 pub async fn list_accounts(deps: &Deps, req: &Request, company: &str) -> AppResult<Response> {
     require_admin(&deps.platform.secrets, req).await?;
     check_company(company)?;
-    let accounts: Accounts = deps.platform.secrets.get_json(&accounts_secret(company)).await?.unwrap_or_default();
+    let accounts: Accounts =
+        deps.platform.secrets.get_json(&accounts_secret(company)).await?.unwrap_or_default();
     let list: Vec<_> = accounts
         .accounts
         .iter()
@@ -216,7 +239,10 @@ pub async fn remove_account(deps: &Deps, req: &Request, company: &str, account: 
     if accounts.accounts.len() == before {
         return Err(AppError::not_found(format!("company {company} has no account {account}")));
     }
-    deps.platform.secrets.put_json(&name, &serde_json::to_value(&accounts).map_err(AppError::internal)?).await?;
+    deps.platform
+        .secrets
+        .put_json(&name, &serde_json::to_value(&accounts).map_err(AppError::internal)?)
+        .await?;
     Ok(web::empty(StatusCode::NO_CONTENT))
 }
 
@@ -230,14 +256,14 @@ pub async fn settings(deps: &Deps, req: &Request, company: &str) -> AppResult<Re
     require_admin(&deps.platform.secrets, req).await?;
     check_company(company)?;
     let body: SettingsBody = web::read_json(req)?;
-    let item = deps
-        .platform
-        .store
-        .get(&company_pk(company), "TEAMTAILOR")
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("Alva company {company} is not connected to Teamtailor yet; add the partner key first")))?;
+    let item = deps.platform.store.get(&company_pk(company), "TEAMTAILOR").await?.ok_or_else(|| {
+        AppError::not_found(format!(
+            "Alva company {company} is not connected to Teamtailor yet; add the partner key first"
+        ))
+    })?;
     let mut connection: Connection =
-        serde_json::from_value(item.attrs.get("connection").cloned().unwrap_or_default()).map_err(AppError::internal)?;
+        serde_json::from_value(item.attrs.get("connection").cloned().unwrap_or_default())
+            .map_err(AppError::internal)?;
     connection.sync_hiring_team = body.sync_hiring_team;
     save_connection(deps, &connection, item.str("key").unwrap_or_default()).await?;
     Ok(web::json(StatusCode::OK, &json!({"sync_hiring_team": connection.sync_hiring_team})))

@@ -62,7 +62,10 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         (&Method::PUT, ["alva", "companies", company, "teamtailor", "settings"]) => {
             (Style::Problem, companies::settings(deps, &req, company).await)
         }
-        _ => (Style::Problem, Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path())))),
+        _ => (
+            Style::Problem,
+            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
+        ),
     };
     result.unwrap_or_else(|e| e.into_response(style))
 }

@@ -26,10 +26,12 @@ fn verify(header: Option<&str>, body: &[u8], secret: &SecretString) -> AppResult
     let hex_sig = header
         .and_then(|h| h.trim().strip_prefix("sha256="))
         .ok_or_else(|| AppError::unauthorized("the X-Alva-Signature header (sha256=<hex>) is missing"))?;
-    let bytes = hex::decode(hex_sig).map_err(|_| AppError::unauthorized("the X-Alva-Signature is not hex"))?;
+    let bytes =
+        hex::decode(hex_sig).map_err(|_| AppError::unauthorized("the X-Alva-Signature is not hex"))?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
     mac.update(body);
-    mac.verify_slice(&bytes).map_err(|_| AppError::unauthorized("the X-Alva-Signature does not match the body"))
+    mac.verify_slice(&bytes)
+        .map_err(|_| AppError::unauthorized("the X-Alva-Signature does not match the body"))
 }
 
 #[derive(Deserialize)]
@@ -59,14 +61,21 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
         return Err(AppError::unprocessable("id must be 1–128 characters"));
     }
     if event.kind != "test_result.completed" {
-        return Ok(web::json(StatusCode::OK, &json!({"ignored": format!("event type {} is not handled", event.kind)})));
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"ignored": format!("event type {} is not handled", event.kind)}),
+        ));
     }
     let candidate = match &event.candidate.id {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         _ => return Err(AppError::unprocessable("candidate.id must be a string or number")),
     };
-    let lease = match platform.idempotency.claim(&format!("{INTEGRATION}-results"), &event.id, json!({"candidate": candidate})).await? {
+    let lease = match platform
+        .idempotency
+        .claim(&format!("{INTEGRATION}-results"), &event.id, json!({"candidate": candidate}))
+        .await?
+    {
         Claim::Replay(outcome) => return Ok(outcome.to_response()),
         Claim::Acquired(lease) => lease,
     };
@@ -84,13 +93,22 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
             if let Some(score) = data.get("score").and_then(Value::as_f64) {
                 result = result.score(score.clamp(0.0, 100.0).round() as u8);
             }
-            let summary = data.get("summary").and_then(Value::as_str).unwrap_or("The Alva test is completed.");
+            let summary =
+                data.get("summary").and_then(Value::as_str).unwrap_or("The Alva test is completed.");
             result = result.summary(summary);
-            if let Some(url) = data.get("report_url").and_then(Value::as_str).filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            if let Some(url) = data
+                .get("report_url")
+                .and_then(Value::as_str)
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            {
                 result = result.url(url).attachment(url, "Alva report");
             }
             let listing = platform.listing(INTEGRATION).await?;
-            match platform.partner_results.update(mapping.str("update_url").unwrap_or_default(), &listing.partner_api_key, &result).await {
+            match platform
+                .partner_results
+                .update(mapping.str("update_url").unwrap_or_default(), &listing.partner_api_key, &result)
+                .await
+            {
                 Ok(()) => web::json(StatusCode::OK, &json!({"status": "completed"})),
                 // Recorded as failed, so Alva's redelivery of this event is processed again.
                 Err(e) => {

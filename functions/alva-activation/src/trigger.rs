@@ -29,13 +29,20 @@ async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Connect
     let platform = &deps.platform;
     let listing = platform.listing(INTEGRATION).await?;
     let ProviderKey::Uuid(key) = ProviderKey::parse(web::bearer(req))? else {
-        return Err(AppError::unauthorized("Alva's listing authenticates with Teamtailor's partner key (a UUID)"));
+        return Err(AppError::unauthorized(
+            "Alva's listing authenticates with Teamtailor's partner key (a UUID)",
+        ));
     };
     let base = api_base(&platform.config, web::header(req, "teamtailor-host"))?;
     deps.activations.verify(&platform.http, &base, &listing, &key).await?;
-    let binding = platform.store.get(&key_pk(&key.to_string()), "KEY").await?.ok_or_else(|| AppError::forbidden(NOT_CONNECTED))?;
+    let binding = platform
+        .store
+        .get(&key_pk(&key.to_string()), "KEY")
+        .await?
+        .ok_or_else(|| AppError::forbidden(NOT_CONNECTED))?;
     let company = binding.str("alva_company_id").unwrap_or_default().to_owned();
-    let connection = companies::connection(deps, &company).await?.ok_or_else(|| AppError::forbidden(NOT_CONNECTED))?;
+    let connection =
+        companies::connection(deps, &company).await?.ok_or_else(|| AppError::forbidden(NOT_CONNECTED))?;
     Ok((listing, connection))
 }
 
@@ -55,7 +62,10 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
     let options: Vec<(String, String)> = profiles.into_iter().map(|p| (p.id, p.name)).collect();
     let mut form = Form::new().field(Field::select("test_profile", "Alva test profile", &options).required());
     if connection.sync_hiring_team {
-        form = form.infobox("Hiring team sync is on: the job's recruiter and hiring team get access to the results in Alva.", "info");
+        form = form.infobox(
+            "Hiring team sync is on: the job's recruiter and hiring team get access to the results in Alva.",
+            "info",
+        );
     }
     Ok(form.into_response())
 }
@@ -65,11 +75,17 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     let (listing, connection) = authenticate(deps, req).await?;
     let platform = &deps.platform;
     let hook = Webhook::parse(web::bounded_body(req)?)?;
-    signature::verify(web::header(req, "teamtailor-signature"), &hook.partner_event.id, &listing.webhook_secret, platform.now_secs())?;
+    signature::verify(
+        web::header(req, "teamtailor-signature"),
+        &hook.partner_event.id,
+        &listing.webhook_secret,
+        platform.now_secs(),
+    )?;
     let event = hook.partner_event;
     platform.partner_results.resolve(&event.partner_result.update_url)?;
     let c = &event.candidate;
-    let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let present =
+        |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let (first, last, email) = (present(&c.first_name), present(&c.last_name), present(&c.email));
     let (Some(first), Some(last), Some(email)) = (first, last, email) else {
         return Err(AppError::unprocessable("Alva needs the candidate's first name, last name and e-mail address; add them and move the candidate again."));
@@ -83,7 +99,9 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
             _ => None,
         })
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| AppError::unprocessable("The trigger has no Alva test profile; edit the trigger and choose one."))?;
+        .ok_or_else(|| {
+            AppError::unprocessable("The trigger has no Alva test profile; edit the trigger and choose one.")
+        })?;
     let job_id = c.job.as_ref().map(|j| j.id.clone());
     let host = web::header(req, "teamtailor-host").map(str::to_owned);
     let work = json!({"candidate_id": c.id, "email": email, "test_profile": profile, "job_id": job_id, "update_url": event.partner_result.update_url});
@@ -102,7 +120,11 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
         phone: c.phone.as_deref(),
         external_id: &c.id,
     };
-    let (result, error) = match deps.alva.create_candidate(&vendor.api_key, company, &format!("{scope}#{}", event.id), &new).await {
+    let (result, error) = match deps
+        .alva
+        .create_candidate(&vendor.api_key, company, &format!("{scope}#{}", event.id), &new)
+        .await
+    {
         Ok(created) => {
             let mapping = Item::new(format!("ALVA_CANDIDATE#{}", created.id), "CANDIDATE")
                 .with("alva_company_id", company.clone())
@@ -124,11 +146,16 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
             (result, None)
         }
         Err(e) => {
-            let message = format!("The Alva test was not sent: {e}. Move the candidate to this stage again to retry.");
+            let message =
+                format!("The Alva test was not sent: {e}. Move the candidate to this stage again to retry.");
             (PartnerResult::new(ResultStatus::Failed).summary(message.clone()), Some(message))
         }
     };
-    if let Err(e) = platform.partner_results.update(&event.partner_result.update_url, &listing.partner_api_key, &result).await {
+    if let Err(e) = platform
+        .partner_results
+        .update(&event.partner_result.update_url, &listing.partner_api_key, &result)
+        .await
+    {
         tracing::warn!(event = %event.id, error = %e.detail, "partner result not delivered");
     }
     let response = match &error {
@@ -142,7 +169,14 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
 /// Grants the job's recruiter and team members access to the test profile's results in Alva,
 /// inviting those Alva does not know. Each person is granted once per profile. Answers a
 /// sentence for the card.
-async fn sync_team(deps: &Deps, vendor: &VendorSecret, connection: &Connection, profile: &str, job_id: &str, host: Option<&str>) -> String {
+async fn sync_team(
+    deps: &Deps,
+    vendor: &VendorSecret,
+    connection: &Connection,
+    profile: &str,
+    job_id: &str,
+    host: Option<&str>,
+) -> String {
     match team(deps, connection, job_id, host).await {
         Err(why) => format!("Hiring team not synced: {why}."),
         Ok(people) => {
@@ -157,7 +191,10 @@ async fn sync_team(deps: &Deps, vendor: &VendorSecret, connection: &Connection, 
                     Err(e) => errors.push(e),
                 }
             }
-            let mut text = format!("Hiring team: {} member(s), {granted} newly granted access ({invited} invited to Alva).", people.len());
+            let mut text = format!(
+                "Hiring team: {} member(s), {granted} newly granted access ({invited} invited to Alva).",
+                people.len()
+            );
             if !errors.is_empty() {
                 text.push_str(&format!(" {} could not be granted: {}.", errors.len(), errors.join("; ")));
             }
@@ -167,7 +204,12 @@ async fn sync_team(deps: &Deps, vendor: &VendorSecret, connection: &Connection, 
 }
 
 /// The job's recruiter and team members as e-mail → name, read with the company's account key.
-async fn team(deps: &Deps, connection: &Connection, job_id: &str, host: Option<&str>) -> Result<BTreeMap<String, String>, String> {
+async fn team(
+    deps: &Deps,
+    connection: &Connection,
+    job_id: &str,
+    host: Option<&str>,
+) -> Result<BTreeMap<String, String>, String> {
     if !job_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err("the job id is not valid".into());
     }
@@ -195,7 +237,9 @@ async fn team(deps: &Deps, connection: &Connection, job_id: &str, host: Option<&
         .await
         .map_err(|e| e.to_string())?;
     for member in &members {
-        if let Some(user) = member.related_id("user").and_then(|id| included.iter().find(|u| u.kind == "users" && u.id == id)) {
+        if let Some(user) =
+            member.related_id("user").and_then(|id| included.iter().find(|u| u.kind == "users" && u.id == id))
+        {
             add(user);
         }
     }
@@ -208,14 +252,24 @@ enum Granted {
 }
 
 /// One person's access, claimed in the table first so that concurrent triggers grant once.
-async fn grant(deps: &Deps, vendor: &VendorSecret, company: &str, profile: &str, email: &str, name: &str) -> Result<Granted, String> {
+async fn grant(
+    deps: &Deps,
+    vendor: &VendorSecret,
+    company: &str,
+    profile: &str,
+    email: &str,
+    name: &str,
+) -> Result<Granted, String> {
     let store = &deps.platform.store;
     let pk = crate::companies::company_pk(company);
     let sk = format!("GRANT#{profile}#{email}");
     let now = deps.platform.now_secs();
     let claim = Item::new(pk.clone(), sk.clone()).with("status", "granting").with("at", now);
     // A claim abandoned for a minute (a crash mid-way) may be taken over.
-    let free = Cond::Or(vec![Cond::NotExists, Cond::And(vec![Cond::Eq("status", json!("granting")), Cond::Lt("at", now - 60)])]);
+    let free = Cond::Or(vec![
+        Cond::NotExists,
+        Cond::And(vec![Cond::Eq("status", json!("granting")), Cond::Lt("at", now - 60)]),
+    ]);
     match store.put(claim, Some(free)).await.map_err(|e| e.to_string())? {
         PutOutcome::Rejected(_) => return Ok(Granted::Before),
         PutOutcome::Written => {}
@@ -232,7 +286,8 @@ async fn grant(deps: &Deps, vendor: &VendorSecret, company: &str, profile: &str,
     .await;
     match result {
         Ok((user_id, invited)) => {
-            let done = Item::new(pk, sk).with("status", "granted").with("alva_user_id", user_id).with("at", now);
+            let done =
+                Item::new(pk, sk).with("status", "granted").with("alva_user_id", user_id).with("at", now);
             store.put(done, None).await.map_err(|e| e.to_string())?;
             Ok(Granted::Now { invited })
         }

@@ -87,19 +87,11 @@ fn string_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
 
 impl LearnsterApi {
     pub fn new(http: HttpClient, url_template: &str) -> Self {
-        LearnsterApi {
-            http,
-            url_template: url_template.to_owned(),
-            tokens: Mutex::new(HashMap::new()),
-        }
+        LearnsterApi { http, url_template: url_template.to_owned(), tokens: Mutex::new(HashMap::new()) }
     }
 
     fn url(&self, space: &str, path: &str) -> String {
-        format!(
-            "{}/{}",
-            self.url_template.replace("{space}", space),
-            path.trim_start_matches('/')
-        )
+        format!("{}/{}", self.url_template.replace("{space}", space), path.trim_start_matches('/'))
     }
 
     /// A fresh token straight from Learnster (also how credentials are checked).
@@ -113,25 +105,16 @@ impl LearnsterApi {
             "client_secret": credentials.client_secret.expose(),
             "grant_type": "client_credentials",
         });
-        let request = self
-            .http
-            .request(reqwest::Method::POST, &self.url(space, "auth/token/"))
-            .json(&body);
+        let request = self.http.request(reqwest::Method::POST, &self.url(space, "auth/token/")).json(&body);
         let answer: TokenAnswer = self.http.send_json(SERVICE, request).await?;
         let key = (space.to_owned(), credentials.client_id.clone());
         let valid_for = Duration::from_secs(answer.expires_in.saturating_sub(20).max(1));
-        self.tokens.lock().await.insert(
-            key,
-            (answer.access_token.clone(), Instant::now() + valid_for),
-        );
+        self.tokens.lock().await.insert(key, (answer.access_token.clone(), Instant::now() + valid_for));
         Ok(answer.access_token)
     }
 
     async fn token(&self, tenant: &Tenant<'_>) -> Result<SecretString, OutboundError> {
-        let key = (
-            tenant.space.to_owned(),
-            tenant.credentials.client_id.clone(),
-        );
+        let key = (tenant.space.to_owned(), tenant.credentials.client_id.clone());
         if let Some((token, until)) = self.tokens.lock().await.get(&key) {
             if Instant::now() < *until {
                 return Ok(token.clone());
@@ -151,10 +134,7 @@ impl LearnsterApi {
         let url = self.url(tenant.space, path);
         let mut token = self.token(tenant).await?;
         for attempt in 0..2 {
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose());
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(token.expose());
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -184,10 +164,7 @@ impl LearnsterApi {
             .results
             .into_iter()
             .find(|s| {
-                s.user
-                    .get("email")
-                    .and_then(Value::as_str)
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                s.user.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(email))
             })
             .map(|s| s.id))
     }
@@ -208,18 +185,12 @@ impl LearnsterApi {
         }
         let body = json!({"user": user, "controlled_by_integration": true});
         let path = format!("vendor/{}/users/students/", tenant.vendor_id);
-        let created: IdOnly = self
-            .call(tenant, reqwest::Method::POST, &path, Some(&body))
-            .await?;
+        let created: IdOnly = self.call(tenant, reqwest::Method::POST, &path, Some(&body)).await?;
         Ok(created.id)
     }
 
     /// The tag named `name`, created when Learnster has none.
-    pub async fn ensure_tag(
-        &self,
-        tenant: &Tenant<'_>,
-        name: &str,
-    ) -> Result<String, OutboundError> {
+    pub async fn ensure_tag(&self, tenant: &Tenant<'_>, name: &str) -> Result<String, OutboundError> {
         let path = format!(
             "vendor/{}/tags/?name={}",
             tenant.vendor_id,
@@ -230,14 +201,8 @@ impl LearnsterApi {
             return Ok(tag.id);
         }
         let path = format!("vendor/{}/tags/", tenant.vendor_id);
-        let created: IdOnly = self
-            .call(
-                tenant,
-                reqwest::Method::POST,
-                &path,
-                Some(&json!({"name": name})),
-            )
-            .await?;
+        let created: IdOnly =
+            self.call(tenant, reqwest::Method::POST, &path, Some(&json!({"name": name}))).await?;
         Ok(created.id)
     }
 
@@ -250,22 +215,15 @@ impl LearnsterApi {
         if tag_ids.is_empty() {
             return Ok(());
         }
-        let path = format!(
-            "vendor/{}/users/students/{}/tags/bulk/",
-            tenant.vendor_id, student_id
-        );
+        let path = format!("vendor/{}/users/students/{}/tags/bulk/", tenant.vendor_id, student_id);
         let body = json!({"update_list": tag_ids, "remove_list": []});
-        let _: Value = self
-            .call(tenant, reqwest::Method::PUT, &path, Some(&body))
-            .await?;
+        let _: Value = self.call(tenant, reqwest::Method::PUT, &path, Some(&body)).await?;
         Ok(())
     }
 }
 
 impl std::fmt::Debug for LearnsterApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LearnsterApi")
-            .field("url_template", &self.url_template)
-            .finish()
+        f.debug_struct("LearnsterApi").field("url_template", &self.url_template).finish()
     }
 }

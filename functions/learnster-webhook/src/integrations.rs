@@ -33,11 +33,7 @@ fn on() -> bool {
 
 impl Default for TagSwitches {
     fn default() -> Self {
-        TagSwitches {
-            title: true,
-            department: true,
-            stage: true,
-        }
+        TagSwitches { title: true, department: true, stage: true }
     }
 }
 
@@ -64,21 +60,13 @@ pub fn secret_name(id: &str) -> String {
 }
 
 fn from_item(item: &Item) -> AppResult<Integration> {
-    let value = item
-        .attrs
-        .get("integration")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let value = item.attrs.get("integration").cloned().unwrap_or(Value::Null);
     serde_json::from_value(value).map_err(AppError::internal)
 }
 
 /// The active integration a Secret Token belongs to.
 pub async fn by_token(deps: &Deps, token: &SecretString) -> AppResult<Option<Integration>> {
-    let item = deps
-        .platform
-        .store
-        .get(&token_pk(&sha256_hex(token.expose())), "TOKEN")
-        .await?;
+    let item = deps.platform.store.get(&token_pk(&sha256_hex(token.expose())), "TOKEN").await?;
     match item {
         Some(item) => Ok(Some(from_item(&item)?).filter(|i| i.active)),
         None => Ok(None),
@@ -108,12 +96,7 @@ async fn save(deps: &Deps, integration: &Integration, token_hash: &str) -> AppRe
         )
         .await?;
     if integration.active {
-        store
-            .put(
-                Item::new(token_pk(token_hash), "TOKEN").with("integration", value),
-                None,
-            )
-            .await?;
+        store.put(Item::new(token_pk(token_hash), "TOKEN").with("integration", value), None).await?;
     } else {
         store.delete(&token_pk(token_hash), "TOKEN").await?;
     }
@@ -125,15 +108,9 @@ pub async fn by_id(deps: &Deps, id: &str) -> AppResult<Integration> {
 }
 
 pub async fn credentials(deps: &Deps, id: &str) -> AppResult<Credentials> {
-    deps.platform
-        .secrets
-        .get_json(&secret_name(id))
-        .await?
-        .ok_or_else(|| {
-            AppError::internal(format!(
-                "the Learnster credentials of integration {id} are missing"
-            ))
-        })
+    deps.platform.secrets.get_json(&secret_name(id)).await?.ok_or_else(|| {
+        AppError::internal(format!("the Learnster credentials of integration {id} are missing"))
+    })
 }
 
 #[derive(Deserialize)]
@@ -163,9 +140,7 @@ fn valid_space(space: &str) -> bool {
     let bytes = space.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
 }
@@ -201,10 +176,8 @@ pub async fn create(deps: &Deps, req: &Request) -> AppResult<Response> {
     require_admin(&deps.platform.secrets, req).await?;
     let body: CreateBody = web::read_json(req)?;
     validate(&body)?;
-    let credentials = Credentials {
-        client_id: body.client_id.clone(),
-        client_secret: body.client_secret.clone(),
-    };
+    let credentials =
+        Credentials { client_id: body.client_id.clone(), client_secret: body.client_secret.clone() };
     if let Err(e) = deps.learnster.fetch_token(&body.space, &credentials).await {
         return Err(match e.status() {
             Some(s) if s.is_client_error() => AppError::unprocessable(format!(
@@ -293,15 +266,7 @@ mod tests {
         for ok in ["acme", "acme-se", "a1"] {
             assert!(valid_space(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "-acme",
-            "Acme",
-            "acme.evil.com",
-            "acme/x",
-            "a b",
-            &"a".repeat(64),
-        ] {
+        for bad in ["", "-acme", "Acme", "acme.evil.com", "acme/x", "a b", &"a".repeat(64)] {
             assert!(!valid_space(bad), "{bad}");
         }
     }

@@ -35,9 +35,7 @@ async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Option<
     };
     let claims = verify_jwt(jwt, &listing.partner_api_key, deps.platform.now_secs())?;
     let token = claims.secret("secret_token").ok_or_else(|| {
-        AppError::unauthorized(
-            "the activation has no Secret Token; activate Learnster in Teamtailor again",
-        )
+        AppError::unauthorized("the activation has no Secret Token; activate Learnster in Teamtailor again")
     })?;
     let integration = integrations::by_token(deps, &token).await?;
     Ok((listing, integration))
@@ -78,11 +76,7 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
     .collect();
-    let tags = if tags.is_empty() {
-        "no tags".to_owned()
-    } else {
-        tags.join(", ")
-    };
+    let tags = if tags.is_empty() { "no tags".to_owned() } else { tags.join(", ") };
     Ok(Form::new()
         .infobox(
             &format!(
@@ -115,11 +109,7 @@ impl Work {
         let event = hook.partner_event;
         let c = event.candidate;
         let present = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        let (first_name, last_name, email) = (
-            present(c.first_name),
-            present(c.last_name),
-            present(c.email),
-        );
+        let (first_name, last_name, email) = (present(c.first_name), present(c.last_name), present(c.email));
         let mut missing = Vec::new();
         if first_name.is_none() {
             missing.push("first name");
@@ -129,11 +119,9 @@ impl Work {
         }
         match &email {
             None => missing.push("e-mail address"),
-            Some(e) if !valid_email(e) => {
-                return Err(AppError::unprocessable(format!(
-                    "The candidate's e-mail address {e:?} is not valid; correct it and move the candidate again."
-                )))
-            }
+            Some(e) if !valid_email(e) => return Err(AppError::unprocessable(format!(
+                "The candidate's e-mail address {e:?} is not valid; correct it and move the candidate again."
+            ))),
             Some(_) => {}
         }
         if !missing.is_empty() {
@@ -162,8 +150,7 @@ impl Work {
 fn valid_email(e: &str) -> bool {
     e.len() <= 254
         && !e.contains(char::is_whitespace)
-        && e.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
 }
 
 /// `tt_<kind>_<name>`: lower-cased, inner whitespace collapsed to single spaces, spaces kept.
@@ -184,9 +171,7 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
         deps.platform.now_secs(),
     )?;
     let integration = integration.ok_or_else(|| AppError::forbidden(SWITCHED_OFF))?;
-    deps.platform
-        .partner_results
-        .resolve(&hook.partner_event.partner_result.update_url)?;
+    deps.platform.partner_results.resolve(&hook.partner_event.partner_result.update_url)?;
     let work = Work::from_webhook(hook)?;
     let api_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
     let host = web::header(req, "teamtailor-host");
@@ -207,52 +192,33 @@ async fn execute(
     host: Option<&str>,
 ) -> AppResult<Response> {
     let record = serde_json::to_value(&work).map_err(AppError::internal)?;
-    let lease = match deps
-        .platform
-        .idempotency
-        .claim(&scope(&integration.id), &work.event_id, record)
-        .await?
+    let lease = match deps.platform.idempotency.claim(&scope(&integration.id), &work.event_id, record).await?
     {
         Claim::Replay(outcome) => return Ok(outcome.to_response()),
         Claim::Acquired(lease) => lease,
     };
     let (result, error) = match enroll(deps, integration, &work, api_token, host).await {
-        Ok(summary) => (
-            PartnerResult::new(ResultStatus::Completed).summary(summary),
-            None,
-        ),
+        Ok(summary) => (PartnerResult::new(ResultStatus::Completed).summary(summary), None),
         Err(e) => {
             let message = format!(
                 "Learnster account not created or tagged: {} Move the candidate to this stage again to retry, or ask your hirebridge admin to retry event {}.",
                 e.detail.trim_end_matches('.').to_owned() + ".",
                 work.event_id
             );
-            (
-                PartnerResult::new(ResultStatus::Failed).summary(message),
-                Some(e.detail),
-            )
+            (PartnerResult::new(ResultStatus::Failed).summary(message), Some(e.detail))
         }
     };
-    if let Err(e) = deps
-        .platform
-        .partner_results
-        .update(&work.update_url, &listing.partner_api_key, &result)
-        .await
+    if let Err(e) =
+        deps.platform.partner_results.update(&work.update_url, &listing.partner_api_key, &result).await
     {
         // The answer below carries the same result inline, so the card is still updated.
         tracing::warn!(event = %work.event_id, error = %e.detail, "partner result not delivered");
     }
     let response = match &error {
         None => web::json(StatusCode::OK, &result.inline()),
-        Some(_) => web::text(
-            StatusCode::BAD_GATEWAY,
-            result.summary.as_deref().unwrap_or_default(),
-        ),
+        Some(_) => web::text(StatusCode::BAD_GATEWAY, result.summary.as_deref().unwrap_or_default()),
     };
-    deps.platform
-        .idempotency
-        .finish(lease, &Outcome::from_response(&response), error.as_deref())
-        .await?;
+    deps.platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
     tracing::info!(event = %work.event_id, integration = %integration.id, failed = error.is_some(), "learnster trigger handled");
     Ok(response)
 }
@@ -266,11 +232,8 @@ async fn enroll(
     host: Option<&str>,
 ) -> AppResult<String> {
     let credentials = integrations::credentials(deps, &integration.id).await?;
-    let tenant = Tenant {
-        space: &integration.space,
-        vendor_id: &integration.vendor_id,
-        credentials: &credentials,
-    };
+    let tenant =
+        Tenant { space: &integration.space, vendor_id: &integration.vendor_id, credentials: &credentials };
     let api = &deps.learnster;
     let store = &deps.platform.store;
     let learnster_error = |e: hirebridge::outbound::OutboundError| {
@@ -283,17 +246,11 @@ async fn enroll(
     };
 
     let student_sk = format!("STUDENT#{}", work.candidate_id);
-    let known = store
-        .get(&integrations::pk(&integration.id), &student_sk)
-        .await?;
+    let known = store.get(&integrations::pk(&integration.id), &student_sk).await?;
     let (student_id, created) = match known.as_ref().and_then(|i| i.str("student_id")) {
         Some(id) => (id.to_owned(), false),
         None => {
-            let (id, created) = match api
-                .find_student(&tenant, &work.email)
-                .await
-                .map_err(learnster_error)?
-            {
+            let (id, created) = match api.find_student(&tenant, &work.email).await.map_err(learnster_error)? {
                 Some(id) => (id, false),
                 None => {
                     let student = NewStudent {
@@ -303,18 +260,12 @@ async fn enroll(
                         phone: work.phone.as_deref(),
                         personal_id: &format!("teamtailor-{}", work.candidate_id),
                     };
-                    (
-                        api.create_student(&tenant, &student)
-                            .await
-                            .map_err(learnster_error)?,
-                        true,
-                    )
+                    (api.create_student(&tenant, &student).await.map_err(learnster_error)?, true)
                 }
             };
             store
                 .put(
-                    Item::new(integrations::pk(&integration.id), student_sk)
-                        .with("student_id", id.clone()),
+                    Item::new(integrations::pk(&integration.id), student_sk).with("student_id", id.clone()),
                     None,
                 )
                 .await?;
@@ -327,37 +278,21 @@ async fn enroll(
         names.extend(work.job_title.as_deref().map(|t| tag("title", t)));
     }
     if integration.tags.department {
-        names.extend(
-            department(deps, work, api_token, host)
-                .await
-                .map(|d| tag("department", &d)),
-        );
+        names.extend(department(deps, work, api_token, host).await.map(|d| tag("department", &d)));
     }
     if integration.tags.stage {
         names.extend(work.stage.as_deref().map(|s| tag("stage", s)));
     }
     let mut ids = Vec::with_capacity(names.len());
     for name in &names {
-        ids.push(
-            api.ensure_tag(&tenant, name)
-                .await
-                .map_err(learnster_error)?,
-        );
+        ids.push(api.ensure_tag(&tenant, name).await.map_err(learnster_error)?);
     }
-    api.add_tags(&tenant, &student_id, &ids)
-        .await
-        .map_err(learnster_error)?;
+    api.add_tags(&tenant, &student_id, &ids).await.map_err(learnster_error)?;
 
-    let tagged = if names.is_empty() {
-        "no tags added".to_owned()
-    } else {
-        format!("tagged {}", names.join(", "))
-    };
+    let tagged =
+        if names.is_empty() { "no tags added".to_owned() } else { format!("tagged {}", names.join(", ")) };
     Ok(if created {
-        format!(
-            "Learnster account created for {} (invitation sent by Learnster); {tagged}.",
-            work.email
-        )
+        format!("Learnster account created for {} (invitation sent by Learnster); {tagged}.", work.email)
     } else {
         format!("Existing Learnster account of {} {tagged}.", work.email)
     })
@@ -375,10 +310,7 @@ async fn department(
     let (Some(token), Some(job_id)) = (api_token, work.job_id.as_deref()) else {
         return fallback;
     };
-    if !job_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
+    if !job_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return fallback;
     }
     let config = &deps.platform.config;
@@ -386,22 +318,12 @@ async fn department(
         Ok(base) => base,
         Err(_) => return fallback,
     };
-    let api = PublicApi::new(
-        &deps.platform.http,
-        base,
-        &config.teamtailor_api_version,
-        token,
-    );
-    match api
-        .get(&format!("/v1/jobs/{job_id}?include=department"))
-        .await
-    {
+    let api = PublicApi::new(&deps.platform.http, base, &config.teamtailor_api_version, token);
+    match api.get(&format!("/v1/jobs/{job_id}?include=department")).await {
         Ok(doc) => {
             let name = doc.resource().ok().and_then(|job| {
                 let id = job.related_id("department")?.to_owned();
-                doc.included_of("departments", &id)?
-                    .attr_str("name")
-                    .map(str::to_owned)
+                doc.included_of("departments", &id)?.attr_str("name").map(str::to_owned)
             });
             name.or(fallback)
         }
@@ -461,10 +383,7 @@ pub async fn failed_events(deps: &Deps, req: &Request, id: &str) -> AppResult<Re
             })
         })
         .collect();
-    Ok(web::json(
-        StatusCode::OK,
-        &json!({ "failed_events": events }),
-    ))
+    Ok(web::json(StatusCode::OK, &json!({ "failed_events": events })))
 }
 
 #[cfg(test)]
@@ -473,14 +392,8 @@ mod tests {
 
     #[test]
     fn tags_are_lower_cased_with_spaces_kept() {
-        assert_eq!(
-            tag("title", "Product  Designer "),
-            "tt_title_product designer"
-        );
+        assert_eq!(tag("title", "Product  Designer "), "tt_title_product designer");
         assert_eq!(tag("stage", "Hired"), "tt_stage_hired");
-        assert_eq!(
-            tag("department", "Research & Development"),
-            "tt_department_research & development"
-        );
+        assert_eq!(tag("department", "Research & Development"), "tt_department_research & development");
     }
 }

@@ -20,12 +20,8 @@ pub struct Deps {
 
 impl Deps {
     pub fn new(platform: Platform) -> Self {
-        let twosecure =
-            TwoSecureApi::new(platform.http.clone(), &platform.config.twosecure_api_url);
-        Deps {
-            platform,
-            twosecure,
-        }
+        let twosecure = TwoSecureApi::new(platform.http.clone(), &platform.config.twosecure_api_url);
+        Deps { platform, twosecure }
     }
 }
 
@@ -33,19 +29,13 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
     let path: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let (style, result) = match (req.method(), path.as_slice()) {
-        (&Method::POST, ["2secure", "webhook"]) => {
-            (Style::PlainText, order::webhook(deps, &req).await)
-        }
+        (&Method::POST, ["2secure", "webhook"]) => (Style::PlainText, order::webhook(deps, &req).await),
         (&Method::GET, ["2secure", "config"]) => (Style::Form, config(deps, &req).await),
         (&Method::GET, ["2secure", "activation"]) => (Style::Form, Ok(activation())),
         (&Method::GET, ["2secure", "validate"]) => (Style::Errors, validate(deps, &req).await),
         _ => (
             Style::Problem,
-            Err(AppError::not_found(format!(
-                "no route {} {}",
-                req.method(),
-                req.uri().path()
-            ))),
+            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
         ),
     };
     result.unwrap_or_else(|e| e.into_response(style))
@@ -56,13 +46,13 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
 pub(crate) async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, SecretString)> {
     let listing = deps.platform.listing(INTEGRATION).await?;
     let ProviderKey::Jwt(jwt) = ProviderKey::parse(web::bearer(req))? else {
-        return Err(AppError::unauthorized("2Secure's activation must carry the 2Secure API key; activate 2Secure in Teamtailor again"));
+        return Err(AppError::unauthorized(
+            "2Secure's activation must carry the 2Secure API key; activate 2Secure in Teamtailor again",
+        ));
     };
     let claims = verify_jwt(jwt, &listing.partner_api_key, deps.platform.now_secs())?;
     let api_key = claims.secret("api_key").ok_or_else(|| {
-        AppError::unauthorized(
-            "the activation has no 2Secure API key; activate 2Secure in Teamtailor again",
-        )
+        AppError::unauthorized("the activation has no 2Secure API key; activate 2Secure in Teamtailor again")
     })?;
     Ok((listing, api_key))
 }
@@ -84,10 +74,9 @@ pub fn activation() -> Response {
 pub async fn validate(deps: &Deps, req: &Request) -> AppResult<Response> {
     let (_, api_key) = authenticate(deps, req).await?;
     match deps.twosecure.account(&api_key).await {
-        Ok(account) => Ok(web::json(
-            StatusCode::OK,
-            &json!({"valid": true, "company": account.company_name}),
-        )),
+        Ok(account) => {
+            Ok(web::json(StatusCode::OK, &json!({"valid": true, "company": account.company_name})))
+        }
         Err(e) if e.status().is_some_and(|s| s.is_client_error()) => Err(key_refused()),
         Err(e) => Err(AppError::upstream(format!("{e}; try again in a minute"))),
     }
@@ -99,11 +88,7 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
     let packages = match deps.twosecure.packages(&api_key).await {
         Ok(p) => p,
         Err(e) if e.status().is_some_and(|s| s.is_client_error()) => return Err(key_refused()),
-        Err(e) => {
-            return Err(AppError::upstream(format!(
-                "{e}; open the trigger again in a minute"
-            )))
-        }
+        Err(e) => return Err(AppError::upstream(format!("{e}; open the trigger again in a minute"))),
     };
     let levels: Vec<(String, String)> = packages.into_iter().map(|p| (p.id, p.name)).collect();
     let files = [
@@ -115,9 +100,6 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
         .field(Field::text("billing_reference", "Billing reference").required())
         .field(Field::email("orderer_email", "Orderer's e-mail").required())
         .field(Field::multiselect("attachments", "Files to send", &files))
-        .field(Field::checkbox(
-            "auto_move",
-            "Move to the next stage when the check is completed",
-        ))
+        .field(Field::checkbox("auto_move", "Move to the next stage when the check is completed"))
         .into_response())
 }

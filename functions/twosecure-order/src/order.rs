@@ -19,8 +19,7 @@ use serde_json::{json, Map, Value};
 use crate::{authenticate, Deps};
 
 /// The custom-field api-names that may hold the personnummer.
-const PERSONNUMMER_FIELDS: [&str; 3] =
-    ["personnummer", "personal-number", "social-security-number"];
+const PERSONNUMMER_FIELDS: [&str; 3] = ["personnummer", "personal-number", "social-security-number"];
 /// The most a single attached file may weigh.
 const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 
@@ -64,21 +63,14 @@ fn truthy(v: Option<&Value>) -> bool {
 fn valid_email(e: &str) -> bool {
     e.len() <= 254
         && !e.contains(char::is_whitespace)
-        && e.split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
 }
 
 impl OrderInput {
-    fn from_webhook(
-        candidate: &Candidate,
-        data: &Map<String, Value>,
-        today: Date,
-    ) -> AppResult<Self> {
+    fn from_webhook(candidate: &Candidate, data: &Map<String, Value>, today: Date) -> AppResult<Self> {
         let mut problems: Vec<String> = Vec::new();
-        let raw = PERSONNUMMER_FIELDS
-            .iter()
-            .find_map(|f| candidate.custom_fields.get(f))
-            .map(|f| match &f.value {
+        let raw =
+            PERSONNUMMER_FIELDS.iter().find_map(|f| candidate.custom_fields.get(f)).map(|f| match &f.value {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 _ => String::new(),
@@ -96,12 +88,8 @@ impl OrderInput {
                 }
             },
         };
-        let present = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
+        let present =
+            |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let first_name = present(&candidate.first_name);
         let last_name = present(&candidate.last_name);
         if first_name.is_none() || last_name.is_none() {
@@ -119,22 +107,19 @@ impl OrderInput {
         let billing_reference = data_str(data, "billing_reference");
         let orderer_email = data_str(data, "orderer_email");
         if level.is_none() {
-            problems
-                .push("The trigger has no level of check: edit the trigger and choose one.".into());
+            problems.push("The trigger has no level of check: edit the trigger and choose one.".into());
         }
         if billing_reference.is_none() {
-            problems.push(
-                "The trigger has no billing reference: edit the trigger and fill it in.".into(),
-            );
+            problems.push("The trigger has no billing reference: edit the trigger and fill it in.".into());
         }
         if !orderer_email.as_deref().is_some_and(valid_email) {
-            problems.push("The trigger's orderer e-mail is missing or not valid: edit the trigger and correct it.".into());
+            problems.push(
+                "The trigger's orderer e-mail is missing or not valid: edit the trigger and correct it."
+                    .into(),
+            );
         }
         let wanted: Vec<String> = match data_value(data, "attachments") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
             Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_owned()).collect(),
             _ => vec![],
         };
@@ -142,10 +127,7 @@ impl OrderInput {
         if wanted.iter().any(|w| w == "resume") {
             if let Some(resume) = &candidate.resume {
                 files.push((
-                    resume
-                        .file_name
-                        .clone()
-                        .unwrap_or_else(|| "resume.pdf".into()),
+                    resume.file_name.clone().unwrap_or_else(|| "resume.pdf".into()),
                     resume.url.clone(),
                 ));
             }
@@ -153,10 +135,7 @@ impl OrderInput {
         if wanted.iter().any(|w| w == "uploads") {
             for (i, upload) in candidate.uploads.iter().enumerate() {
                 files.push((
-                    upload
-                        .file_name
-                        .clone()
-                        .unwrap_or_else(|| format!("upload-{}", i + 1)),
+                    upload.file_name.clone().unwrap_or_else(|| format!("upload-{}", i + 1)),
                     upload.url.clone(),
                 ));
             }
@@ -194,15 +173,11 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
         now,
     )?;
     let event = &hook.partner_event;
-    platform
-        .partner_results
-        .resolve(&event.partner_result.update_url)?;
+    platform.partner_results.resolve(&event.partner_result.update_url)?;
     let host = web::header(req, "teamtailor-host").map(str::to_owned);
     api_base(&platform.config, host.as_deref())?;
-    let input =
-        OrderInput::from_webhook(&event.candidate, &event.webhook_data, Date::from_unix(now))?;
-    let company_token =
-        web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
+    let input = OrderInput::from_webhook(&event.candidate, &event.webhook_data, Date::from_unix(now))?;
+    let company_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
     let tenant = tenant_id(&api_key);
 
     let order = Order {
@@ -222,27 +197,13 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
         moved: None,
     };
     let work = serde_json::to_value(&order).map_err(AppError::internal)?;
-    let lease = match platform
-        .idempotency
-        .claim(&format!("{INTEGRATION}#{tenant}"), &event.id, work)
-        .await?
-    {
+    let lease = match platform.idempotency.claim(&format!("{INTEGRATION}#{tenant}"), &event.id, work).await? {
         Claim::Replay(outcome) => return Ok(outcome.to_response()),
         Claim::Acquired(lease) => lease,
     };
-    let (response, error) = place(
-        deps,
-        &listing.partner_api_key,
-        &api_key,
-        company_token,
-        order,
-        &input,
-    )
-    .await?;
-    platform
-        .idempotency
-        .finish(lease, &Outcome::from_response(&response), error.as_deref())
-        .await?;
+    let (response, error) =
+        place(deps, &listing.partner_api_key, &api_key, company_token, order, &input).await?;
+    platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
     Ok(response)
 }
 
@@ -257,9 +218,7 @@ async fn place(
 ) -> AppResult<(Response, Option<String>)> {
     let platform = &deps.platform;
     remember_tenant(deps, &order.tenant, api_key, company_token).await?;
-    let previous = orders::load(platform, &order.tenant, &order.event_id)
-        .await?
-        .map(|o| o.status);
+    let previous = orders::load(platform, &order.tenant, &order.event_id).await?.map(|o| o.status);
     if !orders::save(platform, &order, previous).await? {
         return Err(AppError::conflict(
             "this order changed while it was being recorded; move the candidate again",
@@ -288,19 +247,12 @@ async fn place(
                 e.detail.trim_end_matches('.').to_owned() + "."
             );
             let result = PartnerResult::new(ResultStatus::Failed).summary(message.clone());
-            let status = if e.status == StatusCode::UNPROCESSABLE_ENTITY {
-                e.status
-            } else {
-                StatusCode::BAD_GATEWAY
-            };
+            let status =
+                if e.status == StatusCode::UNPROCESSABLE_ENTITY { e.status } else { StatusCode::BAD_GATEWAY };
             (result, web::text(status, &message), Some(e.detail))
         }
     };
-    if let Err(e) = platform
-        .partner_results
-        .update(&order.update_url, partner_api_key, &result)
-        .await
-    {
+    if let Err(e) = platform.partner_results.update(&order.update_url, partner_api_key, &result).await {
         tracing::warn!(event = %order.event_id, error = %e.detail, "partner result not delivered");
     }
     tracing::info!(event = %order.event_id, status = order.status.as_str(), "2secure order handled");
@@ -318,14 +270,9 @@ async fn remember_tenant(
     let name = tenant_secret_name(tenant);
     let secrets = &deps.platform.secrets;
     let current: Option<TenantSecret> = secrets.get_json(&name).await?;
-    let token = company_token.or_else(|| {
-        current
-            .as_ref()
-            .and_then(|c| c.teamtailor_api_token.clone())
-    });
-    let unchanged = current
-        .as_ref()
-        .is_some_and(|c| c.api_key == *api_key && c.teamtailor_api_token == token);
+    let token = company_token.or_else(|| current.as_ref().and_then(|c| c.teamtailor_api_token.clone()));
+    let unchanged =
+        current.as_ref().is_some_and(|c| c.api_key == *api_key && c.teamtailor_api_token == token);
     if !unchanged {
         let value = json!({
             "api_key": api_key.expose(),
@@ -337,12 +284,7 @@ async fn remember_tenant(
 }
 
 /// Fetches the files (their URLs live for seconds) and places the order. Answers 2Secure's id.
-async fn send(
-    deps: &Deps,
-    api_key: &SecretString,
-    order: &Order,
-    input: &OrderInput,
-) -> AppResult<String> {
+async fn send(deps: &Deps, api_key: &SecretString, order: &Order, input: &OrderInput) -> AppResult<String> {
     let mut attachments = Vec::with_capacity(input.files.len());
     for (file_name, url) in &input.files {
         attachments.push(fetch(deps, file_name, url).await?);
@@ -384,30 +326,22 @@ async fn fetch(deps: &Deps, file_name: &str, url: &str) -> AppResult<Attachment>
         )));
     }
     let not_fetched = |why: String| {
-        AppError::upstream(format!("The file {file_name} could not be fetched from Teamtailor ({why}); no order was placed."))
+        AppError::upstream(format!(
+            "The file {file_name} could not be fetched from Teamtailor ({why}); no order was placed."
+        ))
     };
     let request = deps.platform.http.request(reqwest::Method::GET, url);
-    let resp = deps
-        .platform
-        .http
-        .send("Teamtailor files", request)
-        .await
-        .map_err(|e| not_fetched(e.to_string()))?;
+    let resp =
+        deps.platform.http.send("Teamtailor files", request).await.map_err(|e| not_fetched(e.to_string()))?;
     if !resp.status().is_success() {
         return Err(not_fetched(format!("it answered {}", resp.status())));
     }
-    if resp
-        .content_length()
-        .is_some_and(|l| l as usize > MAX_FILE_BYTES)
-    {
+    if resp.content_length().is_some_and(|l| l as usize > MAX_FILE_BYTES) {
         return Err(AppError::unprocessable(format!(
             "The file {file_name} is larger than 10 MB, so it was not sent."
         )));
     }
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| not_fetched(e.without_url().to_string()))?;
+    let bytes = resp.bytes().await.map_err(|e| not_fetched(e.without_url().to_string()))?;
     if bytes.len() > MAX_FILE_BYTES {
         return Err(AppError::unprocessable(format!(
             "The file {file_name} is larger than 10 MB, so it was not sent."

@@ -20,23 +20,15 @@ pub struct Deps {
 
 impl Deps {
     pub fn new(platform: Platform) -> Self {
-        let twosecure =
-            TwoSecureApi::new(platform.http.clone(), &platform.config.twosecure_api_url);
-        Deps {
-            platform,
-            twosecure,
-        }
+        let twosecure = TwoSecureApi::new(platform.http.clone(), &platform.config.twosecure_api_url);
+        Deps { platform, twosecure }
     }
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let result = match (req.method(), req.uri().path()) {
         (&Method::POST, "/2secure/callback") => callback(deps, &req).await,
-        _ => Err(AppError::not_found(format!(
-            "no route {} {}",
-            req.method(),
-            req.uri().path()
-        ))),
+        _ => Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
     };
     result.unwrap_or_else(|e| e.into_response(Style::Problem))
 }
@@ -49,8 +41,7 @@ pub async fn poll(deps: &Deps) -> AppResult<PollReport> {
 pub const TOLERANCE_SECS: i64 = 300;
 
 fn mac(secret: &SecretString, t: i64, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
     mac
@@ -58,16 +49,12 @@ fn mac(secret: &SecretString, t: i64, body: &[u8]) -> Hmac<Sha256> {
 
 /// 2Secure's side: `X-2Secure-Signature` for `body` at `t` (for the sandbox and tests).
 pub fn sign(t: i64, body: &[u8], secret: &SecretString) -> String {
-    format!(
-        "t={t},v1={}",
-        hex::encode(mac(secret, t, body).finalize().into_bytes())
-    )
+    format!("t={t},v1={}", hex::encode(mac(secret, t, body).finalize().into_bytes()))
 }
 
 /// `t=<unix>,v1=<hex HMAC-SHA256(callback_secret, "{t}.{raw body}")>`, 5 minutes' tolerance.
 fn verify(header: Option<&str>, body: &[u8], secret: &SecretString, now: i64) -> AppResult<()> {
-    let header = header
-        .ok_or_else(|| AppError::unauthorized("the X-2Secure-Signature header is missing"))?;
+    let header = header.ok_or_else(|| AppError::unauthorized("the X-2Secure-Signature header is missing"))?;
     let mut t = None;
     let mut v1 = Vec::new();
     for part in header.split(',') {
@@ -77,22 +64,17 @@ fn verify(header: Option<&str>, body: &[u8], secret: &SecretString, now: i64) ->
             _ => {}
         }
     }
-    let t =
-        t.ok_or_else(|| AppError::unauthorized("the X-2Secure-Signature header has no valid t="))?;
+    let t = t.ok_or_else(|| AppError::unauthorized("the X-2Secure-Signature header has no valid t="))?;
     if (now - t).abs() > TOLERANCE_SECS {
         return Err(AppError::unauthorized(
             "the X-2Secure-Signature timestamp is outside the 5-minute tolerance",
         ));
     }
-    let ok = v1
-        .iter()
-        .any(|v| hex::decode(v).is_ok_and(|b| mac(secret, t, body).verify_slice(&b).is_ok()));
+    let ok = v1.iter().any(|v| hex::decode(v).is_ok_and(|b| mac(secret, t, body).verify_slice(&b).is_ok()));
     if ok {
         Ok(())
     } else {
-        Err(AppError::unauthorized(
-            "the X-2Secure-Signature does not match the body",
-        ))
+        Err(AppError::unauthorized("the X-2Secure-Signature does not match the body"))
     }
 }
 
@@ -108,12 +90,7 @@ struct Callback {
 async fn callback(deps: &Deps, req: &Request) -> AppResult<Response> {
     let body = web::bounded_body(req)?;
     let vendor: VendorSecret = deps.platform.secrets.require_json(VENDOR_SECRET).await?;
-    verify(
-        web::header(req, "x-2secure-signature"),
-        body,
-        &vendor.callback_secret,
-        deps.platform.now_secs(),
-    )?;
+    verify(web::header(req, "x-2secure-signature"), body, &vendor.callback_secret, deps.platform.now_secs())?;
     let callback: Callback = web::read_json(req)?;
     let status = Status::reported(&callback.status).ok_or_else(|| {
         AppError::unprocessable(format!(
@@ -126,22 +103,10 @@ async fn callback(deps: &Deps, req: &Request) -> AppResult<Response> {
     }
     let order = orders::by_order_id(&deps.platform, &callback.order_id)
         .await?
-        .ok_or_else(|| {
-            AppError::not_found(format!("hirebridge has no order {}", callback.order_id))
-        })?;
-    let after = orders::apply(
-        &deps.platform,
-        order,
-        Reported {
-            status,
-            report_url: callback.report_url,
-        },
-    )
-    .await?;
-    Ok(web::json(
-        StatusCode::OK,
-        &json!({"order_id": callback.order_id, "status": after.as_str()}),
-    ))
+        .ok_or_else(|| AppError::not_found(format!("hirebridge has no order {}", callback.order_id)))?;
+    let after =
+        orders::apply(&deps.platform, order, Reported { status, report_url: callback.report_url }).await?;
+    Ok(web::json(StatusCode::OK, &json!({"order_id": callback.order_id, "status": after.as_str()})))
 }
 
 #[cfg(test)]
@@ -154,24 +119,9 @@ mod tests {
         let body = br#"{"order_id":"o1","status":"completed"}"#;
         let header = sign(1000, body, &secret);
         verify(Some(&header), body, &secret, 1100).unwrap();
-        assert_eq!(
-            verify(Some(&header), b"{}", &secret, 1100)
-                .unwrap_err()
-                .status,
-            401
-        );
-        assert_eq!(
-            verify(Some(&header), body, &"other".into(), 1100)
-                .unwrap_err()
-                .status,
-            401
-        );
-        assert_eq!(
-            verify(Some(&header), body, &secret, 1400)
-                .unwrap_err()
-                .status,
-            401
-        );
+        assert_eq!(verify(Some(&header), b"{}", &secret, 1100).unwrap_err().status, 401);
+        assert_eq!(verify(Some(&header), body, &"other".into(), 1100).unwrap_err().status, 401);
+        assert_eq!(verify(Some(&header), body, &secret, 1400).unwrap_err().status, 401);
         assert_eq!(verify(None, body, &secret, 1000).unwrap_err().status, 401);
     }
 }

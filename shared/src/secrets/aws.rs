@@ -27,22 +27,12 @@ impl SecretStore for SecretsManagerStore {
             Ok(out) => Ok(out.secret_string.map(SecretString::new)),
             Err(e) if is_not_found(&e) => Ok(None),
             // The SDK's errors name the secret, never its value.
-            Err(e) => Err(SecretsError(format!(
-                "GetSecretValue {name}: {}",
-                DisplayErrorContext(e)
-            ))),
+            Err(e) => Err(SecretsError(format!("GetSecretValue {name}: {}", DisplayErrorContext(e)))),
         }
     }
 
     async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretsError> {
-        match self
-            .client
-            .put_secret_value()
-            .secret_id(name)
-            .secret_string(value.expose())
-            .send()
-            .await
-        {
+        match self.client.put_secret_value().secret_id(name).secret_string(value.expose()).send().await {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => self
                 .client
@@ -52,31 +42,16 @@ impl SecretStore for SecretsManagerStore {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    SecretsError(format!("CreateSecret {name}: {}", DisplayErrorContext(e)))
-                }),
-            Err(e) => Err(SecretsError(format!(
-                "PutSecretValue {name}: {}",
-                DisplayErrorContext(e)
-            ))),
+                .map_err(|e| SecretsError(format!("CreateSecret {name}: {}", DisplayErrorContext(e)))),
+            Err(e) => Err(SecretsError(format!("PutSecretValue {name}: {}", DisplayErrorContext(e)))),
         }
     }
 
     async fn delete(&self, name: &str) -> Result<(), SecretsError> {
-        match self
-            .client
-            .delete_secret()
-            .secret_id(name)
-            .force_delete_without_recovery(true)
-            .send()
-            .await
-        {
+        match self.client.delete_secret().secret_id(name).force_delete_without_recovery(true).send().await {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(SecretsError(format!(
-                "DeleteSecret {name}: {}",
-                DisplayErrorContext(e)
-            ))),
+            Err(e) => Err(SecretsError(format!("DeleteSecret {name}: {}", DisplayErrorContext(e)))),
         }
     }
 }

@@ -15,9 +15,7 @@ pub struct MemorySecretStore {
 impl MemorySecretStore {
     /// From a JSON object of secret name → value (a string, or JSON that is stored as text).
     pub fn from_json(seed: &serde_json::Value) -> Result<Self, String> {
-        let map = seed
-            .as_object()
-            .ok_or("the secrets file must be a JSON object of name → value")?;
+        let map = seed.as_object().ok_or("the secrets file must be a JSON object of name → value")?;
         let values = map
             .iter()
             .map(|(name, value)| {
@@ -28,9 +26,7 @@ impl MemorySecretStore {
                 (name.clone(), SecretString::new(text))
             })
             .collect();
-        Ok(MemorySecretStore {
-            values: RwLock::new(values),
-        })
+        Ok(MemorySecretStore { values: RwLock::new(values) })
     }
 
     pub async fn names(&self) -> Vec<String> {
@@ -47,10 +43,7 @@ impl SecretStore for MemorySecretStore {
     }
 
     async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretsError> {
-        self.values
-            .write()
-            .await
-            .insert(name.to_owned(), value.clone());
+        self.values.write().await.insert(name.to_owned(), value.clone());
         Ok(())
     }
 

@@ -47,12 +47,7 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 
 impl Secrets {
     pub fn new(store: Arc<dyn SecretStore>, prefix: impl Into<String>, ttl: Duration) -> Self {
-        Secrets {
-            store,
-            prefix: prefix.into(),
-            ttl,
-            cache: RwLock::new(HashMap::new()),
-        }
+        Secrets { store, prefix: prefix.into(), ttl, cache: RwLock::new(HashMap::new()) }
     }
 
     pub fn full_name(&self, name: &str) -> String {
@@ -82,10 +77,7 @@ impl Secrets {
 
     /// The secret parsed as JSON of type `T`. A value that does not parse is an error naming the
     /// secret, never showing its content.
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        name: &str,
-    ) -> Result<Option<T>, SecretsError> {
+    pub async fn get_json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, SecretsError> {
         match self.get(name).await? {
             None => Ok(None),
             Some(raw) => serde_json::from_str(raw.expose()).map(Some).map_err(|e| {
@@ -106,18 +98,11 @@ impl Secrets {
             .ok_or_else(|| SecretsError(format!("secret {} does not exist", self.full_name(name))))
     }
 
-    pub async fn put_json(
-        &self,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), SecretsError> {
+    pub async fn put_json(&self, name: &str, value: &serde_json::Value) -> Result<(), SecretsError> {
         let full = self.full_name(name);
         let secret = SecretString::new(value.to_string());
         self.store.put(&full, &secret).await?;
-        self.cache
-            .write()
-            .await
-            .insert(full, (Instant::now(), secret));
+        self.cache.write().await.insert(full, (Instant::now(), secret));
         Ok(())
     }
 
@@ -153,10 +138,7 @@ mod tests {
     #[tokio::test]
     async fn warm_reads_come_from_the_cache() {
         let raw = Arc::new(Counting(MemorySecretStore::default(), AtomicUsize::new(0)));
-        raw.0
-            .put("p/x", &SecretString::from(r#"{"k":"v"}"#))
-            .await
-            .unwrap();
+        raw.0.put("p/x", &SecretString::from(r#"{"k":"v"}"#)).await.unwrap();
         let secrets = Secrets::new(raw.clone(), "p", DEFAULT_TTL);
         for _ in 0..5 {
             let v: serde_json::Value = secrets.require_json("x").await.unwrap();
@@ -172,15 +154,9 @@ mod tests {
     #[tokio::test]
     async fn malformed_secrets_are_named_not_shown() {
         let raw = Arc::new(MemorySecretStore::default());
-        raw.put("p/bad", &SecretString::from("not-json-s3cr3t"))
-            .await
-            .unwrap();
+        raw.put("p/bad", &SecretString::from("not-json-s3cr3t")).await.unwrap();
         let secrets = Secrets::new(raw, "p", DEFAULT_TTL);
-        let e = secrets
-            .get_json::<serde_json::Value>("bad")
-            .await
-            .unwrap_err()
-            .to_string();
+        let e = secrets.get_json::<serde_json::Value>("bad").await.unwrap_err().to_string();
         assert!(e.contains("p/bad") && !e.contains("s3cr3t"), "{e}");
     }
 }

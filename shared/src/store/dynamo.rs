@@ -20,10 +20,7 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore {
-            client,
-            table: table.into(),
-        }
+        DynamoStore { client, table: table.into() }
     }
 }
 
@@ -48,11 +45,7 @@ impl ItemStore for DynamoStore {
     }
 
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<PutOutcome, StoreError> {
-        let mut request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_attributes(item)));
+        let mut request = self.client.put_item().table_name(&self.table).set_item(Some(to_attributes(item)));
         if let Some(cond) = cond {
             let mut expr = Expr::default();
             let text = expr.render(&cond);
@@ -60,9 +53,7 @@ impl ItemStore for DynamoStore {
                 .condition_expression(text)
                 .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
                 .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                );
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         }
         match request.send().await {
             Ok(_) => Ok(PutOutcome::Written),
@@ -70,15 +61,9 @@ impl ItemStore for DynamoStore {
                 PutItemError::ConditionalCheckFailedException(e) => {
                     Ok(PutOutcome::Rejected(e.item.map(from_attributes)))
                 }
-                other => Err(err(
-                    "PutItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(other),
-                )),
+                other => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(other))),
             },
-            Err(e) => Err(err(
-                "PutItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e),
-            )),
+            Err(e) => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
         }
     }
 
@@ -90,12 +75,7 @@ impl ItemStore for DynamoStore {
             .key("sk", AttributeValue::S(sk.to_owned()))
             .send()
             .await
-            .map_err(|e| {
-                err(
-                    "DeleteItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| err("DeleteItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
         Ok(())
     }
 
@@ -115,12 +95,7 @@ impl ItemStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| err("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            items.extend(
-                out.items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(from_attributes),
-            );
+            items.extend(out.items.unwrap_or_default().into_iter().map(from_attributes));
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(items),
@@ -128,12 +103,7 @@ impl ItemStore for DynamoStore {
         }
     }
 
-    async fn query_due(
-        &self,
-        queue: &str,
-        due_before: i64,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
+    async fn query_due(&self, queue: &str, due_before: i64, limit: usize) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         while items.len() < limit {
@@ -152,12 +122,7 @@ impl ItemStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| err("Query due", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            items.extend(
-                out.items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(from_attributes),
-            );
+            items.extend(out.items.unwrap_or_default().into_iter().map(from_attributes));
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => break,
@@ -213,12 +178,8 @@ impl Expr {
 }
 
 fn to_attributes(item: Item) -> HashMap<String, AttributeValue> {
-    let mut map: HashMap<String, AttributeValue> = item
-        .attrs
-        .into_iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k, to_attribute(v)))
-        .collect();
+    let mut map: HashMap<String, AttributeValue> =
+        item.attrs.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, to_attribute(v))).collect();
     map.insert("pk".into(), AttributeValue::S(item.pk));
     map.insert("sk".into(), AttributeValue::S(item.sk));
     map
@@ -231,10 +192,7 @@ fn from_attributes(mut map: HashMap<String, AttributeValue>) -> Item {
     };
     let pk = take(&mut map, "pk");
     let sk = take(&mut map, "sk");
-    let attrs: Attrs = map
-        .into_iter()
-        .map(|(k, v)| (k, from_attribute(v)))
-        .collect();
+    let attrs: Attrs = map.into_iter().map(|(k, v)| (k, from_attribute(v))).collect();
     Item { pk, sk, attrs }
 }
 
@@ -245,9 +203,7 @@ fn to_attribute(value: Value) -> AttributeValue {
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s),
         Value::Array(a) => AttributeValue::L(a.into_iter().map(to_attribute).collect()),
-        Value::Object(o) => {
-            AttributeValue::M(o.into_iter().map(|(k, v)| (k, to_attribute(v))).collect())
-        }
+        Value::Object(o) => AttributeValue::M(o.into_iter().map(|(k, v)| (k, to_attribute(v))).collect()),
     }
 }
 
@@ -257,16 +213,11 @@ fn from_attribute(value: AttributeValue) -> Value {
         AttributeValue::N(n) => n
             .parse::<i64>()
             .map(Value::from)
-            .or_else(|_| {
-                n.parse::<f64>()
-                    .map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number))
-            })
+            .or_else(|_| n.parse::<f64>().map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)))
             .unwrap_or(Value::Null),
         AttributeValue::Bool(b) => Value::Bool(b),
         AttributeValue::L(l) => Value::Array(l.into_iter().map(from_attribute).collect()),
-        AttributeValue::M(m) => {
-            Value::Object(m.into_iter().map(|(k, v)| (k, from_attribute(v))).collect())
-        }
+        AttributeValue::M(m) => Value::Object(m.into_iter().map(|(k, v)| (k, from_attribute(v))).collect()),
         AttributeValue::Ss(ss) => Value::Array(ss.into_iter().map(Value::String).collect()),
         _ => Value::Null,
     }
@@ -279,9 +230,7 @@ mod tests {
 
     #[test]
     fn items_round_trip_through_attribute_values() {
-        let item = Item::new("P", "S")
-            .with("n", 3)
-            .with("m", json!({"a": [true, "x", 1.5]}));
+        let item = Item::new("P", "S").with("n", 3).with("m", json!({"a": [true, "x", 1.5]}));
         let back = from_attributes(to_attributes(item.clone()));
         assert_eq!(back, item);
     }
@@ -293,10 +242,7 @@ mod tests {
             Cond::NotExists,
             Cond::And(vec![Cond::Eq("status", json!("x")), Cond::Lt("lease", 5)]),
         ]));
-        assert_eq!(
-            text,
-            "(attribute_not_exists(pk)) OR ((#n0 = :v0) AND (#n1 < :v1))"
-        );
+        assert_eq!(text, "(attribute_not_exists(pk)) OR ((#n0 = :v0) AND (#n1 < :v1))");
         assert_eq!(e.names["#n1"], "lease");
     }
 }

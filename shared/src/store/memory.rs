@@ -34,12 +34,7 @@ impl MemoryStore {
 #[async_trait]
 impl ItemStore for MemoryStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        Ok(self
-            .items
-            .lock()
-            .await
-            .get(&(pk.to_owned(), sk.to_owned()))
-            .cloned())
+        Ok(self.items.lock().await.get(&(pk.to_owned(), sk.to_owned())).cloned())
     }
 
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<PutOutcome, StoreError> {
@@ -56,10 +51,7 @@ impl ItemStore for MemoryStore {
     }
 
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        self.items
-            .lock()
-            .await
-            .remove(&(pk.to_owned(), sk.to_owned()));
+        self.items.lock().await.remove(&(pk.to_owned(), sk.to_owned()));
         Ok(())
     }
 
@@ -73,12 +65,7 @@ impl ItemStore for MemoryStore {
             .collect())
     }
 
-    async fn query_due(
-        &self,
-        queue: &str,
-        due_before: i64,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
+    async fn query_due(&self, queue: &str, due_before: i64, limit: usize) -> Result<Vec<Item>, StoreError> {
         let items = self.items.lock().await;
         let mut due: Vec<Item> = items
             .values()
@@ -101,25 +88,17 @@ mod tests {
     async fn conditional_put_and_prefix_query() {
         let s = MemoryStore::new();
         let a = Item::new("P", "A#1").with("status", "open");
-        assert_eq!(
-            s.put(a.clone(), Some(Cond::NotExists)).await.unwrap(),
-            PutOutcome::Written
-        );
+        assert_eq!(s.put(a.clone(), Some(Cond::NotExists)).await.unwrap(), PutOutcome::Written);
         assert_eq!(
             s.put(a.clone(), Some(Cond::NotExists)).await.unwrap(),
             PutOutcome::Rejected(Some(a.clone()))
         );
         let cond = Cond::Eq("status", json!("open"));
         assert_eq!(
-            s.put(a.clone().with("status", "done"), Some(cond.clone()))
-                .await
-                .unwrap(),
+            s.put(a.clone().with("status", "done"), Some(cond.clone())).await.unwrap(),
             PutOutcome::Written
         );
-        assert!(matches!(
-            s.put(a.clone(), Some(cond)).await.unwrap(),
-            PutOutcome::Rejected(_)
-        ));
+        assert!(matches!(s.put(a.clone(), Some(cond)).await.unwrap(), PutOutcome::Rejected(_)));
         s.put(Item::new("P", "B#1"), None).await.unwrap();
         s.put(Item::new("Q", "A#2"), None).await.unwrap();
         let got = s.query("P", "A#").await.unwrap();
@@ -130,25 +109,10 @@ mod tests {
     #[tokio::test]
     async fn due_index_holds_only_items_with_a_queue() {
         let s = MemoryStore::new();
-        s.put(
-            Item::new("a", "x").with(DUE_QUEUE, "q").with(DUE_AT, 5),
-            None,
-        )
-        .await
-        .unwrap();
-        s.put(
-            Item::new("b", "x").with(DUE_QUEUE, "q").with(DUE_AT, 50),
-            None,
-        )
-        .await
-        .unwrap();
-        s.put(Item::new("c", "x").with(DUE_AT, 1), None)
-            .await
-            .unwrap();
+        s.put(Item::new("a", "x").with(DUE_QUEUE, "q").with(DUE_AT, 5), None).await.unwrap();
+        s.put(Item::new("b", "x").with(DUE_QUEUE, "q").with(DUE_AT, 50), None).await.unwrap();
+        s.put(Item::new("c", "x").with(DUE_AT, 1), None).await.unwrap();
         let due = s.query_due("q", 10, 100).await.unwrap();
-        assert_eq!(
-            due.iter().map(|i| i.pk.as_str()).collect::<Vec<_>>(),
-            vec!["a"]
-        );
+        assert_eq!(due.iter().map(|i| i.pk.as_str()).collect::<Vec<_>>(), vec!["a"]);
     }
 }

@@ -28,11 +28,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Item {
-            pk: pk.into(),
-            sk: sk.into(),
-            attrs: Attrs::new(),
-        }
+        Item { pk: pk.into(), sk: sk.into(), attrs: Attrs::new() }
     }
 
     pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
@@ -93,12 +89,7 @@ pub trait ItemStore: Send + Sync {
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError>;
     /// Items of the sparse index in `queue` that are due at or before `due_before`, earliest
     /// first, at most `limit`. Only items with `due_queue` set are in it: never a scan.
-    async fn query_due(
-        &self,
-        queue: &str,
-        due_before: i64,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError>;
+    async fn query_due(&self, queue: &str, due_before: i64, limit: usize) -> Result<Vec<Item>, StoreError>;
 }
 
 impl Cond {
@@ -108,10 +99,9 @@ impl Cond {
         match self {
             Cond::NotExists => current.is_none(),
             Cond::Eq(name, value) => current.and_then(|i| i.attrs.get(*name)) == Some(value),
-            Cond::Lt(name, value) => current
-                .and_then(|i| i.attrs.get(*name))
-                .and_then(Value::as_i64)
-                .is_some_and(|v| v < *value),
+            Cond::Lt(name, value) => {
+                current.and_then(|i| i.attrs.get(*name)).and_then(Value::as_i64).is_some_and(|v| v < *value)
+            }
             Cond::Or(cs) => cs.iter().any(|c| c.holds(current)),
             Cond::And(cs) => cs.iter().all(|c| c.holds(current)),
         }

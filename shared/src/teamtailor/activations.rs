@@ -55,24 +55,13 @@ pub fn decrypt(jwe: &str, webhook_secret: &SecretString) -> Option<String> {
     let iv = URL_SAFE_NO_PAD.decode(iv).ok().filter(|v| v.len() == 12)?;
     let mut msg = URL_SAFE_NO_PAD.decode(ciphertext).ok()?;
     msg.extend(URL_SAFE_NO_PAD.decode(tag).ok()?);
-    let payload = || Payload {
-        msg: &msg,
-        aad: header_b64.as_bytes(),
-    };
+    let payload = || Payload { msg: &msg, aad: header_b64.as_bytes() };
     let nonce = Nonce::from_slice(&iv);
-    let plain = candidate_keys(webhook_secret, enc)
-        .into_iter()
-        .find_map(|key| match key.len() {
-            16 => Aes128Gcm::new_from_slice(&key)
-                .ok()?
-                .decrypt(nonce, payload())
-                .ok(),
-            32 => Aes256Gcm::new_from_slice(&key)
-                .ok()?
-                .decrypt(nonce, payload())
-                .ok(),
-            _ => None,
-        })?;
+    let plain = candidate_keys(webhook_secret, enc).into_iter().find_map(|key| match key.len() {
+        16 => Aes128Gcm::new_from_slice(&key).ok()?.decrypt(nonce, payload()).ok(),
+        32 => Aes256Gcm::new_from_slice(&key).ok()?.decrypt(nonce, payload()).ok(),
+        _ => None,
+    })?;
     let text = String::from_utf8(plain).ok()?;
     // The plaintext is the key itself, possibly as a JSON string.
     Some(serde_json::from_str::<String>(&text).unwrap_or(text))
@@ -80,29 +69,14 @@ pub fn decrypt(jwe: &str, webhook_secret: &SecretString) -> Option<String> {
 
 /// Teamtailor's side: a compact JWE of `provider_key` with the documented derivation (for the
 /// sandbox and tests). `enc` is `A128GCM` or `A256GCM`.
-pub fn encrypt(
-    provider_key: &str,
-    webhook_secret: &SecretString,
-    enc: &str,
-    iv: [u8; 12],
-) -> String {
+pub fn encrypt(provider_key: &str, webhook_secret: &SecretString, enc: &str, iv: [u8; 12]) -> String {
     let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"dir","enc":"{enc}"}}"#));
-    let key = candidate_keys(webhook_secret, enc)
-        .into_iter()
-        .next()
-        .expect("A128GCM or A256GCM");
-    let payload = Payload {
-        msg: provider_key.as_bytes(),
-        aad: header.as_bytes(),
-    };
+    let key = candidate_keys(webhook_secret, enc).into_iter().next().expect("A128GCM or A256GCM");
+    let payload = Payload { msg: provider_key.as_bytes(), aad: header.as_bytes() };
     let nonce = Nonce::from_slice(&iv);
     let sealed = match key.len() {
-        16 => Aes128Gcm::new_from_slice(&key)
-            .expect("16-byte key")
-            .encrypt(nonce, payload),
-        _ => Aes256Gcm::new_from_slice(&key)
-            .expect("32-byte key")
-            .encrypt(nonce, payload),
+        16 => Aes128Gcm::new_from_slice(&key).expect("16-byte key").encrypt(nonce, payload),
+        _ => Aes256Gcm::new_from_slice(&key).expect("32-byte key").encrypt(nonce, payload),
     }
     .expect("AES-GCM seals any message");
     let (ciphertext, tag) = sealed.split_at(sealed.len() - 16);
@@ -155,9 +129,7 @@ impl Activations {
         let mut known = self.known.write().await;
         known.extend(all);
         known.get(&key).cloned().ok_or_else(|| {
-            AppError::unauthorized(
-                "the provider key is not one of this listing's activations in Teamtailor",
-            )
+            AppError::unauthorized("the provider key is not one of this listing's activations in Teamtailor")
         })
     }
 
@@ -173,28 +145,18 @@ impl Activations {
         for _ in 0..super::public_api::MAX_PAGES {
             let request = http
                 .request(reqwest::Method::GET, &url)
-                .header(
-                    "Authorization",
-                    format!("Token {}", listing.partner_api_key.expose()),
-                )
+                .header("Authorization", format!("Token {}", listing.partner_api_key.expose()))
                 .header("X-Api-Version", PARTNER_API_VERSION)
                 .header("Accept", "application/vnd.api+json");
             let page: ActivationsPage = http.send_json("Teamtailor", request).await?;
             for row in page.data {
                 let attr = |name: &str| {
-                    row.attributes
-                        .get(name)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
+                    row.attributes.get(name).and_then(Value::as_str).unwrap_or_default().to_owned()
                 };
                 if let Some(key) = decrypt(&attr("provider-key"), &listing.webhook_secret) {
                     out.insert(
                         key,
-                        Activation {
-                            company_uuid: attr("company-uuid"),
-                            company_name: attr("company-name"),
-                        },
+                        Activation { company_uuid: attr("company-uuid"), company_name: attr("company-name") },
                     );
                 }
             }
@@ -215,17 +177,9 @@ mod tests {
     fn documented_derivation_round_trips_for_both_encodings() {
         let secret = SecretString::from("listing-webhook-secret");
         for enc in ["A128GCM", "A256GCM"] {
-            let jwe = encrypt(
-                "6f1c2f1e-8d2a-4c59-9a39-0a4b1e2f3c4d",
-                &secret,
-                enc,
-                [7; 12],
-            );
+            let jwe = encrypt("6f1c2f1e-8d2a-4c59-9a39-0a4b1e2f3c4d", &secret, enc, [7; 12]);
             assert_eq!(jwe.split('.').count(), 5);
-            assert_eq!(
-                decrypt(&jwe, &secret).as_deref(),
-                Some("6f1c2f1e-8d2a-4c59-9a39-0a4b1e2f3c4d")
-            );
+            assert_eq!(decrypt(&jwe, &secret).as_deref(), Some("6f1c2f1e-8d2a-4c59-9a39-0a4b1e2f3c4d"));
         }
     }
 

@@ -55,12 +55,7 @@ impl Field {
 }
 
 fn options_json(options: &[(String, String)]) -> Value {
-    Value::Array(
-        options
-            .iter()
-            .map(|(id, label)| json!({"id": id, "label": label}))
-            .collect(),
-    )
+    Value::Array(options.iter().map(|(id, label)| json!({"id": id, "label": label})).collect())
 }
 
 impl Form {
@@ -75,15 +70,13 @@ impl Form {
 
     /// An information box; `html` is shown as HTML, so escape anything that came from outside.
     pub fn infobox(mut self, html: &str, icon: &str) -> Self {
-        self.fields
-            .push(json!({"type": "infobox", "content": html, "icon": icon}));
+        self.fields.push(json!({"type": "infobox", "content": html, "icon": icon}));
         self
     }
 
     /// A red alert that blocks saving the form.
     pub fn error(mut self, message: &str) -> Self {
-        self.fields
-            .push(json!({"id": "_error", "type": "error", "message": message, "required": "true"}));
+        self.fields.push(json!({"id": "_error", "type": "error", "message": message, "required": "true"}));
         self
     }
 

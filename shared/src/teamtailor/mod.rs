@@ -13,11 +13,7 @@ use crate::error::AppError;
 
 /// Teamtailor's API hosts (EU, NA, AU). A host named by a request must be one of these, so that a
 /// forged `Teamtailor-Host` or `update-url` cannot make us send a key elsewhere.
-pub const API_HOSTS: [&str; 3] = [
-    "api.teamtailor.com",
-    "api.na.teamtailor.com",
-    "api.au.teamtailor.com",
-];
+pub const API_HOSTS: [&str; 3] = ["api.teamtailor.com", "api.na.teamtailor.com", "api.au.teamtailor.com"];
 
 /// The base URL of Teamtailor's API for this request: `TEAMTAILOR_API_URL` when set, else the
 /// request's `Teamtailor-Host` (if it is a Teamtailor host), else the EU host.
@@ -45,16 +41,9 @@ mod tests {
 
     #[test]
     fn only_teamtailor_hosts_are_trusted() {
-        let c =
-            Config::from_lookup(|k| (k == "PUBLIC_BASE_URL").then(|| "https://hb".into())).unwrap();
+        let c = Config::from_lookup(|k| (k == "PUBLIC_BASE_URL").then(|| "https://hb".into())).unwrap();
         assert_eq!(api_base(&c, None).unwrap(), "https://api.teamtailor.com");
-        assert_eq!(
-            api_base(&c, Some("api.na.teamtailor.com")).unwrap(),
-            "https://api.na.teamtailor.com"
-        );
-        assert_eq!(
-            api_base(&c, Some("evil.example.com")).unwrap_err().status,
-            400
-        );
+        assert_eq!(api_base(&c, Some("api.na.teamtailor.com")).unwrap(), "https://api.na.teamtailor.com");
+        assert_eq!(api_base(&c, Some("evil.example.com")).unwrap_err().status, 400);
     }
 }

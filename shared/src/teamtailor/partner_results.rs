@@ -65,8 +65,7 @@ impl PartnerResult {
     }
 
     pub fn attachment(mut self, url: impl Into<String>, description: impl Into<String>) -> Self {
-        self.attachments
-            .push(json!({"url": url.into(), "description": description.into()}));
+        self.attachments.push(json!({"url": url.into(), "description": description.into()}));
         self
     }
 
@@ -92,10 +91,7 @@ impl PartnerResults {
     pub fn new(http: HttpClient, config: &Config) -> Self {
         PartnerResults {
             http,
-            api_base: config
-                .teamtailor_api_url
-                .as_ref()
-                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+            api_base: config.teamtailor_api_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_owned()),
         }
     }
 
@@ -117,10 +113,7 @@ impl PartnerResults {
             Some(base) => Ok(format!("{base}{path}")),
             None => {
                 let host = url.host_str().unwrap_or_default();
-                if url.scheme() == "https"
-                    && super::API_HOSTS.contains(&host)
-                    && url.port().is_none()
-                {
+                if url.scheme() == "https" && super::API_HOSTS.contains(&host) && url.port().is_none() {
                     Ok(format!("https://{host}{path}"))
                 } else {
                     Err(bad())
@@ -189,8 +182,7 @@ mod tests {
     fn a_configured_api_url_takes_the_path_only() {
         let c = client(Some("http://127.0.0.1:9/_sandbox/teamtailor"));
         assert_eq!(
-            c.resolve("https://api.teamtailor.com/partner/v1/partner-results/abc")
-                .unwrap(),
+            c.resolve("https://api.teamtailor.com/partner/v1/partner-results/abc").unwrap(),
             "http://127.0.0.1:9/_sandbox/teamtailor/partner/v1/partner-results/abc"
         );
     }

@@ -43,9 +43,7 @@ impl<'a> ProviderKey<'a> {
         if token.split('.').count() == 3 {
             return Ok(ProviderKey::Jwt(token));
         }
-        Err(AppError::unauthorized(
-            "the provider key is neither a JWT nor a UUID",
-        ))
+        Err(AppError::unauthorized("the provider key is neither a JWT nor a UUID"))
     }
 }
 
@@ -76,13 +74,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Verifies an HS256 JWT with `key` and returns its claims. `exp` and `nbf`, when present, are
 /// honoured.
-pub fn verify_jwt(
-    token: &str,
-    key: &SecretString,
-    now_secs: i64,
-) -> Result<ProviderClaims, AppError> {
-    let refused =
-        |why: &str| AppError::unauthorized(format!("the provider key is not valid: {why}"));
+pub fn verify_jwt(token: &str, key: &SecretString, now_secs: i64) -> Result<ProviderClaims, AppError> {
+    let refused = |why: &str| AppError::unauthorized(format!("the provider key is not valid: {why}"));
     let mut parts = token.split('.');
     let (Some(header_b64), Some(claims_b64), Some(sig_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -93,9 +86,8 @@ pub fn verify_jwt(
     if header.get("alg").and_then(Value::as_str) != Some("HS256") {
         return Err(refused("only HS256 is accepted"));
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(sig_b64.trim_end_matches('='))
-        .map_err(|_| refused("unreadable signature"))?;
+    let signature =
+        URL_SAFE_NO_PAD.decode(sig_b64.trim_end_matches('=')).map_err(|_| refused("unreadable signature"))?;
     let mut mac = HmacSha256::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key");
     mac.update(header_b64.as_bytes());
     mac.update(b".");
@@ -106,18 +98,10 @@ pub fn verify_jwt(
     let Value::Object(claims) = claims else {
         return Err(refused("claims are not an object"));
     };
-    if claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .is_some_and(|exp| exp < now_secs)
-    {
+    if claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp < now_secs) {
         return Err(refused("it has expired"));
     }
-    if claims
-        .get("nbf")
-        .and_then(Value::as_i64)
-        .is_some_and(|nbf| nbf > now_secs + 60)
-    {
+    if claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now_secs + 60) {
         return Err(refused("it is not valid yet"));
     }
     Ok(ProviderClaims(claims))
@@ -149,9 +133,7 @@ mod tests {
     fn a_jwt_signed_with_the_partner_key_yields_its_claims() {
         let key = SecretString::from("partner-key");
         let token = encode_jwt(&json!({"secret_token": "tok-123"}), &key);
-        let ProviderKey::Jwt(jwt) = ProviderKey::parse(Some(&token)).unwrap() else {
-            panic!()
-        };
+        let ProviderKey::Jwt(jwt) = ProviderKey::parse(Some(&token)).unwrap() else { panic!() };
         let claims = verify_jwt(jwt, &key, NOW).unwrap();
         assert_eq!(claims.secret("secret_token").unwrap().expose(), "tok-123");
         assert!(!format!("{claims:?}").contains("tok-123"));
@@ -161,19 +143,12 @@ mod tests {
     fn wrong_key_tampering_other_algorithms_and_expiry_are_refused() {
         let key = SecretString::from("partner-key");
         let token = encode_jwt(&json!({"secret_token": "a"}), &key);
-        assert_eq!(
-            verify_jwt(&token, &"other".into(), NOW).unwrap_err().status,
-            401
-        );
+        assert_eq!(verify_jwt(&token, &"other".into(), NOW).unwrap_err().status, 401);
         let parts: Vec<&str> = token.split('.').collect();
         let forged_claims = URL_SAFE_NO_PAD.encode(br#"{"secret_token":"b"}"#);
         let tampered = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
         assert!(verify_jwt(&tampered, &key, NOW).is_err());
-        let none_alg = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
-            parts[1]
-        );
+        let none_alg = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#), parts[1]);
         assert!(verify_jwt(&none_alg, &key, NOW).is_err());
         let expired = encode_jwt(&json!({"exp": NOW - 1}), &key);
         assert!(verify_jwt(&expired, &key, NOW).is_err());

@@ -28,11 +28,7 @@ impl Resource {
 
     /// The id of a to-one relationship (`relationships.<name>.data.id`).
     pub fn related_id(&self, name: &str) -> Option<&str> {
-        self.relationships
-            .get(name)?
-            .get("data")?
-            .get("id")?
-            .as_str()
+        self.relationships.get(name)?.get("data")?.get("id")?.as_str()
     }
 }
 
@@ -76,27 +72,14 @@ pub struct PublicApi<'a> {
 
 impl<'a> PublicApi<'a> {
     /// `base` comes from [`super::api_base`].
-    pub fn new(
-        http: &'a HttpClient,
-        base: String,
-        version: &'a str,
-        token: &'a SecretString,
-    ) -> Self {
-        PublicApi {
-            http,
-            base,
-            version,
-            token,
-        }
+    pub fn new(http: &'a HttpClient, base: String, version: &'a str, token: &'a SecretString) -> Self {
+        PublicApi { http, base, version, token }
     }
 
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, url)
-            .header(
-                "Authorization",
-                format!("Token token={}", self.token.expose()),
-            )
+            .header("Authorization", format!("Token token={}", self.token.expose()))
             .header("X-Api-Version", self.version)
             .header("Accept", "application/vnd.api+json")
     }
@@ -104,9 +87,7 @@ impl<'a> PublicApi<'a> {
     /// `GET {base}{path}` (path starts with `/v1/`).
     pub async fn get(&self, path: &str) -> Result<Document, OutboundError> {
         let url = format!("{}{}", self.base, path);
-        self.http
-            .send_json("Teamtailor", self.request(reqwest::Method::GET, &url))
-            .await
+        self.http.send_json("Teamtailor", self.request(reqwest::Method::GET, &url)).await
     }
 
     /// Every resource of a listing, following `links.next` (same host only).
@@ -124,10 +105,8 @@ impl<'a> PublicApi<'a> {
         let mut all = Vec::new();
         let mut included = Vec::new();
         for _ in 0..MAX_PAGES {
-            let doc: Document = self
-                .http
-                .send_json("Teamtailor", self.request(reqwest::Method::GET, &url))
-                .await?;
+            let doc: Document =
+                self.http.send_json("Teamtailor", self.request(reqwest::Method::GET, &url)).await?;
             all.extend(doc.resources()?);
             included.extend(doc.included);
             match doc.links.get("next").and_then(Value::as_str) {

@@ -10,8 +10,7 @@ use crate::SecretString;
 pub const TOLERANCE_SECS: i64 = 300;
 
 fn mac(secret: &SecretString, t: i64, event_id: &str) -> Hmac<Sha256> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
     mac.update(format!("{t}.{event_id}").as_bytes());
     mac
 }
@@ -28,8 +27,8 @@ pub fn verify(
     secret: &SecretString,
     now_secs: i64,
 ) -> Result<(), AppError> {
-    let header = header
-        .ok_or_else(|| AppError::unauthorized("the Teamtailor-Signature header is missing"))?;
+    let header =
+        header.ok_or_else(|| AppError::unauthorized("the Teamtailor-Signature header is missing"))?;
     let mut t = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
@@ -39,23 +38,19 @@ pub fn verify(
             _ => {} // v0 is a decoy; unknown schemes are ignored
         }
     }
-    let t =
-        t.ok_or_else(|| AppError::unauthorized("the Teamtailor-Signature header has no valid t="))?;
+    let t = t.ok_or_else(|| AppError::unauthorized("the Teamtailor-Signature header has no valid t="))?;
     if (now_secs - t).abs() > TOLERANCE_SECS {
         return Err(AppError::unauthorized(
             "the Teamtailor-Signature timestamp is outside the 5-minute tolerance",
         ));
     }
     let ok = candidates.iter().any(|candidate| {
-        hex::decode(candidate)
-            .is_ok_and(|bytes| mac(secret, t, event_id).verify_slice(&bytes).is_ok())
+        hex::decode(candidate).is_ok_and(|bytes| mac(secret, t, event_id).verify_slice(&bytes).is_ok())
     });
     if ok {
         Ok(())
     } else {
-        Err(AppError::unauthorized(
-            "the Teamtailor-Signature does not match this event",
-        ))
+        Err(AppError::unauthorized("the Teamtailor-Signature does not match this event"))
     }
 }
 
@@ -76,24 +71,9 @@ mod tests {
     fn wrong_secret_event_or_time_is_refused() {
         let secret = SecretString::from("whsec");
         let header = sign(NOW, "evt-1", &secret);
-        assert_eq!(
-            verify(Some(&header), "evt-2", &secret, NOW)
-                .unwrap_err()
-                .status,
-            401
-        );
-        assert_eq!(
-            verify(Some(&header), "evt-1", &"other".into(), NOW)
-                .unwrap_err()
-                .status,
-            401
-        );
-        assert_eq!(
-            verify(Some(&header), "evt-1", &secret, NOW + 301)
-                .unwrap_err()
-                .status,
-            401
-        );
+        assert_eq!(verify(Some(&header), "evt-2", &secret, NOW).unwrap_err().status, 401);
+        assert_eq!(verify(Some(&header), "evt-1", &"other".into(), NOW).unwrap_err().status, 401);
+        assert_eq!(verify(Some(&header), "evt-1", &secret, NOW + 301).unwrap_err().status, 401);
         assert_eq!(verify(None, "evt-1", &secret, NOW).unwrap_err().status, 401);
     }
 

@@ -32,22 +32,14 @@ impl MoveOutcome {
 }
 
 fn row_order(stage: &super::public_api::Resource) -> i64 {
-    stage
-        .attributes
-        .get("row-order")
-        .and_then(Value::as_i64)
-        .unwrap_or(i64::MAX)
+    stage.attributes.get("row-order").and_then(Value::as_i64).unwrap_or(i64::MAX)
 }
 
 fn safe_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-pub async fn move_to_next_stage(
-    api: &PublicApi<'_>,
-    candidate_id: &str,
-    job_id: &str,
-) -> MoveOutcome {
+pub async fn move_to_next_stage(api: &PublicApi<'_>, candidate_id: &str, job_id: &str) -> MoveOutcome {
     if !safe_id(candidate_id) || !safe_id(job_id) {
         return MoveOutcome::NoApplication;
     }
@@ -55,17 +47,11 @@ pub async fn move_to_next_stage(
         Some(StatusCode::FORBIDDEN) | Some(StatusCode::UNAUTHORIZED) => MoveOutcome::NotAllowed,
         _ => MoveOutcome::Failed(e.to_string()),
     };
-    let applications = match api
-        .get_all(&format!("/v1/candidates/{candidate_id}/job-applications"))
-        .await
-    {
+    let applications = match api.get_all(&format!("/v1/candidates/{candidate_id}/job-applications")).await {
         Ok(a) => a,
         Err(e) => return failed(e),
     };
-    let Some(application) = applications
-        .iter()
-        .find(|a| a.related_id("job") == Some(job_id))
-    else {
+    let Some(application) = applications.iter().find(|a| a.related_id("job") == Some(job_id)) else {
         return MoveOutcome::NoApplication;
     };
     let mut stages = match api.get_all(&format!("/v1/jobs/{job_id}/stages")).await {
@@ -75,9 +61,7 @@ pub async fn move_to_next_stage(
     stages.sort_by_key(row_order);
     let current = application.related_id("stage");
     let Some(position) = stages.iter().position(|s| Some(s.id.as_str()) == current) else {
-        return MoveOutcome::Failed(
-            "the application's stage is not one of the job's stages".into(),
-        );
+        return MoveOutcome::Failed("the application's stage is not one of the job's stages".into());
     };
     let Some(next) = stages.get(position + 1) else {
         return MoveOutcome::AlreadyLast;
@@ -86,13 +70,8 @@ pub async fn move_to_next_stage(
         "id": application.id, "type": "job-applications",
         "relationships": {"stage": {"data": {"type": "stages", "id": next.id}}}
     }});
-    match api
-        .patch(&format!("/v1/job-applications/{}", application.id), &body)
-        .await
-    {
-        Ok(_) => MoveOutcome::Moved {
-            stage: next.attr_str("name").unwrap_or(&next.id).to_owned(),
-        },
+    match api.patch(&format!("/v1/job-applications/{}", application.id), &body).await {
+        Ok(_) => MoveOutcome::Moved { stage: next.attr_str("name").unwrap_or(&next.id).to_owned() },
         Err(e) => failed(e),
     }
 }

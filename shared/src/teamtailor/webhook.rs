@@ -130,10 +130,7 @@ impl CustomFields {
     pub fn get(&self, api_name: &str) -> Option<&CustomField> {
         let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
         let wanted = norm(api_name);
-        self.0
-            .iter()
-            .find(|(k, _)| norm(k) == wanted)
-            .map(|(_, f)| f)
+        self.0.iter().find(|(k, _)| norm(k) == wanted).map(|(_, f)| f)
     }
 }
 
@@ -149,10 +146,7 @@ impl<'de> Deserialize<'de> for CustomFields {
                         value: o.remove("value").unwrap_or(Value::Null),
                         kind: o.get("type").and_then(Value::as_str).map(str::to_owned),
                     },
-                    other => CustomField {
-                        value: other,
-                        kind: None,
-                    },
+                    other => CustomField { value: other, kind: None },
                 };
                 (name, field)
             })
@@ -165,29 +159,20 @@ impl Webhook {
     /// Parses a webhook body. Not JSON, or JSON without the partner event's required parts, is a
     /// `400` that says what is missing.
     pub fn parse(body: &[u8]) -> Result<Self, AppError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            AppError::bad_request(format!("the webhook body is not valid JSON ({e})"))
-        })?;
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| AppError::bad_request(format!("the webhook body is not valid JSON ({e})")))?;
         let hook: Webhook = serde_json::from_value(value).map_err(|e| {
-            AppError::bad_request(format!(
-                "the webhook body is not a Teamtailor partner event: {e}"
-            ))
+            AppError::bad_request(format!("the webhook body is not a Teamtailor partner event: {e}"))
         })?;
         let id = &hook.partner_event.id;
         if id.is_empty()
             || id.len() > 128
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(AppError::bad_request(
-                "partner-event.id must be 1–128 letters, digits, '-' or '_'",
-            ));
+            return Err(AppError::bad_request("partner-event.id must be 1–128 letters, digits, '-' or '_'"));
         }
         if hook.partner_event.partner_result.update_url.len() > 2048 {
-            return Err(AppError::bad_request(
-                "partner-result.update-url is too long",
-            ));
+            return Err(AppError::bad_request("partner-result.update-url is too long"));
         }
         Ok(hook)
     }
@@ -222,8 +207,7 @@ fn list_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
 mod tests {
     use super::*;
 
-    const DOCS_EXAMPLE: &str =
-        include_str!("../../../tests/fixtures/teamtailor-webhook-docs-example.json");
+    const DOCS_EXAMPLE: &str = include_str!("../../../tests/fixtures/teamtailor-webhook-docs-example.json");
 
     #[test]
     fn teamtailors_documented_example_parses() {
@@ -235,14 +219,7 @@ mod tests {
         assert_eq!(job.id, "12345");
         assert_eq!(job.stage_id.as_deref(), Some("1"));
         assert_eq!(job.triggered_by.as_ref().unwrap().id.as_deref(), Some("31"));
-        assert_eq!(
-            e.candidate
-                .custom_fields
-                .get("social_security_number")
-                .unwrap()
-                .value,
-            "123456-7890"
-        );
+        assert_eq!(e.candidate.custom_fields.get("social_security_number").unwrap().value, "123456-7890");
         assert_eq!(e.candidate.uploads.len(), 1);
         assert_eq!(hook.company.unwrap().name.as_deref(), Some("Teamtailor"));
     }
@@ -263,7 +240,8 @@ mod tests {
         let err = Webhook::parse(br#"{"partner-event":{"id":"e"}}"#).unwrap_err();
         assert_eq!(err.status, 400);
         assert!(err.detail.contains("partner"), "{}", err.detail);
-        let bad_id = br#"{"partner-event":{"id":"a b","partner-result":{"update-url":"x"},"candidate":{"id":1}}}"#;
+        let bad_id =
+            br#"{"partner-event":{"id":"a b","partner-result":{"update-url":"x"},"candidate":{"id":1}}}"#;
         assert_eq!(Webhook::parse(bad_id).unwrap_err().status, 400);
     }
 }

@@ -68,36 +68,19 @@ pub struct NewOrder<'a> {
 
 impl TwoSecureApi {
     pub fn new(http: HttpClient, base: &str) -> Self {
-        TwoSecureApi {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-        }
+        TwoSecureApi { http, base: base.trim_end_matches('/').to_owned() }
     }
 
-    fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: &SecretString,
-    ) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, &format!("{}{}", self.base, path))
-            .bearer_auth(key.expose())
+    fn request(&self, method: reqwest::Method, path: &str, key: &SecretString) -> reqwest::RequestBuilder {
+        self.http.request(method, &format!("{}{}", self.base, path)).bearer_auth(key.expose())
     }
 
     pub async fn account(&self, key: &SecretString) -> Result<Account, OutboundError> {
-        self.http
-            .send_json(SERVICE, self.request(reqwest::Method::GET, "/account", key))
-            .await
+        self.http.send_json(SERVICE, self.request(reqwest::Method::GET, "/account", key)).await
     }
 
     pub async fn packages(&self, key: &SecretString) -> Result<Vec<Package>, OutboundError> {
-        self.http
-            .send_json(
-                SERVICE,
-                self.request(reqwest::Method::GET, "/packages", key),
-            )
-            .await
+        self.http.send_json(SERVICE, self.request(reqwest::Method::GET, "/packages", key)).await
     }
 
     /// `POST /orders` with an idempotency key, so a retried request orders once.
@@ -129,18 +112,12 @@ impl TwoSecureApi {
         self.http.send_json(SERVICE, request).await
     }
 
-    pub async fn get_order(
-        &self,
-        key: &SecretString,
-        order_id: &str,
-    ) -> Result<OrderAnswer, OutboundError> {
+    pub async fn get_order(&self, key: &SecretString, order_id: &str) -> Result<OrderAnswer, OutboundError> {
         let path = format!(
             "/orders/{}",
             url::form_urlencoded::byte_serialize(order_id.as_bytes()).collect::<String>()
         );
-        self.http
-            .send_json(SERVICE, self.request(reqwest::Method::GET, &path, key))
-            .await
+        self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key)).await
     }
 }
 

@@ -119,15 +119,10 @@ impl Order {
     fn to_item(&self) -> AppResult<Item> {
         let mut item = Item::new(pk(&self.tenant), sk(&self.event_id))
             .with("status", self.status.as_str())
-            .with(
-                "order",
-                serde_json::to_value(self).map_err(AppError::internal)?,
-            );
+            .with("order", serde_json::to_value(self).map_err(AppError::internal)?);
         // Only open orders are in the sparse index, so the poll never reads finished ones.
         if self.status.is_open() {
-            item = item
-                .with(DUE_QUEUE, OPEN_QUEUE)
-                .with(DUE_AT, self.created_at);
+            item = item.with(DUE_QUEUE, OPEN_QUEUE).with(DUE_AT, self.created_at);
         }
         Ok(item)
     }
@@ -168,19 +163,10 @@ pub async fn index_order_id(platform: &Platform, order: &Order) -> AppResult<()>
 }
 
 pub async fn by_order_id(platform: &Platform, order_id: &str) -> AppResult<Option<Order>> {
-    let Some(index) = platform
-        .store
-        .get(&order_index_pk(order_id), "ORDER")
-        .await?
-    else {
+    let Some(index) = platform.store.get(&order_index_pk(order_id), "ORDER").await? else {
         return Ok(None);
     };
-    load(
-        platform,
-        index.str("tenant").unwrap_or_default(),
-        index.str("event_id").unwrap_or_default(),
-    )
-    .await
+    load(platform, index.str("tenant").unwrap_or_default(), index.str("event_id").unwrap_or_default()).await
 }
 
 /// What 2Secure says about an order.
@@ -200,10 +186,8 @@ pub async fn apply(platform: &Platform, mut order: Order, reported: Reported) ->
         };
         let mut updated = order.clone();
         updated.status = next;
-        if let Some(url) = reported
-            .report_url
-            .as_deref()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        if let Some(url) =
+            reported.report_url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         {
             updated.report_url = Some(url.to_owned());
         }
@@ -228,10 +212,8 @@ pub async fn apply(platform: &Platform, mut order: Order, reported: Reported) ->
         }
         let result = partner_result(&updated, summary_extra.as_deref());
         let listing = platform.listing(INTEGRATION).await?;
-        if let Err(e) = platform
-            .partner_results
-            .update(&updated.update_url, &listing.partner_api_key, &result)
-            .await
+        if let Err(e) =
+            platform.partner_results.update(&updated.update_url, &listing.partner_api_key, &result).await
         {
             tracing::warn!(event = %updated.event_id, error = %e.detail, "partner result not delivered");
         }
@@ -275,14 +257,11 @@ async fn auto_move(platform: &Platform, order: &Order) -> String {
     let Some(job_id) = order.job_id.as_deref() else {
         return "The candidate was not moved: the check was ordered without a job.".into();
     };
-    let secret: Option<TenantSecret> = match platform
-        .secrets
-        .get_json(&tenant_secret_name(&order.tenant))
-        .await
-    {
-        Ok(s) => s,
-        Err(e) => return format!("The candidate was not moved ({e}); move them by hand."),
-    };
+    let secret: Option<TenantSecret> =
+        match platform.secrets.get_json(&tenant_secret_name(&order.tenant)).await {
+            Ok(s) => s,
+            Err(e) => return format!("The candidate was not moved ({e}); move them by hand."),
+        };
     let Some(token) = secret.and_then(|s| s.teamtailor_api_token) else {
         return "The candidate was not moved: Teamtailor sent no company API key with the trigger. Move them by hand.".into();
     };
@@ -290,15 +269,8 @@ async fn auto_move(platform: &Platform, order: &Order) -> String {
         Ok(b) => b,
         Err(e) => return format!("The candidate was not moved ({}).", e.detail),
     };
-    let api = PublicApi::new(
-        &platform.http,
-        base,
-        &platform.config.teamtailor_api_version,
-        &token,
-    );
-    move_to_next_stage(&api, &order.candidate_id, job_id)
-        .await
-        .describe()
+    let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
+    move_to_next_stage(&api, &order.candidate_id, job_id).await.describe()
 }
 
 /// What one scheduled poll did.
@@ -313,14 +285,8 @@ pub struct PollReport {
 /// Asks 2Secure about every open order (and only those), a few at a time.
 pub async fn poll(platform: &Platform, api: &TwoSecureApi) -> AppResult<PollReport> {
     let now = platform.now_secs();
-    let open = platform
-        .store
-        .query_due(OPEN_QUEUE, now, POLL_LIMIT)
-        .await?;
-    let mut report = PollReport {
-        open: open.len(),
-        ..PollReport::default()
-    };
+    let open = platform.store.query_due(OPEN_QUEUE, now, POLL_LIMIT).await?;
+    let mut report = PollReport { open: open.len(), ..PollReport::default() };
     let outcomes: Vec<AppResult<(bool, bool)>> = futures::stream::iter(open)
         .map(|item| async move { poll_one(platform, api, &item, now).await })
         .buffer_unordered(POLL_CONCURRENCY)
@@ -348,49 +314,22 @@ pub async fn poll(platform: &Platform, api: &TwoSecureApi) -> AppResult<PollRepo
     Ok(report)
 }
 
-async fn poll_one(
-    platform: &Platform,
-    api: &TwoSecureApi,
-    item: &Item,
-    now: i64,
-) -> AppResult<(bool, bool)> {
+async fn poll_one(platform: &Platform, api: &TwoSecureApi, item: &Item, now: i64) -> AppResult<(bool, bool)> {
     let order = Order::from_item(item)?;
     let before = order.status;
     if now - order.created_at > GIVE_UP_AFTER_SECS {
-        let after = apply(
-            platform,
-            order,
-            Reported {
-                status: Status::GaveUp,
-                report_url: None,
-            },
-        )
-        .await?;
+        let after = apply(platform, order, Reported { status: Status::GaveUp, report_url: None }).await?;
         return Ok((after != before, after == Status::GaveUp));
     }
     let Some(order_id) = order.order_id.clone() else {
         return Ok((false, false));
     };
-    let secret: TenantSecret = platform
-        .secrets
-        .require_json(&tenant_secret_name(&order.tenant))
-        .await?;
+    let secret: TenantSecret = platform.secrets.require_json(&tenant_secret_name(&order.tenant)).await?;
     let answer = api.get_order(&secret.api_key, &order_id).await?;
     let Some(status) = Status::reported(&answer.status) else {
-        return Err(AppError::upstream(format!(
-            "2Secure reported an unknown status {:?}",
-            answer.status
-        )));
+        return Err(AppError::upstream(format!("2Secure reported an unknown status {:?}", answer.status)));
     };
-    let after = apply(
-        platform,
-        order,
-        Reported {
-            status,
-            report_url: answer.report_url,
-        },
-    )
-    .await?;
+    let after = apply(platform, order, Reported { status, report_url: answer.report_url }).await?;
     Ok((after != before, false))
 }
 
