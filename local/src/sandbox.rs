@@ -101,6 +101,13 @@ pub struct TwoSecureOrder {
     pub attachment_names: Vec<String>,
 }
 
+impl State_ {
+    /// How many pages of team memberships were read.
+    pub fn count_pages(&self) -> usize {
+        self.requests.iter().filter(|r| r.path.contains("/team-memberships")).count()
+    }
+}
+
 #[derive(Default, Serialize)]
 pub struct State_ {
     pub requests: Vec<Recorded>,

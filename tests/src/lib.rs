@@ -55,6 +55,8 @@ pub struct World {
     pub deps: learnster_webhook::Deps,
     pub twosecure_order: twosecure_order::Deps,
     pub twosecure_status: twosecure_status::Deps,
+    pub alva: alva_activation::Deps,
+    pub teamtailor_alva: Teamtailor,
     pub sandbox: Sandbox,
     pub sandbox_url: String,
     /// Teamtailor as the Learnster listing, and as the 2Secure listing.
@@ -71,6 +73,10 @@ pub const WEBHOOK_SECRET: &str = "test-webhook-secret-learnster";
 pub const TS_PARTNER_API_KEY: &str = "test-partner-api-key-2secure";
 pub const TS_WEBHOOK_SECRET: &str = "test-webhook-secret-2secure";
 pub const TS_CALLBACK_SECRET: &str = "test-2secure-callback-secret";
+pub const ALVA_PARTNER_API_KEY: &str = "test-partner-api-key-alva";
+pub const ALVA_WEBHOOK_SECRET: &str = "test-webhook-secret-alva";
+pub const ALVA_VENDOR_KEY: &str = "test-alva-vendor-key";
+pub const ALVA_RESULTS_SECRET: &str = "test-alva-results-secret";
 
 impl World {
     pub async fn new() -> World {
@@ -95,6 +101,14 @@ impl World {
             ),
             (format!("{prefix}/vendor/2secure"), json!({"callback_secret": TS_CALLBACK_SECRET})),
             (
+                format!("{prefix}/teamtailor/alva"),
+                json!({"partner_api_key": ALVA_PARTNER_API_KEY, "webhook_secret": ALVA_WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{prefix}/vendor/alva"),
+                json!({"api_key": ALVA_VENDOR_KEY, "webhook_secret": ALVA_RESULTS_SECRET}),
+            ),
+            (
                 format!("{prefix}/operator"),
                 json!({"admin_tokens_sha256": [hirebridge::admin::sha256_hex(ADMIN_TOKEN)],
                        "link_signing_key": "ZGV2LWxpbmstc2lnbmluZy1rZXktMzItYnl0ZXMhISE="}),
@@ -116,6 +130,7 @@ impl World {
             ("TEAMTAILOR_API_URL", format!("{sandbox_url}/_sandbox/teamtailor")),
             ("LEARNSTER_API_URL", format!("{sandbox_url}/_sandbox/learnster/{{space}}/api/public/v1")),
             ("TWOSECURE_API_URL", format!("{sandbox_url}/_sandbox/2secure")),
+            ("ALVA_API_URL", format!("{sandbox_url}/_sandbox/alva")),
         ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .expect("test configuration");
@@ -124,6 +139,11 @@ impl World {
             deps: learnster_webhook::Deps::new(platform().await.expect("platform on moto")),
             twosecure_order: twosecure_order::Deps::new(platform().await.expect("platform on moto")),
             twosecure_status: twosecure_status::Deps::new(platform().await.expect("platform on moto")),
+            alva: alva_activation::Deps::new(platform().await.expect("platform on moto")),
+            teamtailor_alva: Teamtailor {
+                partner_api_key: ALVA_PARTNER_API_KEY.into(),
+                webhook_secret: ALVA_WEBHOOK_SECRET.into(),
+            },
             sandbox,
             sandbox_url,
             teamtailor: Teamtailor {
@@ -244,15 +264,52 @@ impl Write for Logs {
     }
 }
 
-pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Logs) {
+thread_local! {
+    static SINK: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes each line to the buffer of the thread that logged it.
+struct ThreadSink;
+
+impl Write for ThreadSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        SINK.with(|s| {
+            if let Some(logs) = s.borrow_mut().as_mut() {
+                let _ = logs.write(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Stops capturing on this thread when dropped.
+pub struct Capture;
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        SINK.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+/// Captures this thread's log lines (in production's JSON format). One global subscriber serves
+/// every test, so tracing's per-callsite interest cache never hides a line from a test running
+/// beside another.
+pub fn capture_logs() -> (Capture, Logs) {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,hirebridge=trace,learnster_webhook=trace,twosecure_order=trace,twosecure_status=trace,alva_activation=trace,hirebridge_local=trace",
+            ))
+            .with_writer(|| ThreadSink)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+    });
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "info,hirebridge=trace,learnster_webhook=trace,hirebridge_local=trace",
-        ))
-        .with_writer(move || writer.clone())
-        .finish();
-    (tracing::subscriber::set_default(subscriber), logs)
+    SINK.with(|s| *s.borrow_mut() = Some(logs.clone()));
+    (Capture, logs)
 }

@@ -111,6 +111,7 @@ pub async fn connect(deps: &Deps, req: &Request, company: &str) -> AppResult<Res
         sync_hiring_team: sync,
     };
     save_connection(deps, &connection, &key_item_pk).await?;
+    tracing::info!(company = %company, teamtailor = %connection.company_uuid, "alva company connected to teamtailor");
     Ok(web::json(
         StatusCode::CREATED,
         &json!({

@@ -163,6 +163,7 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
         Some(message) => web::text(StatusCode::BAD_GATEWAY, message),
     };
     platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
+    tracing::info!(event = %event.id, company = %company, failed = error.is_some(), "alva trigger handled");
     Ok(response)
 }
 

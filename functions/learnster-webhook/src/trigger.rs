@@ -119,9 +119,11 @@ impl Work {
         }
         match &email {
             None => missing.push("e-mail address"),
-            Some(e) if !valid_email(e) => return Err(AppError::unprocessable(format!(
+            Some(e) if !valid_email(e) => {
+                return Err(AppError::unprocessable(format!(
                 "The candidate's e-mail address {e:?} is not valid; correct it and move the candidate again."
-            ))),
+            )))
+            }
             Some(_) => {}
         }
         if !missing.is_empty() {
