@@ -22,6 +22,8 @@ pub mod secret;
 pub mod secrets;
 pub mod store;
 pub mod teamtailor;
+pub mod tickets;
+pub mod totp;
 pub mod twosecure;
 pub mod web;
 

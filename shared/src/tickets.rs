@@ -1,0 +1,147 @@
+//! Signed, expiring, single-use tickets for link pages (SPEC §5.6): HMAC-SHA256 with the
+//! operator secret's `link_signing_key` over the ticket's purpose, subject, expiry and nonce; used
+//! once through a conditional write.
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::admin::{OperatorSecret, OPERATOR_SECRET};
+use crate::error::AppError;
+use crate::secrets::Secrets;
+use crate::store::{Cond, Item, ItemStore, PutOutcome, EXPIRES_AT};
+use crate::SecretString;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// What the ticket is for (`stackone-link`, `sparkhire-connect`), so one kind cannot serve another.
+    pub purpose: String,
+    /// Who or what it is about (an origin owner, a user).
+    pub subject: String,
+    /// Extra signed data (a display name).
+    #[serde(default)]
+    pub label: String,
+    pub expires_at: i64,
+    pub nonce: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    #[error("this link is not valid (it was changed or cut short); ask for a new one")]
+    Invalid,
+    #[error("this link has expired; ask for a new one")]
+    Expired,
+    #[error("this link has already been used; ask for a new one")]
+    Used,
+}
+
+impl From<TicketError> for AppError {
+    fn from(e: TicketError) -> Self {
+        match e {
+            TicketError::Invalid => AppError::unauthorized(e.to_string()),
+            TicketError::Expired | TicketError::Used => AppError::new(http::StatusCode::GONE, e.to_string()),
+        }
+    }
+}
+
+/// The signing key from the operator secret (base64, at least 32 bytes).
+pub async fn signing_key(secrets: &Secrets) -> Result<SecretString, AppError> {
+    let operator: OperatorSecret = secrets.require_json(OPERATOR_SECRET).await?;
+    let encoded = operator
+        .link_signing_key
+        .ok_or_else(|| AppError::internal("the operator secret has no link_signing_key"))?;
+    let bytes = STANDARD
+        .decode(encoded.expose().trim())
+        .map_err(|_| AppError::internal("the operator secret's link_signing_key is not base64"))?;
+    if bytes.len() < 32 {
+        return Err(AppError::internal("the operator secret's link_signing_key must be at least 32 bytes"));
+    }
+    Ok(SecretString::new(hex::encode(bytes)))
+}
+
+fn mac(key: &SecretString, payload: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key");
+    mac.update(payload.as_bytes());
+    mac
+}
+
+pub fn issue(key: &SecretString, purpose: &str, subject: &str, label: &str, expires_at: i64) -> String {
+    let ticket = Ticket {
+        purpose: purpose.into(),
+        subject: subject.into(),
+        label: label.into(),
+        expires_at,
+        nonce: uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ticket).expect("a ticket serialises"));
+    let sig = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
+    format!("{payload}.{sig}")
+}
+
+/// Checks signature, purpose and expiry (not whether it was used: see [`consume`]).
+pub fn verify(key: &SecretString, raw: &str, purpose: &str, now: i64) -> Result<Ticket, TicketError> {
+    let (payload, sig) = raw.trim().split_once('.').ok_or(TicketError::Invalid)?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TicketError::Invalid)?;
+    mac(key, payload).verify_slice(&sig).map_err(|_| TicketError::Invalid)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Invalid)?;
+    let ticket: Ticket = serde_json::from_slice(&bytes).map_err(|_| TicketError::Invalid)?;
+    if ticket.purpose != purpose {
+        return Err(TicketError::Invalid);
+    }
+    if ticket.expires_at < now {
+        return Err(TicketError::Expired);
+    }
+    Ok(ticket)
+}
+
+fn used_pk(ticket: &Ticket) -> String {
+    format!("TICKET#{}", ticket.nonce)
+}
+
+pub async fn is_used(store: &dyn ItemStore, ticket: &Ticket) -> Result<bool, AppError> {
+    Ok(store.get(&used_pk(ticket), "USED").await?.is_some())
+}
+
+/// Marks the ticket used; a second use is refused, however close together the two are.
+pub async fn consume(store: &dyn ItemStore, ticket: &Ticket) -> Result<(), AppError> {
+    let item = Item::new(used_pk(ticket), "USED").with(EXPIRES_AT, ticket.expires_at + 86_400);
+    match store.put(item, Some(Cond::NotExists)).await? {
+        PutOutcome::Written => Ok(()),
+        PutOutcome::Rejected(_) => Err(TicketError::Used.into()),
+    }
+}
+
+/// Gives a consumed ticket back, when what it was used for failed and may be tried again.
+pub async fn release(store: &dyn ItemStore, ticket: &Ticket) -> Result<(), AppError> {
+    Ok(store.delete(&used_pk(ticket), "USED").await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn tickets_are_signed_expiring_and_single_use() {
+        let key = SecretString::from("k".repeat(64));
+        let raw = issue(&key, "stackone-link", "owner-1", "Acme", 1_000);
+        let t = verify(&key, &raw, "stackone-link", 999).unwrap();
+        assert_eq!((t.subject.as_str(), t.label.as_str()), ("owner-1", "Acme"));
+        assert_eq!(verify(&key, &raw, "stackone-link", 1_001), Err(TicketError::Expired));
+        assert_eq!(verify(&key, &raw, "sparkhire-connect", 999), Err(TicketError::Invalid));
+        assert_eq!(verify(&"other".into(), &raw, "stackone-link", 999), Err(TicketError::Invalid));
+        // A changed subject with the old signature is refused.
+        let (_, sig) = raw.split_once('.').unwrap();
+        let forged = Ticket { subject: "owner-2".into(), ..t.clone() };
+        let forged = format!("{}.{sig}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap()));
+        assert_eq!(verify(&key, &forged, "stackone-link", 999), Err(TicketError::Invalid));
+
+        let store = MemoryStore::new();
+        consume(&store, &t).await.unwrap();
+        assert!(is_used(&store, &t).await.unwrap());
+        assert_eq!(consume(&store, &t).await.unwrap_err().status, 410);
+        release(&store, &t).await.unwrap();
+        consume(&store, &t).await.unwrap();
+    }
+}
