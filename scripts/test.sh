@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 
 python3 -c 'import moto.server, flask' 2>/dev/null || python3 -m pip install --quiet 'moto[server]'
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+# The link pages are tested in a real browser: Debian's headless Chromium and its driver.
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "the browser tests need Chromium and ChromeDriver: apt-get install chromium chromium-driver" >&2
+  fi
+fi
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp -t moto.XXXXXX.log)

@@ -75,6 +75,17 @@ pub struct Job {
 }
 
 #[derive(Clone, Debug, Serialize)]
+pub struct StackOneAccount {
+    pub id: String,
+    pub origin_owner_id: String,
+    pub origin_owner_name: String,
+    pub status: String,
+    #[serde(skip)]
+    pub credentials: Value,
+    pub updates: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct Application {
     pub id: String,
     pub candidate_id: String,
@@ -131,6 +142,11 @@ pub struct State_ {
     /// Teamtailor users (id → name, e-mail) and each job's recruiter and team members.
     pub users: HashMap<String, (String, String)>,
     pub teams: HashMap<String, (Option<String>, Vec<String>)>,
+    /// Teamtailor company API keys without Admin scope (users answer 403).
+    #[serde(skip)]
+    pub non_admin_tokens: BTreeSet<String>,
+    /// StackOne linked accounts (credentials kept in memory only, never served).
+    pub stackone_accounts: Vec<StackOneAccount>,
     /// Teamtailor company API keys Teamtailor does not know (answers 401).
     #[serde(skip)]
     pub invalid_tokens: BTreeSet<String>,
@@ -239,6 +255,10 @@ impl Sandbox {
         self.state.lock().await.alva_users.push((id, email.into(), name.into()));
     }
 
+    pub async fn add_non_admin_token(&self, token: &str) {
+        self.state.lock().await.non_admin_tokens.insert(token.into());
+    }
+
     pub async fn add_invalid_token(&self, token: &str) {
         self.state.lock().await.invalid_tokens.insert(token.into());
     }
@@ -299,6 +319,9 @@ impl Sandbox {
             .route("/teamtailor/v1/job-applications/{id}", axum::routing::patch(move_application))
             .route("/teamtailor/files/{name}", get(get_file))
             .route("/teamtailor/v1/company", get(get_company).patch(patch_company))
+            .route("/teamtailor/v1/users", get(list_users))
+            .route("/stackone/accounts", get(stackone_accounts).post(stackone_create))
+            .route("/stackone/accounts/{id}", axum::routing::patch(stackone_update))
             .route("/teamtailor/v1/jobs/{id}/team-memberships", get(team_memberships))
             .route("/alva/test-profiles", get(alva_profiles))
             .route("/alva/candidates", post(alva_candidate))
@@ -530,8 +553,90 @@ async fn get_company(State(sb): State<Sandbox>, headers: HeaderMap) -> Response 
     if let Some(problem) = token_problem(&st, &headers) {
         return problem;
     }
-    Json(json!({"data": {"id": "1", "type": "companies", "attributes": {"name": "Sandbox: Acme AB"}}}))
+    Json(json!({"data": {"id": "1", "type": "companies", "attributes": {"name": "Sandbox: Acme AB", "uuid": SANDBOX_COMPANY_ID}}}))
         .into_response()
+}
+
+/// The company ID of the sandbox's Teamtailor company.
+pub const SANDBOX_COMPANY_ID: &str = "acmesandbox42";
+
+async fn list_users(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    let st = sb.state.lock().await;
+    if let Some(problem) = token_problem(&st, &headers) {
+        return problem;
+    }
+    if company_token(&headers).is_some_and(|t| st.non_admin_tokens.contains(&t)) {
+        return (StatusCode::FORBIDDEN, Json(json!({"errors": [{"status": "403", "title": "Forbidden", "detail": "Admin scope required"}]})))
+            .into_response();
+    }
+    let data: Vec<Value> = st
+        .users
+        .iter()
+        .map(|(id, (name, email))| json!({"id": id, "type": "users", "attributes": {"name": name, "email": email}}))
+        .collect();
+    Json(json!({"data": data, "links": {}})).into_response()
+}
+
+fn stackone_key(headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Basic "))
+}
+
+fn stackone_unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"statusCode": 401, "message": "Unauthorized"}))).into_response()
+}
+
+async fn stackone_accounts(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if !stackone_key(&headers) {
+        return stackone_unauthorized();
+    }
+    let owner = q.get("origin_owner_id").cloned().unwrap_or_default();
+    let st = sb.state.lock().await;
+    let list: Vec<Value> = st
+        .stackone_accounts
+        .iter()
+        .filter(|a| a.origin_owner_id == owner)
+        .map(|a| json!({"id": a.id, "provider": "teamtailor", "status": a.status, "origin_owner_id": a.origin_owner_id, "origin_owner_name": a.origin_owner_name}))
+        .collect();
+    Json(Value::Array(list)).into_response()
+}
+
+async fn stackone_create(State(sb): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !stackone_key(&headers) {
+        return stackone_unauthorized();
+    }
+    let account = StackOneAccount {
+        id: format!("acc_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        origin_owner_id: body["origin_owner_id"].as_str().unwrap_or_default().into(),
+        origin_owner_name: body["origin_owner_name"].as_str().unwrap_or_default().into(),
+        status: "active".into(),
+        credentials: body["credentials"].clone(),
+        updates: 0,
+    };
+    sb.state.lock().await.stackone_accounts.push(account.clone());
+    (StatusCode::CREATED, Json(json!({"id": account.id, "status": account.status}))).into_response()
+}
+
+async fn stackone_update(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    if !stackone_key(&headers) {
+        return stackone_unauthorized();
+    }
+    let mut st = sb.state.lock().await;
+    let Some(account) = st.stackone_accounts.iter_mut().find(|a| a.id == id) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"statusCode": 404, "message": "Not found"})))
+            .into_response();
+    };
+    account.credentials = body["credentials"].clone();
+    account.updates += 1;
+    Json(json!({"id": account.id, "status": account.status})).into_response()
 }
 
 async fn patch_company(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {

@@ -29,6 +29,7 @@ pub struct Functions {
     pub twosecure_order: twosecure_order::Deps,
     pub twosecure_status: twosecure_status::Deps,
     pub alva: alva_activation::Deps,
+    pub stackone: stackone_credential_link::Deps,
 }
 
 impl Functions {
@@ -41,6 +42,7 @@ impl Functions {
             }
             "2secure" => twosecure_order::handle(&self.twosecure_order, req).await,
             "alva" => alva_activation::handle(&self.alva, req).await,
+            "stackone" => stackone_credential_link::handle(&self.stackone, req).await,
             _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
                 .into_response(Style::Problem),
         }
@@ -57,6 +59,7 @@ pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
     defaults.insert("LEARNSTER_API_URL", format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"));
     defaults.insert("TWOSECURE_API_URL", format!("{base}/_sandbox/2secure"));
     defaults.insert("ALVA_API_URL", format!("{base}/_sandbox/alva"));
+    defaults.insert("STACKONE_API_URL", format!("{base}/_sandbox/stackone"));
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let uses_sandbox = ["TEAMTAILOR_API_URL", "LEARNSTER_API_URL", "TWOSECURE_API_URL", "ALVA_API_URL"]
         .iter()
@@ -90,6 +93,7 @@ pub async fn functions(config: Config, secrets: Arc<MemorySecretStore>, policy: 
         twosecure_order: twosecure_order::Deps::new(platform()),
         twosecure_status: twosecure_status::Deps::new(platform()),
         alva: alva_activation::Deps::new(platform()),
+        stackone: stackone_credential_link::Deps::new(platform()),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Helpers for the integration tests: a world of one function on the real DynamoDB and Secrets
 //! Manager API (the moto server `make test` starts), the sandbox as the outside services on a
 //! loopback port, and log capture.
+pub mod webdriver;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -56,6 +58,7 @@ pub struct World {
     pub twosecure_order: twosecure_order::Deps,
     pub twosecure_status: twosecure_status::Deps,
     pub alva: alva_activation::Deps,
+    pub stackone: stackone_credential_link::Deps,
     pub teamtailor_alva: Teamtailor,
     pub sandbox: Sandbox,
     pub sandbox_url: String,
@@ -73,6 +76,8 @@ pub const WEBHOOK_SECRET: &str = "test-webhook-secret-learnster";
 pub const TS_PARTNER_API_KEY: &str = "test-partner-api-key-2secure";
 pub const TS_WEBHOOK_SECRET: &str = "test-webhook-secret-2secure";
 pub const TS_CALLBACK_SECRET: &str = "test-2secure-callback-secret";
+pub const STACKONE_KEY: &str = "test-stackone-api-key";
+pub const STACKONE_WEBHOOK_SECRET: &str = "test-stackone-webhook-secret";
 pub const ALVA_PARTNER_API_KEY: &str = "test-partner-api-key-alva";
 pub const ALVA_WEBHOOK_SECRET: &str = "test-webhook-secret-alva";
 pub const ALVA_VENDOR_KEY: &str = "test-alva-vendor-key";
@@ -105,6 +110,10 @@ impl World {
                 json!({"partner_api_key": ALVA_PARTNER_API_KEY, "webhook_secret": ALVA_WEBHOOK_SECRET}),
             ),
             (
+                format!("{prefix}/vendor/stackone"),
+                json!({"api_key": STACKONE_KEY, "webhook_secret": STACKONE_WEBHOOK_SECRET}),
+            ),
+            (
                 format!("{prefix}/vendor/alva"),
                 json!({"api_key": ALVA_VENDOR_KEY, "webhook_secret": ALVA_RESULTS_SECRET}),
             ),
@@ -131,6 +140,7 @@ impl World {
             ("LEARNSTER_API_URL", format!("{sandbox_url}/_sandbox/learnster/{{space}}/api/public/v1")),
             ("TWOSECURE_API_URL", format!("{sandbox_url}/_sandbox/2secure")),
             ("ALVA_API_URL", format!("{sandbox_url}/_sandbox/alva")),
+            ("STACKONE_API_URL", format!("{sandbox_url}/_sandbox/stackone")),
         ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .expect("test configuration");
@@ -140,6 +150,7 @@ impl World {
             twosecure_order: twosecure_order::Deps::new(platform().await.expect("platform on moto")),
             twosecure_status: twosecure_status::Deps::new(platform().await.expect("platform on moto")),
             alva: alva_activation::Deps::new(platform().await.expect("platform on moto")),
+            stackone: stackone_credential_link::Deps::new(platform().await.expect("platform on moto")),
             teamtailor_alva: Teamtailor {
                 partner_api_key: ALVA_PARTNER_API_KEY.into(),
                 webhook_secret: ALVA_WEBHOOK_SECRET.into(),

@@ -41,12 +41,19 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
     let path: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let (style, result) = match (req.method(), path.as_slice()) {
-        (&Method::POST, ["stackone", "link-sessions"]) => (Style::Problem, link::create_session(deps, &req).await),
+        (&Method::POST, ["stackone", "link-sessions"]) => {
+            (Style::Problem, link::create_session(deps, &req).await)
+        }
         (&Method::GET, ["stackone", "link"]) => (Style::Html, link::show(deps, &req).await),
         (&Method::POST, ["stackone", "link"]) => (Style::Html, link::submit(deps, &req).await),
-        (&Method::GET, ["stackone", "links", owner]) => (Style::Problem, link::status(deps, &req, owner).await),
+        (&Method::GET, ["stackone", "links", owner]) => {
+            (Style::Problem, link::status(deps, &req, owner).await)
+        }
         (&Method::POST, ["stackone", "events"]) => (Style::Problem, link::events(deps, &req).await),
-        _ => (Style::Problem, Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path())))),
+        _ => (
+            Style::Problem,
+            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
+        ),
     };
     result.unwrap_or_else(|e| e.into_response(style))
 }

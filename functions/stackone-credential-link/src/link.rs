@@ -30,7 +30,8 @@ fn check_owner(owner: &str) -> AppResult<()> {
     let ok = !owner.is_empty()
         && owner.len() <= 128
         && owner.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
-    ok.then_some(()).ok_or_else(|| AppError::unprocessable("origin_owner_id must be 1–128 letters, digits or - _ . : @"))
+    ok.then_some(())
+        .ok_or_else(|| AppError::unprocessable("origin_owner_id must be 1–128 letters, digits or - _ . : @"))
 }
 
 fn link_pk(owner: &str) -> String {
@@ -63,7 +64,9 @@ pub async fn create_session(deps: &Deps, req: &Request) -> AppResult<Response> {
 /// The ticket, checked (signature, purpose, expiry, not used).
 async fn ticket(deps: &Deps, raw: Option<&str>) -> AppResult<Ticket> {
     let platform = &deps.platform;
-    let raw = raw.filter(|t| !t.is_empty()).ok_or_else(|| AppError::unauthorized("this page needs the link you were sent; ask for a new one"))?;
+    let raw = raw
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::unauthorized("this page needs the link you were sent; ask for a new one"))?;
     let key = tickets::signing_key(&platform.secrets).await?;
     let ticket = tickets::verify(&key, raw, TICKET_PURPOSE, platform.now_secs())?;
     if tickets::is_used(platform.store.as_ref(), &ticket).await? {
@@ -81,8 +84,13 @@ pub async fn show(deps: &Deps, req: &Request) -> AppResult<Response> {
     let query = web::query(req);
     let raw = query.get("ticket").map(String::as_str);
     match ticket(deps, raw).await {
-        Ok(t) => Ok(html(StatusCode::OK, page::form(raw.unwrap_or_default(), &t.label, &BTreeMap::new(), &BTreeMap::new()))),
-        Err(e) if e.status.is_client_error() => Ok(html(e.status, page::problem("This link cannot be used", &e.detail))),
+        Ok(t) => Ok(html(
+            StatusCode::OK,
+            page::form(raw.unwrap_or_default(), &t.label, &BTreeMap::new(), &BTreeMap::new()),
+        )),
+        Err(e) if e.status.is_client_error() => {
+            Ok(html(e.status, page::problem("This link cannot be used", &e.detail)))
+        }
         Err(e) => Err(e),
     }
 }
@@ -92,7 +100,8 @@ fn fields(req: &Request) -> AppResult<(BTreeMap<String, String>, bool)> {
     let body = web::bounded_body(req)?;
     let json = web::header(req, "content-type").is_some_and(|c| c.contains("json"));
     let map = if json {
-        let value: Value = serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("the body is not valid JSON ({e})")))?;
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| AppError::bad_request(format!("the body is not valid JSON ({e})")))?;
         value
             .as_object()
             .ok_or_else(|| AppError::bad_request("the body must be a JSON object of field → value"))?
@@ -116,26 +125,40 @@ struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("company_id", &self.company_id).field("email", &self.email).finish_non_exhaustive()
+        f.debug_struct("Credentials")
+            .field("company_id", &self.company_id)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
     }
 }
 
 fn valid_email(e: &str) -> bool {
-    e.len() <= 254 && !e.contains(char::is_whitespace) && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.'))
+    e.len() <= 254
+        && !e.contains(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.'))
 }
 
 /// Checks every field and answers one message per field that fails.
-async fn validate(deps: &Deps, form: &BTreeMap<String, String>) -> Result<Credentials, BTreeMap<&'static str, String>> {
+async fn validate(
+    deps: &Deps,
+    form: &BTreeMap<String, String>,
+) -> Result<Credentials, BTreeMap<&'static str, String>> {
     let mut errors = BTreeMap::new();
     let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (api_key, company_id, email) = (get("api_key"), get("company_id"), get("email"));
     let password = form.get("password").cloned().unwrap_or_default();
-    let company_ok = !company_id.is_empty() && company_id.len() <= 64 && company_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let company_ok = !company_id.is_empty()
+        && company_id.len() <= 64
+        && company_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !company_ok {
-        errors.insert("company_id", "Enter the company ID from your Teamtailor address (letters and digits).".to_owned());
+        errors.insert(
+            "company_id",
+            "Enter the company ID from your Teamtailor address (letters and digits).".to_owned(),
+        );
     }
     if !valid_email(&email) {
-        errors.insert("email", "Enter the dedicated user's e-mail address, like name@company.com.".to_owned());
+        errors
+            .insert("email", "Enter the dedicated user's e-mail address, like name@company.com.".to_owned());
     }
     if password.is_empty() {
         errors.insert("password", "Enter the dedicated user's password.".to_owned());
@@ -167,13 +190,22 @@ async fn validate(deps: &Deps, form: &BTreeMap<String, String>) -> Result<Creden
                 errors.insert("api_key", message);
             }
             Ok(ids) if company_ok && !ids.iter().any(|id| id.eq_ignore_ascii_case(&company_id)) => {
-                errors.insert("company_id", "This is not the company ID of the API key's Teamtailor account.".to_owned());
+                errors.insert(
+                    "company_id",
+                    "This is not the company ID of the API key's Teamtailor account.".to_owned(),
+                );
             }
             Ok(_) => {}
         }
     }
     if errors.is_empty() {
-        Ok(Credentials { api_key: SecretString::new(api_key), company_id, email, password: SecretString::new(password), totp })
+        Ok(Credentials {
+            api_key: SecretString::new(api_key),
+            company_id,
+            email,
+            password: SecretString::new(password),
+            totp,
+        })
     } else {
         Err(errors)
     }
@@ -222,7 +254,10 @@ pub async fn submit(deps: &Deps, req: &Request) -> AppResult<Response> {
             return Ok(if json_answer {
                 web::json(StatusCode::UNPROCESSABLE_ENTITY, &json!({"errors": errors}))
             } else {
-                html(StatusCode::UNPROCESSABLE_ENTITY, page::form(raw_ticket.unwrap_or_default(), &ticket.label, &form, &errors))
+                html(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    page::form(raw_ticket.unwrap_or_default(), &ticket.label, &form, &errors),
+                )
             });
         }
     };
@@ -291,7 +326,9 @@ async fn save_link(deps: &Deps, owner: &str, name: &str, account_id: &str, statu
         .with("status", status)
         .with("updated_at", now);
     store.put(item, None).await?;
-    store.put(Item::new(format!("STACKONE_ACCOUNT#{account_id}"), "LINK").with("origin_owner_id", owner), None).await?;
+    store
+        .put(Item::new(format!("STACKONE_ACCOUNT#{account_id}"), "LINK").with("origin_owner_id", owner), None)
+        .await?;
     Ok(())
 }
 
@@ -348,11 +385,14 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
         .and_then(|h| h.trim().strip_prefix("sha256="))
         .and_then(|h| hex::decode(h).ok())
         .ok_or_else(|| AppError::unauthorized("the X-StackOne-Signature header (sha256=<hex>) is missing"))?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(vendor.webhook_secret.expose().as_bytes()).expect("HMAC takes any key");
+    let mut mac = Hmac::<Sha256>::new_from_slice(vendor.webhook_secret.expose().as_bytes())
+        .expect("HMAC takes any key");
     mac.update(body);
-    mac.verify_slice(&signature).map_err(|_| AppError::unauthorized("the X-StackOne-Signature does not match the body"))?;
+    mac.verify_slice(&signature)
+        .map_err(|_| AppError::unauthorized("the X-StackOne-Signature does not match the body"))?;
     let event: Event = web::read_json(req)?;
-    let Some(index) = platform.store.get(&format!("STACKONE_ACCOUNT#{}", event.data.id), "LINK").await? else {
+    let Some(index) = platform.store.get(&format!("STACKONE_ACCOUNT#{}", event.data.id), "LINK").await?
+    else {
         return Ok(web::json(StatusCode::OK, &json!({"ignored": "hirebridge did not link this account"})));
     };
     let owner = index.str("origin_owner_id").unwrap_or_default().to_owned();

@@ -26,7 +26,12 @@ fn layout(title: &str, body: &str) -> String {
 }
 
 /// The form. `values` refills the non-secret fields after an error; `errors` holds one message per field.
-pub fn form(ticket: &str, owner_name: &str, values: &BTreeMap<String, String>, errors: &BTreeMap<&str, String>) -> String {
+pub fn form(
+    ticket: &str,
+    owner_name: &str,
+    values: &BTreeMap<String, String>,
+    errors: &BTreeMap<&str, String>,
+) -> String {
     let mut body = String::new();
     body.push_str(&format!(
         "<p>Link the Teamtailor account of <strong>{}</strong> to StackOne. Use a dedicated Recruitment Admin user for this, not a person's own login.</p>",
@@ -36,7 +41,11 @@ pub fn form(ticket: &str, owner_name: &str, values: &BTreeMap<String, String>, e
         body.push_str("<div class=\"summary\" role=\"alert\" id=\"error-summary\"><p>Nothing was saved. Please correct:</p><ul>");
         for (id, label, _, _) in FIELDS {
             if let Some(message) = errors.get(id) {
-                body.push_str(&format!("<li><a href=\"#{id}\">{}</a>: {}</li>", escape(label), escape(message)));
+                body.push_str(&format!(
+                    "<li><a href=\"#{id}\">{}</a>: {}</li>",
+                    escape(label),
+                    escape(message)
+                ));
             }
         }
         body.push_str("</ul></div>");

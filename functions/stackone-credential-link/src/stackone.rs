@@ -33,9 +33,14 @@ impl StackOneApi {
     }
 
     /// The owner's Teamtailor accounts (a list, or `{"data":[…]}`).
-    pub async fn accounts_of(&self, key: &SecretString, owner: &str) -> Result<Vec<LinkedAccount>, OutboundError> {
+    pub async fn accounts_of(
+        &self,
+        key: &SecretString,
+        owner: &str,
+    ) -> Result<Vec<LinkedAccount>, OutboundError> {
         let path = format!("/accounts?origin_owner_id={}&provider=teamtailor", enc(owner));
-        let value: Value = self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key)).await?;
+        let value: Value =
+            self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key)).await?;
         let list = match value {
             Value::Object(mut o) => o.remove("data").unwrap_or(Value::Array(vec![])),
             other => other,
@@ -49,7 +54,12 @@ impl StackOneApi {
         self.http.send_json(SERVICE, self.request(reqwest::Method::POST, "/accounts", key).json(body)).await
     }
 
-    pub async fn update(&self, key: &SecretString, id: &str, body: &Value) -> Result<LinkedAccount, OutboundError> {
+    pub async fn update(
+        &self,
+        key: &SecretString,
+        id: &str,
+        body: &Value,
+    ) -> Result<LinkedAccount, OutboundError> {
         let path = format!("/accounts/{}", enc(id));
         self.http.send_json(SERVICE, self.request(reqwest::Method::PATCH, &path, key).json(body)).await
     }
