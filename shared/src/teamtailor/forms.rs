@@ -23,6 +23,10 @@ impl Field {
         m.insert("label".into(), json!(label));
         Field(m)
     }
+    /// A field of any type Teamtailor renders (`date`, `datetime-local`, `hidden`, …).
+    pub fn new_typed(kind: &str, id: &str, label: &str) -> Self {
+        Self::new(kind, id, label)
+    }
     pub fn text(id: &str, label: &str) -> Self {
         Self::new("text", id, label)
     }
