@@ -465,7 +465,8 @@ fn form_post(path: &str, fields: &[(&str, &str)]) -> http::Request<Bytes> {
 
 /// The messages a page shows (its `class="error"` paragraphs and its status line).
 fn page_messages(html: &str) -> Vec<String> {
-    let errors = html.split("<p class=\"error\"").skip(1).filter_map(|p| p.split_once('>').map(|(_, rest)| rest));
+    let errors =
+        html.split("<p class=\"error\"").skip(1).filter_map(|p| p.split_once('>').map(|(_, rest)| rest));
     let results = html.split("id=\"result\">").skip(1);
     errors
         .chain(results)

@@ -27,8 +27,10 @@ pub struct UserKey {
 }
 
 pub fn check_user(user: &str) -> AppResult<()> {
-    let ok = !user.is_empty() && user.len() <= 64 && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    ok.then_some(()).ok_or_else(|| AppError::unprocessable("the Teamtailor user id must be 1–64 letters, digits or '-'"))
+    let ok =
+        !user.is_empty() && user.len() <= 64 && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    ok.then_some(())
+        .ok_or_else(|| AppError::unprocessable("the Teamtailor user id must be 1–64 letters, digits or '-'"))
 }
 
 /// Checks the key with Spark Hire (`GET /me`), stores it for `user`, registers the events
@@ -57,7 +59,11 @@ async fn connect(deps: &Deps, user: &str, company_uuid: Option<&str>, api_key: &
         )
         .await?;
     let (username, password) = events::webhook_credentials(&platform.secrets).await?;
-    if let Err(e) = deps.sparkhire.register_webhook(&key, &platform.config.public_url("/sparkhire/events"), username, &password).await {
+    if let Err(e) = deps
+        .sparkhire
+        .register_webhook(&key, &platform.config.public_url("/sparkhire/events"), username, &password)
+        .await
+    {
         tracing::warn!(user = %user, error = %e, "spark hire events webhook not registered");
     }
     tracing::info!(user = %user, "spark hire key connected");
@@ -66,7 +72,9 @@ async fn connect(deps: &Deps, user: &str, company_uuid: Option<&str>, api_key: &
 
 async fn ticket(deps: &Deps, raw: Option<&str>) -> AppResult<Ticket> {
     let platform = &deps.platform;
-    let raw = raw.filter(|t| !t.is_empty()).ok_or_else(|| AppError::unauthorized("this page needs the link from Teamtailor's trigger form"))?;
+    let raw = raw
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::unauthorized("this page needs the link from Teamtailor's trigger form"))?;
     let key = tickets::signing_key(&platform.secrets).await?;
     let ticket = tickets::verify(&key, raw, TICKET_PURPOSE, platform.now_secs())?;
     if tickets::is_used(platform.store.as_ref(), &ticket).await? {

@@ -40,7 +40,9 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
     let expected = format!("Basic {}", STANDARD.encode(format!("{username}:{}", password.expose())));
     let presented = web::header(req, "authorization").unwrap_or_default();
     if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-        return Err(AppError::unauthorized("Spark Hire events must carry the Basic credentials registered with the webhook"));
+        return Err(AppError::unauthorized(
+            "Spark Hire events must carry the Basic credentials registered with the webhook",
+        ));
     }
     let event: Event = web::read_json(req)?;
     let interview = event.data.get("uuid").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -60,7 +62,11 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
             .summary("The Spark Hire interview expired before the candidate completed it; invite them again if needed."),
         other => return Ok(web::json(StatusCode::OK, &json!({"ignored": format!("event {other} is not handled")}))),
     };
-    let lease = match platform.idempotency.claim(&format!("{INTEGRATION}-events"), &format!("{interview}-{}", event.event), json!({})).await? {
+    let lease = match platform
+        .idempotency
+        .claim(&format!("{INTEGRATION}-events"), &format!("{interview}-{}", event.event), json!({}))
+        .await?
+    {
         Claim::Replay(outcome) => return Ok(outcome.to_response()),
         Claim::Acquired(lease) => lease,
     };
@@ -70,7 +76,11 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
         None => web::json(StatusCode::OK, &json!({"ignored": "hirebridge did not create this interview"})),
         Some(mapping) => {
             let listing = platform.listing(INTEGRATION).await?;
-            match platform.partner_results.update(mapping.str("update_url").unwrap_or_default(), &listing.partner_api_key, &result).await {
+            match platform
+                .partner_results
+                .update(mapping.str("update_url").unwrap_or_default(), &listing.partner_api_key, &result)
+                .await
+            {
                 Ok(()) => web::json(StatusCode::OK, &json!({"status": result.status})),
                 Err(e) => {
                     error = Some(e.detail.clone());

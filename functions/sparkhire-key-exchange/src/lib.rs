@@ -42,12 +42,17 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         (&Method::POST, ["sparkhire", "webhook"]) => (Style::PlainText, trigger::webhook(deps, &req).await),
         (&Method::GET, ["sparkhire", "connect"]) => (Style::Html, connect::page(deps, &req).await),
         (&Method::POST, ["sparkhire", "connect"]) => (Style::Html, connect::submit(deps, &req).await),
-        (&Method::PUT, ["sparkhire", "users", user, "key"]) => (Style::Problem, connect::put_key(deps, &req, user).await),
+        (&Method::PUT, ["sparkhire", "users", user, "key"]) => {
+            (Style::Problem, connect::put_key(deps, &req, user).await)
+        }
         (&Method::DELETE, ["sparkhire", "users", user, "key"]) => {
             (Style::Problem, connect::delete_key(deps, &req, user).await)
         }
         (&Method::POST, ["sparkhire", "events"]) => (Style::Problem, events::events(deps, &req).await),
-        _ => (Style::Problem, Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path())))),
+        _ => (
+            Style::Problem,
+            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
+        ),
     };
     result.unwrap_or_else(|e| e.into_response(style))
 }

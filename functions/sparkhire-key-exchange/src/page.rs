@@ -27,7 +27,10 @@ pub fn form(ticket: &str, error: Option<&str>) -> String {
         if error.is_some() { " aria-invalid=\"true\"" } else { "" }
     ));
     if let Some(error) = error {
-        body.push_str(&format!("<p class=\"error\" id=\"api_key-error\" role=\"alert\">{}</p>", escape(error)));
+        body.push_str(&format!(
+            "<p class=\"error\" id=\"api_key-error\" role=\"alert\">{}</p>",
+            escape(error)
+        ));
     }
     body.push_str("<button type=\"submit\">Connect</button></form>");
     layout("Connect Spark Hire", &body)

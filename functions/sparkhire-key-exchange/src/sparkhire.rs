@@ -64,14 +64,21 @@ impl SparkHireApi {
     }
 
     /// Every item of a list, page by page.
-    async fn all<T: serde::de::DeserializeOwned>(&self, path: &str, key: &SecretString) -> Result<Vec<T>, OutboundError> {
+    async fn all<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &SecretString,
+    ) -> Result<Vec<T>, OutboundError> {
         let mut out = Vec::new();
         for page in 0..MAX_PAGES {
             let range = format!("{}-{}", page * PAGE + 1, (page + 1) * PAGE);
             let sep = if path.contains('?') { '&' } else { '?' };
             let items: Vec<T> = self
                 .http
-                .send_json(SERVICE, self.request(reqwest::Method::GET, &format!("{path}{sep}range={range}"), key))
+                .send_json(
+                    SERVICE,
+                    self.request(reqwest::Method::GET, &format!("{path}{sep}range={range}"), key),
+                )
                 .await?;
             let full = items.len() == PAGE;
             out.extend(items);
@@ -91,11 +98,16 @@ impl SparkHireApi {
     }
 
     pub async fn create_job(&self, key: &SecretString, title: &str) -> Result<Named, OutboundError> {
-        let body = json!({"title": title, "status": "active", "description": format!("{title} (from Teamtailor)")});
+        let body =
+            json!({"title": title, "status": "active", "description": format!("{title} (from Teamtailor)")});
         self.http.send_json(SERVICE, self.request(reqwest::Method::POST, "/jobs", key).json(&body)).await
     }
 
-    pub async fn create_interview(&self, key: &SecretString, i: &NewInterview<'_>) -> Result<Interview, OutboundError> {
+    pub async fn create_interview(
+        &self,
+        key: &SecretString,
+        i: &NewInterview<'_>,
+    ) -> Result<Interview, OutboundError> {
         let body = json!({
             "type": if i.live { "live" } else { "one_way" },
             "job_post": {"uuid": i.job_uuid},
@@ -104,14 +116,25 @@ impl SparkHireApi {
             "scheduled_at": i.scheduled_at,
             "email_message": i.message,
         });
-        self.http.send_json(SERVICE, self.request(reqwest::Method::POST, "/interviews", key).json(&body)).await
+        self.http
+            .send_json(SERVICE, self.request(reqwest::Method::POST, "/interviews", key).json(&body))
+            .await
     }
 
     /// Registers hirebridge's events endpoint with Basic credentials Spark Hire will send back.
-    pub async fn register_webhook(&self, key: &SecretString, url: &str, username: &str, password: &SecretString) -> Result<(), OutboundError> {
+    pub async fn register_webhook(
+        &self,
+        key: &SecretString,
+        url: &str,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(), OutboundError> {
         let body = json!({"url": url, "description": "hirebridge: interview results to Teamtailor",
                           "http_auth": {"username": username, "password": password.expose()}});
-        let _: Value = self.http.send_json(SERVICE, self.request(reqwest::Method::POST, "/webhooks", key).json(&body)).await?;
+        let _: Value = self
+            .http
+            .send_json(SERVICE, self.request(reqwest::Method::POST, "/webhooks", key).json(&body))
+            .await?;
         Ok(())
     }
 }

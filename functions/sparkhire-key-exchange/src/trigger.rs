@@ -28,7 +28,9 @@ async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Activat
     let platform = &deps.platform;
     let listing = platform.listing(INTEGRATION).await?;
     let ProviderKey::Uuid(key) = ProviderKey::parse(web::bearer(req))? else {
-        return Err(AppError::unauthorized("Spark Hire's listing authenticates with Teamtailor's partner key (a UUID)"));
+        return Err(AppError::unauthorized(
+            "Spark Hire's listing authenticates with Teamtailor's partner key (a UUID)",
+        ));
     };
     let base = api_base(&platform.config, web::header(req, "teamtailor-host"))?;
     let activation = deps.activations.verify(&platform.http, &base, &listing, &key).await?;
@@ -50,7 +52,13 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
     let Some(key) = user_key(deps, &user, &activation.company_uuid).await? else {
         let platform = &deps.platform;
         let signing = tickets::signing_key(&platform.secrets).await?;
-        let ticket = tickets::issue(&signing, TICKET_PURPOSE, &user, &activation.company_uuid, platform.now_secs() + CONNECT_TTL_SECS);
+        let ticket = tickets::issue(
+            &signing,
+            TICKET_PURPOSE,
+            &user,
+            &activation.company_uuid,
+            platform.now_secs() + CONNECT_TTL_SECS,
+        );
         let url = format!("{}?ticket={ticket}", platform.config.public_url("/sparkhire/connect"));
         return Ok(Form::new()
             .infobox(
@@ -60,20 +68,28 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
             .error("Connect your Spark Hire account first (the link above), then open this trigger again.")
             .into_response());
     };
-    let reconnect = |e: hirebridge::outbound::OutboundError| match e.status() {
+    let reconnect = |e: hirebridge::outbound::OutboundError| {
+        match e.status() {
         Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN) => AppError::unprocessable(
             "Spark Hire no longer accepts your key. Ask your admin to disconnect it, then connect your Spark Hire account again.",
         ),
         _ => AppError::upstream(format!("{e}; open the trigger again in a minute")),
+    }
     };
     let jobs = deps.sparkhire.jobs(&key.api_key).await.map_err(reconnect)?;
     let sets = deps.sparkhire.question_sets(&key.api_key).await.map_err(reconnect)?;
     let mut job_options = vec![(CREATE_JOB.to_owned(), "Create from this Teamtailor job".to_owned())];
     job_options.extend(jobs.into_iter().map(|j| (j.uuid, j.name)));
-    let types = [("one_way".to_owned(), "One-way interview".to_owned()), ("live".to_owned(), "Live interview".to_owned())];
+    let types = [
+        ("one_way".to_owned(), "One-way interview".to_owned()),
+        ("live".to_owned(), "Live interview".to_owned()),
+    ];
     let sets: Vec<(String, String)> = sets.into_iter().map(|s| (s.uuid, s.name)).collect();
     Ok(Form::new()
-        .infobox(&format!("Interviews are sent with the Spark Hire account of {}.", web::escape(&key.name)), "info")
+        .infobox(
+            &format!("Interviews are sent with the Spark Hire account of {}.", web::escape(&key.name)),
+            "info",
+        )
         .field(Field::select("job", "Spark Hire job", &job_options).required())
         .field(Field::select("interview_type", "Interview type", &types).required())
         .field(Field::select("question_set", "Question set", &sets).required())
@@ -95,15 +111,20 @@ fn data_str(data: &Map<String, Value>, id: &str) -> Option<String> {
 
 /// `YYYY-MM-DD` → the end of that day; `YYYY-MM-DDTHH:MM` → that minute (UTC).
 fn schedule(live: bool, data: &Map<String, Value>) -> AppResult<String> {
-    let digits_at = |s: &str, idx: &[usize]| idx.iter().all(|i| s.as_bytes().get(*i).is_some_and(u8::is_ascii_digit));
+    let digits_at =
+        |s: &str, idx: &[usize]| idx.iter().all(|i| s.as_bytes().get(*i).is_some_and(u8::is_ascii_digit));
     if live {
-        let t = data_str(data, "interview_time").ok_or_else(|| AppError::unprocessable("A live interview needs an interview time: edit the trigger and set one."))?;
+        let t = data_str(data, "interview_time").ok_or_else(|| {
+            AppError::unprocessable("A live interview needs an interview time: edit the trigger and set one.")
+        })?;
         if t.len() >= 16 && digits_at(&t, &[0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]) && &t[10..11] == "T" {
             return Ok(format!("{}:00Z", &t[..16]));
         }
         Err(AppError::unprocessable("The interview time must look like 2026-12-01T14:30: edit the trigger."))
     } else {
-        let d = data_str(data, "deadline").ok_or_else(|| AppError::unprocessable("A one-way interview needs a deadline: edit the trigger and set one."))?;
+        let d = data_str(data, "deadline").ok_or_else(|| {
+            AppError::unprocessable("A one-way interview needs a deadline: edit the trigger and set one.")
+        })?;
         if d.len() == 10 && digits_at(&d, &[0, 1, 2, 3, 5, 6, 8, 9]) {
             return Ok(format!("{d}T23:59:59Z"));
         }
@@ -116,7 +137,12 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     let (listing, activation) = authenticate(deps, req).await?;
     let platform = &deps.platform;
     let hook = Webhook::parse(web::bounded_body(req)?)?;
-    signature::verify(web::header(req, "teamtailor-signature"), &hook.partner_event.id, &listing.webhook_secret, platform.now_secs())?;
+    signature::verify(
+        web::header(req, "teamtailor-signature"),
+        &hook.partner_event.id,
+        &listing.webhook_secret,
+        platform.now_secs(),
+    )?;
     let event = hook.partner_event;
     platform.partner_results.resolve(&event.partner_result.update_url)?;
     let data = &event.webhook_data;
@@ -128,23 +154,35 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
         .and_then(|j| j.triggered_by.as_ref())
         .and_then(|p| p.id.clone())
         .or_else(|| data_str(data, "set_up_by"))
-        .ok_or_else(|| AppError::unprocessable("Teamtailor did not say which recruiter triggered this; set the trigger up again."))?;
+        .ok_or_else(|| {
+            AppError::unprocessable(
+                "Teamtailor did not say which recruiter triggered this; set the trigger up again.",
+            )
+        })?;
     check_user(&user)?;
     let Some(key) = user_key(deps, &user, &activation.company_uuid).await? else {
         return Err(AppError::unprocessable(
             "Spark Hire is not connected for the recruiter who triggered this. Open the trigger's settings in Teamtailor and connect your Spark Hire account, then move the candidate again.",
         ));
     };
-    let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let present =
+        |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let (Some(first), Some(email)) = (present(&c.first_name), present(&c.email)) else {
         return Err(AppError::unprocessable("Spark Hire needs the candidate's name and e-mail address; add them and move the candidate again."));
     };
     let name = format!("{first} {}", present(&c.last_name).unwrap_or_default()).trim().to_owned();
-    let job_choice = data_str(data, "job").ok_or_else(|| AppError::unprocessable("The trigger has no Spark Hire job: edit the trigger and choose one."))?;
-    let question_set = data_str(data, "question_set").ok_or_else(|| AppError::unprocessable("The trigger has no question set: edit the trigger and choose one."))?;
+    let job_choice = data_str(data, "job").ok_or_else(|| {
+        AppError::unprocessable("The trigger has no Spark Hire job: edit the trigger and choose one.")
+    })?;
+    let question_set = data_str(data, "question_set").ok_or_else(|| {
+        AppError::unprocessable("The trigger has no question set: edit the trigger and choose one.")
+    })?;
     let live = data_str(data, "interview_type").as_deref() == Some("live");
     let scheduled_at = schedule(live, data)?;
-    let tt_job = c.job.as_ref().map(|j| (j.id.clone(), j.title.clone().unwrap_or_else(|| format!("Teamtailor job {}", j.id))));
+    let tt_job = c
+        .job
+        .as_ref()
+        .map(|j| (j.id.clone(), j.title.clone().unwrap_or_else(|| format!("Teamtailor job {}", j.id))));
     if job_choice == CREATE_JOB && tt_job.is_none() {
         return Err(AppError::unprocessable("\"Create from this Teamtailor job\" needs a job; run the trigger from a job, or choose a Spark Hire job."));
     }
@@ -191,18 +229,32 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
                 .await?;
             let mut result = PartnerResult::new(ResultStatus::Sent);
             if live {
-                result = result.summary(format!("Live Spark Hire interview scheduled with {email} at {scheduled_at}."));
-                if let Some(join) = interview.join_url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                result = result
+                    .summary(format!("Live Spark Hire interview scheduled with {email} at {scheduled_at}."));
+                if let Some(join) =
+                    interview.join_url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                {
                     result = result.url(join.clone()).attachment(join, "Join the interview");
                 }
             } else {
-                result = result.summary(format!("One-way Spark Hire interview sent to {email}; deadline {}.", &scheduled_at[..10]));
+                result = result.summary(format!(
+                    "One-way Spark Hire interview sent to {email}; deadline {}.",
+                    &scheduled_at[..10]
+                ));
             }
             (result, None, StatusCode::OK)
         }
-        Err(e) => (PartnerResult::new(ResultStatus::Failed).summary(e.detail.clone()), Some(e.detail.clone()), e.status),
+        Err(e) => (
+            PartnerResult::new(ResultStatus::Failed).summary(e.detail.clone()),
+            Some(e.detail.clone()),
+            e.status,
+        ),
     };
-    if let Err(e) = platform.partner_results.update(&event.partner_result.update_url, &listing.partner_api_key, &result).await {
+    if let Err(e) = platform
+        .partner_results
+        .update(&event.partner_result.update_url, &listing.partner_api_key, &result)
+        .await
+    {
         tracing::warn!(event = %event.id, error = %e.detail, "partner result not delivered");
     }
     let response = match &error {
@@ -216,7 +268,13 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
 
 /// The Spark Hire job made from a Teamtailor job: created once, however many candidates are
 /// invited at once (a claim in the table; the others wait for its uuid).
-async fn synced_job(deps: &Deps, company: &str, tt_job: &str, title: &str, key: &SecretString) -> AppResult<String> {
+async fn synced_job(
+    deps: &Deps,
+    company: &str,
+    tt_job: &str,
+    title: &str,
+    key: &SecretString,
+) -> AppResult<String> {
     let store = &deps.platform.store;
     let pk = format!("SPARKHIRE_JOB#{company}#{tt_job}");
     for _ in 0..100 {
@@ -232,18 +290,25 @@ async fn synced_job(deps: &Deps, company: &str, tt_job: &str, title: &str, key: 
         }
         let now = deps.platform.now_secs();
         let claim = Item::new(pk.clone(), "JOB").with("status", "creating").with("at", now);
-        let free = Cond::Or(vec![Cond::NotExists, Cond::And(vec![Cond::Eq("status", json!("creating")), Cond::Lt("at", now - 60)])]);
+        let free = Cond::Or(vec![
+            Cond::NotExists,
+            Cond::And(vec![Cond::Eq("status", json!("creating")), Cond::Lt("at", now - 60)]),
+        ]);
         if let PutOutcome::Rejected(_) = store.put(claim, Some(free)).await? {
             continue;
         }
         return match deps.sparkhire.create_job(key, title).await {
             Ok(job) => {
-                store.put(Item::new(pk, "JOB").with("status", "created").with("uuid", job.uuid.clone()), None).await?;
+                store
+                    .put(Item::new(pk, "JOB").with("status", "created").with("uuid", job.uuid.clone()), None)
+                    .await?;
                 Ok(job.uuid)
             }
             Err(e) => {
                 store.delete(&pk, "JOB").await?;
-                Err(AppError::upstream(format!("The Spark Hire job was not created: {e}. Move the candidate again to retry.")))
+                Err(AppError::upstream(format!(
+                    "The Spark Hire job was not created: {e}. Move the candidate again to retry."
+                )))
             }
         };
     }
