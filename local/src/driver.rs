@@ -29,6 +29,8 @@ pub struct Move {
     /// (file name, short-lived URL)
     pub resume: Option<(String, String)>,
     pub uploads: Vec<(String, String)>,
+    /// The Teamtailor user who triggered it (`job.triggered-by.id`).
+    pub triggered_by: u64,
 }
 
 impl Move {
@@ -46,6 +48,7 @@ impl Move {
             custom_fields: json!([{"has-driver-license": {"value": true, "type": "boolean"}}]),
             resume: None,
             uploads: vec![],
+            triggered_by: 31,
         }
     }
 
@@ -74,7 +77,7 @@ impl Move {
             candidate["job"] = json!({
                 "id": id, "title": title, "stage-id": 1, "stage": stage, "tags": [], "trigger-id": 1,
                 "custom-fields": [], "status": {"rejected": false},
-                "triggered-by": {"id": 31, "email": "recruiter@example.com", "name": "Rita Recruiter"}
+                "triggered-by": {"id": self.triggered_by, "email": "recruiter@example.com", "name": "Rita Recruiter"}
             });
         }
         json!({

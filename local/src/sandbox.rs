@@ -42,6 +42,9 @@ pub struct Fault {
     pub delay_ms: u64,
     #[serde(default = "one")]
     pub times: u32,
+    /// With status 429: the seconds Spark Hire-style `X-Rate-Limit-Try-Again-Seconds` asks for.
+    #[serde(default)]
+    pub try_again_seconds: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -145,6 +148,12 @@ pub struct State_ {
     /// Teamtailor company API keys without Admin scope (users answer 403).
     #[serde(skip)]
     pub non_admin_tokens: BTreeSet<String>,
+    /// Spark Hire: users by key (uuid, name, e-mail), jobs, interviews and registered webhooks.
+    #[serde(skip)]
+    pub sparkhire_keys: HashMap<String, (String, String, String)>,
+    pub sparkhire_jobs: Vec<(String, String, String)>,
+    pub sparkhire_interviews: Vec<Value>,
+    pub sparkhire_webhooks: Vec<Value>,
     /// StackOne linked accounts (credentials kept in memory only, never served).
     pub stackone_accounts: Vec<StackOneAccount>,
     /// Teamtailor company API keys Teamtailor does not know (answers 401).
@@ -255,6 +264,25 @@ impl Sandbox {
         self.state.lock().await.alva_users.push((id, email.into(), name.into()));
     }
 
+    /// A Spark Hire user and their User API Key; `jobs` are that user's job titles.
+    pub async fn add_sparkhire_user(&self, key: &str, name: &str, email: &str, jobs: &[&str]) {
+        let mut st = self.state.lock().await;
+        let uuid = format!("shu-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        for title in jobs {
+            st.sparkhire_jobs.push((
+                format!("shj-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+                (*title).into(),
+                uuid.clone(),
+            ));
+        }
+        st.sparkhire_keys.insert(key.into(), (uuid, name.into(), email.into()));
+    }
+
+    /// Revokes a Spark Hire key (its user is disabled, say).
+    pub async fn revoke_sparkhire_key(&self, key: &str) {
+        self.state.lock().await.sparkhire_keys.remove(key);
+    }
+
     pub async fn add_non_admin_token(&self, token: &str) {
         self.state.lock().await.non_admin_tokens.insert(token.into());
     }
@@ -321,6 +349,11 @@ impl Sandbox {
             .route("/teamtailor/v1/company", get(get_company).patch(patch_company))
             .route("/teamtailor/v1/users", get(list_users))
             .route("/stackone/accounts", get(stackone_accounts).post(stackone_create))
+            .route("/sparkhire/me", get(sparkhire_me))
+            .route("/sparkhire/jobs", get(sparkhire_jobs).post(sparkhire_create_job))
+            .route("/sparkhire/question_sets", get(sparkhire_question_sets))
+            .route("/sparkhire/interviews", post(sparkhire_interview))
+            .route("/sparkhire/webhooks", post(sparkhire_webhook))
             .route("/stackone/accounts/{id}", axum::routing::patch(stackone_update))
             .route("/teamtailor/v1/jobs/{id}/team-memberships", get(team_memberships))
             .route("/alva/test-profiles", get(alva_profiles))
@@ -386,8 +419,12 @@ async fn record_and_fault(State(sb): State<Sandbox>, req: Request, next: Next) -
         }
         if let Some(status) = fault.status {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (status, Json(json!({"error": "sandbox fault", "status": status.as_u16()})))
-                .into_response();
+            let mut response =
+                (status, Json(json!({"error": "sandbox fault", "status": status.as_u16()}))).into_response();
+            if let Some(seconds) = fault.try_again_seconds {
+                response.headers_mut().insert("x-rate-limit-try-again-seconds", seconds.into());
+            }
+            return response;
         }
     }
     next.run(req).await
@@ -575,6 +612,129 @@ async fn list_users(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
         .map(|(id, (name, email))| json!({"id": id, "type": "users", "attributes": {"name": name, "email": email}}))
         .collect();
     Json(json!({"data": data, "links": {}})).into_response()
+}
+
+/// The Spark Hire user of a Basic-auth key (username = key).
+fn sparkhire_user(st: &State_, headers: &HeaderMap) -> Option<(String, String, String)> {
+    use base64::Engine;
+    let value = headers.get("authorization")?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let key = text.split(':').next()?;
+    st.sparkhire_keys.get(key).cloned()
+}
+
+fn sparkhire_unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"status": "error", "code": "unauthorized", "message": "Invalid API key"})),
+    )
+        .into_response()
+}
+
+/// `range=<from>-<to>` (1-based, inclusive) of a list.
+fn sparkhire_range(q: &HashMap<String, String>, items: Vec<Value>) -> Vec<Value> {
+    let (from, to) = q
+        .get("range")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+        .unwrap_or((1, 20));
+    items.into_iter().skip(from.saturating_sub(1)).take(to.saturating_sub(from) + 1).collect()
+}
+
+async fn sparkhire_me(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    let st = sb.state.lock().await;
+    match sparkhire_user(&st, &headers) {
+        Some((uuid, name, email)) => {
+            Json(json!({"uuid": uuid, "name": name, "email": email})).into_response()
+        }
+        None => sparkhire_unauthorized(),
+    }
+}
+
+async fn sparkhire_jobs(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let st = sb.state.lock().await;
+    let Some((user, _, _)) = sparkhire_user(&st, &headers) else { return sparkhire_unauthorized() };
+    let jobs: Vec<Value> = st
+        .sparkhire_jobs
+        .iter()
+        .filter(|(_, _, owner)| *owner == user)
+        .map(|(uuid, title, _)| json!({"uuid": uuid, "title": title, "status": "active"}))
+        .collect();
+    Json(Value::Array(sparkhire_range(&q, jobs))).into_response()
+}
+
+async fn sparkhire_create_job(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut st = sb.state.lock().await;
+    let Some((user, _, _)) = sparkhire_user(&st, &headers) else { return sparkhire_unauthorized() };
+    let uuid = format!("shj-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let title = body["title"].as_str().unwrap_or_default().to_owned();
+    st.sparkhire_jobs.push((uuid.clone(), title.clone(), user));
+    (StatusCode::CREATED, Json(json!({"uuid": uuid, "title": title, "status": "active"}))).into_response()
+}
+
+async fn sparkhire_question_sets(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let st = sb.state.lock().await;
+    if sparkhire_user(&st, &headers).is_none() {
+        return sparkhire_unauthorized();
+    }
+    let sets = vec![
+        json!({"uuid": "qs-general", "name": "General screening"}),
+        json!({"uuid": "qs-design", "name": "Design portfolio"}),
+    ];
+    Json(Value::Array(sparkhire_range(&q, sets))).into_response()
+}
+
+async fn sparkhire_interview(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut st = sb.state.lock().await;
+    let Some((user, _, _)) = sparkhire_user(&st, &headers) else { return sparkhire_unauthorized() };
+    let job = body["job_post"]["uuid"].as_str().unwrap_or_default();
+    if !st.sparkhire_jobs.iter().any(|(uuid, _, _)| uuid == job) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"status": "error", "code": "invalid_job", "message": "unknown job"})),
+        )
+            .into_response();
+    }
+    let uuid = format!("shi-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let live = body["type"] == "live";
+    let interview = json!({
+        "uuid": uuid, "status": "created", "type": body["type"], "job_post": {"uuid": job}, "owner": user,
+        "assigned_to": body["assigned_to"], "scheduled_at": body["scheduled_at"],
+        "share_link": {"url": format!("https://app.sparkhire.com/share/{uuid}")},
+        "join_url": if live { json!(format!("https://app.sparkhire.com/live/{uuid}")) } else { Value::Null },
+    });
+    st.sparkhire_interviews.push(interview.clone());
+    (StatusCode::CREATED, Json(interview)).into_response()
+}
+
+async fn sparkhire_webhook(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut st = sb.state.lock().await;
+    if sparkhire_user(&st, &headers).is_none() {
+        return sparkhire_unauthorized();
+    }
+    st.sparkhire_webhooks.push(body);
+    (StatusCode::CREATED, Json(json!({"uuid": uuid::Uuid::new_v4().to_string()}))).into_response()
 }
 
 fn stackone_key(headers: &HeaderMap) -> bool {

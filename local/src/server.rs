@@ -30,6 +30,7 @@ pub struct Functions {
     pub twosecure_status: twosecure_status::Deps,
     pub alva: alva_activation::Deps,
     pub stackone: stackone_credential_link::Deps,
+    pub sparkhire: sparkhire_key_exchange::Deps,
 }
 
 impl Functions {
@@ -43,6 +44,7 @@ impl Functions {
             "2secure" => twosecure_order::handle(&self.twosecure_order, req).await,
             "alva" => alva_activation::handle(&self.alva, req).await,
             "stackone" => stackone_credential_link::handle(&self.stackone, req).await,
+            "sparkhire" => sparkhire_key_exchange::handle(&self.sparkhire, req).await,
             _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
                 .into_response(Style::Problem),
         }
@@ -60,10 +62,18 @@ pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
     defaults.insert("TWOSECURE_API_URL", format!("{base}/_sandbox/2secure"));
     defaults.insert("ALVA_API_URL", format!("{base}/_sandbox/alva"));
     defaults.insert("STACKONE_API_URL", format!("{base}/_sandbox/stackone"));
+    defaults.insert("SPARKHIRE_API_URL", format!("{base}/_sandbox/sparkhire"));
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let uses_sandbox = ["TEAMTAILOR_API_URL", "LEARNSTER_API_URL", "TWOSECURE_API_URL", "ALVA_API_URL"]
-        .iter()
-        .any(|k| from_env(k).is_none());
+    let uses_sandbox = [
+        "TEAMTAILOR_API_URL",
+        "LEARNSTER_API_URL",
+        "TWOSECURE_API_URL",
+        "ALVA_API_URL",
+        "STACKONE_API_URL",
+        "SPARKHIRE_API_URL",
+    ]
+    .iter()
+    .any(|k| from_env(k).is_none());
     let config = Config::from_lookup(|k| from_env(k).or_else(|| defaults.get(k).cloned()))
         .map_err(|e| e.to_string())?;
     Ok((config, uses_sandbox))
@@ -94,6 +104,7 @@ pub async fn functions(config: Config, secrets: Arc<MemorySecretStore>, policy: 
         twosecure_status: twosecure_status::Deps::new(platform()),
         alva: alva_activation::Deps::new(platform()),
         stackone: stackone_credential_link::Deps::new(platform()),
+        sparkhire: sparkhire_key_exchange::Deps::new(platform()),
     }
 }
 

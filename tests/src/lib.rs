@@ -59,6 +59,8 @@ pub struct World {
     pub twosecure_status: twosecure_status::Deps,
     pub alva: alva_activation::Deps,
     pub stackone: stackone_credential_link::Deps,
+    pub sparkhire: sparkhire_key_exchange::Deps,
+    pub teamtailor_sparkhire: Teamtailor,
     pub teamtailor_alva: Teamtailor,
     pub sandbox: Sandbox,
     pub sandbox_url: String,
@@ -76,6 +78,8 @@ pub const WEBHOOK_SECRET: &str = "test-webhook-secret-learnster";
 pub const TS_PARTNER_API_KEY: &str = "test-partner-api-key-2secure";
 pub const TS_WEBHOOK_SECRET: &str = "test-webhook-secret-2secure";
 pub const TS_CALLBACK_SECRET: &str = "test-2secure-callback-secret";
+pub const SH_PARTNER_API_KEY: &str = "test-partner-api-key-sparkhire";
+pub const SH_WEBHOOK_SECRET: &str = "test-webhook-secret-sparkhire";
 pub const STACKONE_KEY: &str = "test-stackone-api-key";
 pub const STACKONE_WEBHOOK_SECRET: &str = "test-stackone-webhook-secret";
 pub const ALVA_PARTNER_API_KEY: &str = "test-partner-api-key-alva";
@@ -110,6 +114,10 @@ impl World {
                 json!({"partner_api_key": ALVA_PARTNER_API_KEY, "webhook_secret": ALVA_WEBHOOK_SECRET}),
             ),
             (
+                format!("{prefix}/teamtailor/sparkhire"),
+                json!({"partner_api_key": SH_PARTNER_API_KEY, "webhook_secret": SH_WEBHOOK_SECRET}),
+            ),
+            (
                 format!("{prefix}/vendor/stackone"),
                 json!({"api_key": STACKONE_KEY, "webhook_secret": STACKONE_WEBHOOK_SECRET}),
             ),
@@ -141,6 +149,7 @@ impl World {
             ("TWOSECURE_API_URL", format!("{sandbox_url}/_sandbox/2secure")),
             ("ALVA_API_URL", format!("{sandbox_url}/_sandbox/alva")),
             ("STACKONE_API_URL", format!("{sandbox_url}/_sandbox/stackone")),
+            ("SPARKHIRE_API_URL", format!("{sandbox_url}/_sandbox/sparkhire")),
         ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .expect("test configuration");
@@ -151,6 +160,11 @@ impl World {
             twosecure_status: twosecure_status::Deps::new(platform().await.expect("platform on moto")),
             alva: alva_activation::Deps::new(platform().await.expect("platform on moto")),
             stackone: stackone_credential_link::Deps::new(platform().await.expect("platform on moto")),
+            sparkhire: sparkhire_key_exchange::Deps::new(platform().await.expect("platform on moto")),
+            teamtailor_sparkhire: Teamtailor {
+                partner_api_key: SH_PARTNER_API_KEY.into(),
+                webhook_secret: SH_WEBHOOK_SECRET.into(),
+            },
             teamtailor_alva: Teamtailor {
                 partner_api_key: ALVA_PARTNER_API_KEY.into(),
                 webhook_secret: ALVA_WEBHOOK_SECRET.into(),

@@ -244,6 +244,7 @@ async fn learnster_down_is_retried_then_recorded_as_failed_and_can_be_retried() 
             status: Some(503),
             delay_ms: 0,
             times: 100,
+            try_again_seconds: None,
         })
         .await;
 
@@ -305,6 +306,7 @@ async fn a_slow_learnster_is_retried_after_timeouts() {
             status: None,
             delay_ms: 1500,
             times: 2,
+            try_again_seconds: None,
         })
         .await;
     let mv = Move::new(5002, "slow@example.com", Some((1, "Engineer", "Offered")));
@@ -325,6 +327,7 @@ async fn a_slow_learnster_is_retried_after_timeouts() {
             status: None,
             delay_ms: 1500,
             times: 3,
+            try_again_seconds: None,
         })
         .await;
     let mv = Move::new(5003, "slower@example.com", Some((1, "Engineer", "Offered")));
@@ -355,6 +358,7 @@ async fn secrets_stay_out_of_logs_and_the_table() {
             status: Some(500),
             delay_ms: 0,
             times: 100,
+            try_again_seconds: None,
         })
         .await;
     let mv = Move::new(6002, "loud@example.com", Some((1, "Engineer", "Offered")));
@@ -402,6 +406,7 @@ async fn admin_routes_need_the_token_and_say_what_is_wrong() {
             status: Some(401),
             delay_ms: 0,
             times: 1,
+            try_again_seconds: None,
         })
         .await;
     let good = json!({"space": "acme", "vendor_id": uuid::Uuid::new_v4().to_string(), "client_id": "c", "client_secret": "wrong"});

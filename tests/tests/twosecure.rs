@@ -273,6 +273,7 @@ async fn two_secure_down_leaves_the_order_recorded_as_not_sent_and_a_repeat_send
             status: Some(503),
             delay_ms: 0,
             times: 3,
+            try_again_seconds: None,
         })
         .await;
     let mv = t.candidate(7501, Some(PNR));
