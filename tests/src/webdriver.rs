@@ -109,9 +109,31 @@ impl Browser {
             .await;
     }
 
+    /// Clicks what submits a form, and waits for the next page to have loaded.
     pub async fn click(&self, css: &str) {
+        let mark = "window.__hirebridge_old_page = true; return true;";
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": mark, "args": []}))).await;
         let element = self.element(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+        let loaded =
+            "return window.__hirebridge_old_page === undefined && document.readyState === 'complete';";
+        for _ in 0..100 {
+            let answer: Value = self
+                .http
+                .post(format!("{}/execute/sync", self.session))
+                .json(&json!({"script": loaded, "args": []}))
+                .send()
+                .await
+                .expect("WebDriver call")
+                .json()
+                .await
+                .expect("WebDriver JSON");
+            if answer["value"] == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page after clicking {css} did not load");
     }
 
     /// The visible text of the page.

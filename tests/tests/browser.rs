@@ -65,3 +65,52 @@ async fn the_stackone_link_page_in_a_browser() {
     browser.quit().await;
     running.task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spark_hire_connect_page_in_a_browser() {
+    moto();
+    let secrets = server::load_secrets(None).unwrap();
+    let running = server::start("127.0.0.1:0".parse().unwrap(), secrets, fast_policy()).await.unwrap();
+    let sandbox = running.sandbox.clone().expect("the sandbox stands in for Teamtailor and Spark Hire");
+    let listing = running.functions.sparkhire.platform.listing("sparkhire").await.unwrap();
+    let partner_key = uuid::Uuid::new_v4().to_string();
+    let company = format!("company-{}", uuid::Uuid::new_v4().simple());
+    sandbox.add_activation(&partner_key, &listing.webhook_secret, &company, "Sandbox: Acme AB").await;
+    sandbox.add_sparkhire_user("sh-browser-key", "Rita Recruiter", "rita@acme.se", &["Designer"]).await;
+    let base = format!("http://{}", running.addr);
+    let user = format!("{}", 1000 + (uuid::Uuid::new_v4().as_u128() % 1_000_000));
+
+    // The trigger form of a recruiter without a key links to the connect page.
+    let form: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/sparkhire/config?job_id=1&stage_id=2&user_id={user}"))
+        .bearer_auth(&partner_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let info = form["config"]["fields"][0]["content"].as_str().unwrap_or_default();
+    let start = info.find("href=\"").expect("a connect link") + "href=\"".len();
+    let url = info[start..].split('"').next().unwrap().replace("&amp;", "&");
+
+    let browser = Browser::start().await;
+    browser.goto(&url).await;
+    assert!(browser.text().await.contains("Connect Spark Hire"));
+    browser.fill_labelled("Spark Hire User API Key", "a-wrong-key").await;
+    browser.click("button[type=submit]").await;
+    let text = browser.text().await;
+    assert!(text.contains("did not accept this key"), "{text}");
+    assert!(!browser.source().await.contains("a-wrong-key"));
+
+    browser.fill_labelled("Spark Hire User API Key", "sh-browser-key").await;
+    browser.click("button[type=submit]").await;
+    let text = browser.text().await;
+    assert!(text.contains("Connected as Rita Recruiter"), "{text}");
+    assert!(!browser.source().await.contains("sh-browser-key"));
+
+    browser.goto(&url).await;
+    assert!(browser.text().await.contains("already been used"));
+    browser.quit().await;
+    running.task.abort();
+}
