@@ -442,7 +442,7 @@ async fn alva_story(
         .method("POST")
         .uri("/alva/events")
         .header("content-type", "application/json")
-        .header("x-alva-signature", alva_activation::results::sign(body.as_bytes(), &vendor.webhook_secret))
+        .header("x-alva-signature", hirebridge::body_signature::sign(body.as_bytes(), &vendor.webhook_secret))
         .body(Bytes::from(body))
         .expect("a valid request");
     let (status, text) = client.send(req).await?;
@@ -534,7 +534,7 @@ async fn stackone_story(client: &Client, sandbox: &crate::sandbox::Sandbox) -> R
     let req = http::Request::builder()
         .method("POST")
         .uri("/stackone/events")
-        .header("x-stackone-signature", stackone_credential_link::sign_event(body.as_bytes(), &vendor_secret))
+        .header("x-stackone-signature", hirebridge::body_signature::sign(body.as_bytes(), &vendor_secret))
         .body(Bytes::from(body))
         .expect("a valid request");
     let (status, text) = client.send(req).await?;

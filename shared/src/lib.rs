@@ -9,6 +9,7 @@
 //! - [`admin`]: operator (admin) authentication
 //! - [`platform`]: the dependencies a Lambda builds once per cold start
 pub mod admin;
+pub mod body_signature;
 pub mod clock;
 pub mod config;
 pub mod error;

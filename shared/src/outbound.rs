@@ -235,6 +235,16 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// Deserializes an id that an outside API may send as a string or a number.
+pub fn any_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::Deserialize;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        _ => Err(serde::de::Error::custom("expected an id (a string or a number)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

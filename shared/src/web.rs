@@ -124,6 +124,20 @@ pub fn bounded_body(req: &Request) -> Result<&[u8], AppError> {
     Ok(body)
 }
 
+/// A plausible e-mail address: something@domain.tld, no spaces, at most 254 characters.
+pub fn valid_email(e: &str) -> bool {
+    e.len() <= 254
+        && !e.contains(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+}
+
+/// The trimmed text of an optional field, when there is any.
+pub fn present(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

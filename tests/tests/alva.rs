@@ -56,7 +56,7 @@ impl Alva {
 
     async fn event(&self, body: &serde_json::Value, secret: &str) -> hirebridge::web::Response {
         let body = body.to_string();
-        let sig = alva_activation::results::sign(body.as_bytes(), &secret.into());
+        let sig = hirebridge::body_signature::sign(body.as_bytes(), &secret.into());
         let req = http::Request::builder()
             .method("POST")
             .uri("/alva/events")

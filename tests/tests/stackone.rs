@@ -162,7 +162,7 @@ async fn account_events_keep_the_status_current_and_need_stackones_signature() {
     let account = json_of(&submit(&w, &good(&ticket)).await)["account_id"].as_str().unwrap().to_owned();
     let send = |body: Value, secret: &str| {
         let body = body.to_string();
-        let sig = stackone_credential_link::sign_event(body.as_bytes(), &secret.into());
+        let sig = hirebridge::body_signature::sign(body.as_bytes(), &secret.into());
         http::Request::builder()
             .method("POST")
             .uri("/stackone/events")

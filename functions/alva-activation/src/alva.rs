@@ -14,7 +14,7 @@ pub struct AlvaApi {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Named {
-    #[serde(deserialize_with = "any_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     pub id: String,
     #[serde(default)]
     pub name: String,
@@ -30,7 +30,7 @@ struct DataList {
 
 #[derive(Debug, Deserialize)]
 pub struct CreatedCandidate {
-    #[serde(deserialize_with = "any_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     pub id: String,
     #[serde(default)]
     pub candidate_url: Option<String>,
@@ -38,16 +38,8 @@ pub struct CreatedCandidate {
 
 #[derive(Deserialize)]
 struct Created {
-    #[serde(deserialize_with = "any_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     id: String,
-}
-
-fn any_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match Value::deserialize(d)? {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        _ => Err(serde::de::Error::custom("expected an id")),
-    }
 }
 
 pub struct NewCandidate<'a> {

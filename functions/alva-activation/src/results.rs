@@ -6,33 +6,12 @@ use hirebridge::error::AppResult;
 use hirebridge::idempotency::{Claim, Outcome};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::web::{self, Request, Response};
-use hirebridge::{AppError, SecretString};
-use hmac::{Hmac, Mac};
+use hirebridge::AppError;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 use crate::{Deps, VendorSecret, INTEGRATION, VENDOR_SECRET};
-
-/// Alva's side: the signature header for `body` (for the sandbox and tests).
-pub fn sign(body: &[u8], secret: &SecretString) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn verify(header: Option<&str>, body: &[u8], secret: &SecretString) -> AppResult<()> {
-    let hex_sig = header
-        .and_then(|h| h.trim().strip_prefix("sha256="))
-        .ok_or_else(|| AppError::unauthorized("the X-Alva-Signature header (sha256=<hex>) is missing"))?;
-    let bytes =
-        hex::decode(hex_sig).map_err(|_| AppError::unauthorized("the X-Alva-Signature is not hex"))?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    mac.verify_slice(&bytes)
-        .map_err(|_| AppError::unauthorized("the X-Alva-Signature does not match the body"))
-}
 
 #[derive(Deserialize)]
 struct Event {
@@ -55,7 +34,12 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
     let platform = &deps.platform;
     let body = web::bounded_body(req)?;
     let vendor: VendorSecret = platform.secrets.require_json(VENDOR_SECRET).await?;
-    verify(web::header(req, "x-alva-signature"), body, &vendor.webhook_secret)?;
+    hirebridge::body_signature::verify(
+        "X-Alva-Signature",
+        web::header(req, "x-alva-signature"),
+        body,
+        &vendor.webhook_secret,
+    )?;
     let event: Event = web::read_json(req)?;
     if event.id.is_empty() || event.id.len() > 128 {
         return Err(AppError::unprocessable("id must be 1–128 characters"));

@@ -6,12 +6,11 @@ use hirebridge::error::AppResult;
 use hirebridge::idempotency::{Claim, Outcome};
 use hirebridge::platform::Listing;
 use hirebridge::store::{Cond, Item, PutOutcome};
+use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
-use hirebridge::teamtailor::provider_key::ProviderKey;
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::webhook::Webhook;
-use hirebridge::teamtailor::{api_base, signature};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::AppError;
 use http::StatusCode;
@@ -27,14 +26,8 @@ const NOT_CONNECTED: &str = "This Teamtailor account is not connected to Alva ye
 /// connected to an Alva company.
 async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Connection)> {
     let platform = &deps.platform;
-    let listing = platform.listing(INTEGRATION).await?;
-    let ProviderKey::Uuid(key) = ProviderKey::parse(web::bearer(req))? else {
-        return Err(AppError::unauthorized(
-            "Alva's listing authenticates with Teamtailor's partner key (a UUID)",
-        ));
-    };
-    let base = api_base(&platform.config, web::header(req, "teamtailor-host"))?;
-    deps.activations.verify(&platform.http, &base, &listing, &key).await?;
+    let auth = deps.activations.authenticate(platform, INTEGRATION, req).await?;
+    let (listing, key) = (auth.listing, auth.key);
     let binding = platform
         .store
         .get(&key_pk(&key.to_string()), "KEY")
@@ -74,15 +67,7 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     let (listing, connection) = authenticate(deps, req).await?;
     let platform = &deps.platform;
-    let hook = Webhook::parse(web::bounded_body(req)?)?;
-    signature::verify(
-        web::header(req, "teamtailor-signature"),
-        &hook.partner_event.id,
-        &listing.webhook_secret,
-        platform.now_secs(),
-    )?;
-    let event = hook.partner_event;
-    platform.partner_results.resolve(&event.partner_result.update_url)?;
+    let event = Webhook::receive(platform, &listing, req)?.partner_event;
     let c = &event.candidate;
     let present =
         |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);

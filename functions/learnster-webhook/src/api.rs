@@ -58,13 +58,13 @@ struct Page<T> {
 
 #[derive(Deserialize)]
 struct IdOnly {
-    #[serde(deserialize_with = "string_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     id: String,
 }
 
 #[derive(Deserialize)]
 struct StudentRow {
-    #[serde(deserialize_with = "string_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     id: String,
     #[serde(default)]
     user: Value,
@@ -72,17 +72,9 @@ struct StudentRow {
 
 #[derive(Deserialize)]
 struct TagRow {
-    #[serde(deserialize_with = "string_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     id: String,
     name: String,
-}
-
-fn string_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match Value::deserialize(d)? {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        _ => Err(serde::de::Error::custom("expected an id")),
-    }
 }
 
 impl LearnsterApi {

@@ -5,12 +5,12 @@ use hirebridge::error::AppResult;
 use hirebridge::idempotency::{Claim, Idempotency, Outcome};
 use hirebridge::platform::Listing;
 use hirebridge::store::Item;
+use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::webhook::Webhook;
-use hirebridge::teamtailor::{api_base, signature};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
@@ -119,7 +119,7 @@ impl Work {
         }
         match &email {
             None => missing.push("e-mail address"),
-            Some(e) if !valid_email(e) => {
+            Some(e) if !hirebridge::web::valid_email(e) => {
                 return Err(AppError::unprocessable(format!(
                 "The candidate's e-mail address {e:?} is not valid; correct it and move the candidate again."
             )))
@@ -149,12 +149,6 @@ impl Work {
     }
 }
 
-fn valid_email(e: &str) -> bool {
-    e.len() <= 254
-        && !e.contains(char::is_whitespace)
-        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-}
-
 /// `tt_<kind>_<name>`: lower-cased, inner whitespace collapsed to single spaces, spaces kept.
 pub fn tag(kind: &str, name: &str) -> String {
     let name: Vec<&str> = name.split_whitespace().collect();
@@ -165,15 +159,8 @@ pub fn tag(kind: &str, name: &str) -> String {
 /// `POST /learnster/webhook`.
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     let (listing, integration) = authenticate(deps, req).await?;
-    let hook = Webhook::parse(web::bounded_body(req)?)?;
-    signature::verify(
-        web::header(req, "teamtailor-signature"),
-        &hook.partner_event.id,
-        &listing.webhook_secret,
-        deps.platform.now_secs(),
-    )?;
+    let hook = Webhook::receive(&deps.platform, &listing, req)?;
     let integration = integration.ok_or_else(|| AppError::forbidden(SWITCHED_OFF))?;
-    deps.platform.partner_results.resolve(&hook.partner_event.partner_result.update_url)?;
     let work = Work::from_webhook(hook)?;
     let api_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
     let host = web::header(req, "teamtailor-host");

@@ -9,9 +9,7 @@ use hirebridge::store::{Cond, Item, PutOutcome};
 use hirebridge::teamtailor::activations::Activation;
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
-use hirebridge::teamtailor::provider_key::ProviderKey;
 use hirebridge::teamtailor::webhook::Webhook;
-use hirebridge::teamtailor::{api_base, signature};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{tickets, AppError, SecretString};
 use http::StatusCode;
@@ -25,16 +23,8 @@ const CREATE_JOB: &str = "create";
 const CONNECT_TTL_SECS: i64 = 30 * 60;
 
 async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Activation)> {
-    let platform = &deps.platform;
-    let listing = platform.listing(INTEGRATION).await?;
-    let ProviderKey::Uuid(key) = ProviderKey::parse(web::bearer(req))? else {
-        return Err(AppError::unauthorized(
-            "Spark Hire's listing authenticates with Teamtailor's partner key (a UUID)",
-        ));
-    };
-    let base = api_base(&platform.config, web::header(req, "teamtailor-host"))?;
-    let activation = deps.activations.verify(&platform.http, &base, &listing, &key).await?;
-    Ok((listing, activation))
+    let auth = deps.activations.authenticate(&deps.platform, INTEGRATION, req).await?;
+    Ok((auth.listing, auth.activation))
 }
 
 /// The recruiter's key, if they connected one for this company.
@@ -136,15 +126,7 @@ fn schedule(live: bool, data: &Map<String, Value>) -> AppResult<String> {
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     let (listing, activation) = authenticate(deps, req).await?;
     let platform = &deps.platform;
-    let hook = Webhook::parse(web::bounded_body(req)?)?;
-    signature::verify(
-        web::header(req, "teamtailor-signature"),
-        &hook.partner_event.id,
-        &listing.webhook_secret,
-        platform.now_secs(),
-    )?;
-    let event = hook.partner_event;
-    platform.partner_results.resolve(&event.partner_result.update_url)?;
+    let event = Webhook::receive(platform, &listing, req)?.partner_event;
     let data = &event.webhook_data;
     let c = &event.candidate;
     // The recruiter who triggered it; in bulk mode, the one who set the trigger up.

@@ -12,7 +12,6 @@ use hirebridge::AppError;
 use http::Method;
 use serde::Deserialize;
 
-pub use link::sign_event;
 pub use stackone::StackOneApi;
 
 pub const VENDOR_SECRET: &str = "vendor/stackone";

@@ -15,11 +15,9 @@ use hirebridge::tickets::{self, Ticket};
 use hirebridge::totp::TotpSecret;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
-use hmac::{Hmac, Mac};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 use crate::page;
 use crate::{Deps, VendorSecret, TICKET_PURPOSE, VENDOR_SECRET};
@@ -132,12 +130,6 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn valid_email(e: &str) -> bool {
-    e.len() <= 254
-        && !e.contains(char::is_whitespace)
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.'))
-}
-
 /// Checks every field and answers one message per field that fails.
 async fn validate(
     deps: &Deps,
@@ -156,7 +148,7 @@ async fn validate(
             "Enter the company ID from your Teamtailor address (letters and digits).".to_owned(),
         );
     }
-    if !valid_email(&email) {
+    if !hirebridge::web::valid_email(&email) {
         errors
             .insert("email", "Enter the dedicated user's e-mail address, like name@company.com.".to_owned());
     }
@@ -355,13 +347,6 @@ pub async fn status(deps: &Deps, req: &Request, owner: &str) -> AppResult<Respon
     ))
 }
 
-/// StackOne's side: `X-StackOne-Signature` for `body` (for the sandbox and tests).
-pub fn sign_event(body: &[u8], secret: &SecretString) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 #[derive(Deserialize)]
 struct Event {
     #[serde(alias = "type")]
@@ -381,15 +366,12 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
     let platform = &deps.platform;
     let body = web::bounded_body(req)?;
     let vendor: VendorSecret = platform.secrets.require_json(VENDOR_SECRET).await?;
-    let signature = web::header(req, "x-stackone-signature")
-        .and_then(|h| h.trim().strip_prefix("sha256="))
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| AppError::unauthorized("the X-StackOne-Signature header (sha256=<hex>) is missing"))?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(vendor.webhook_secret.expose().as_bytes())
-        .expect("HMAC takes any key");
-    mac.update(body);
-    mac.verify_slice(&signature)
-        .map_err(|_| AppError::unauthorized("the X-StackOne-Signature does not match the body"))?;
+    hirebridge::body_signature::verify(
+        "X-StackOne-Signature",
+        web::header(req, "x-stackone-signature"),
+        body,
+        &vendor.webhook_secret,
+    )?;
     let event: Event = web::read_json(req)?;
     let Some(index) = platform.store.get(&format!("STACKONE_ACCOUNT#{}", event.data.id), "LINK").await?
     else {

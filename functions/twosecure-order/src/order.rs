@@ -5,9 +5,9 @@ use base64::Engine;
 use hirebridge::error::AppResult;
 use hirebridge::idempotency::{Claim, Outcome};
 use hirebridge::personnummer::{Date, Personnummer};
+use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::{Candidate, Webhook};
-use hirebridge::teamtailor::{api_base, signature};
 use hirebridge::twosecure::api::{error_message, Attachment, NewOrder};
 use hirebridge::twosecure::orders::{self, Order, Status};
 use hirebridge::twosecure::{tenant_id, tenant_secret_name, TenantSecret, INTEGRATION};
@@ -60,12 +60,6 @@ fn truthy(v: Option<&Value>) -> bool {
     }
 }
 
-fn valid_email(e: &str) -> bool {
-    e.len() <= 254
-        && !e.contains(char::is_whitespace)
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
-}
-
 impl OrderInput {
     fn from_webhook(candidate: &Candidate, data: &Map<String, Value>, today: Date) -> AppResult<Self> {
         let mut problems: Vec<String> = Vec::new();
@@ -98,7 +92,7 @@ impl OrderInput {
         let email = present(&candidate.email);
         match &email {
             None => problems.push("The candidate needs an e-mail address.".into()),
-            Some(e) if !valid_email(e) => {
+            Some(e) if !hirebridge::web::valid_email(e) => {
                 problems.push("The candidate's e-mail address is not valid.".into())
             }
             Some(_) => {}
@@ -112,7 +106,7 @@ impl OrderInput {
         if billing_reference.is_none() {
             problems.push("The trigger has no billing reference: edit the trigger and fill it in.".into());
         }
-        if !orderer_email.as_deref().is_some_and(valid_email) {
+        if !orderer_email.as_deref().is_some_and(hirebridge::web::valid_email) {
             problems.push(
                 "The trigger's orderer e-mail is missing or not valid: edit the trigger and correct it."
                     .into(),
@@ -164,16 +158,9 @@ impl OrderInput {
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     let (listing, api_key) = authenticate(deps, req).await?;
     let platform = &deps.platform;
-    let hook = Webhook::parse(web::bounded_body(req)?)?;
+    let hook = Webhook::receive(platform, &listing, req)?;
     let now = platform.now_secs();
-    signature::verify(
-        web::header(req, "teamtailor-signature"),
-        &hook.partner_event.id,
-        &listing.webhook_secret,
-        now,
-    )?;
     let event = &hook.partner_event;
-    platform.partner_results.resolve(&event.partner_result.update_url)?;
     let host = web::header(req, "teamtailor-host").map(str::to_owned);
     api_base(&platform.config, host.as_deref())?;
     let input = OrderInput::from_webhook(&event.candidate, &event.webhook_data, Date::from_unix(now))?;

@@ -108,9 +108,37 @@ pub struct Activations {
     known: RwLock<HashMap<String, Activation>>,
 }
 
+/// A request authenticated by a UUID provider key: the listing, the activation, and the key.
+pub struct Authenticated {
+    pub listing: Listing,
+    pub activation: Activation,
+    pub key: uuid::Uuid,
+}
+
 impl Activations {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Authenticates a Teamtailor call to a listing without activation fields: its Bearer provider
+    /// key must be a UUID that is one of the listing's activations.
+    pub async fn authenticate(
+        &self,
+        platform: &crate::platform::Platform,
+        integration: &str,
+        req: &crate::web::Request,
+    ) -> Result<Authenticated, AppError> {
+        let listing = platform.listing(integration).await?;
+        let super::provider_key::ProviderKey::Uuid(key) =
+            super::provider_key::ProviderKey::parse(crate::web::bearer(req))?
+        else {
+            return Err(AppError::unauthorized(
+                "this listing authenticates with Teamtailor's generated partner key (a UUID)",
+            ));
+        };
+        let base = super::api_base(&platform.config, crate::web::header(req, "teamtailor-host"))?;
+        let activation = self.verify(&platform.http, &base, &listing, &key).await?;
+        Ok(Authenticated { listing, activation, key })
     }
 
     /// The activation whose provider key is `key`; `401` when the listing has none.

@@ -6,6 +6,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
+use crate::platform::{Listing, Platform};
+use crate::web::{self, Request};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -156,6 +158,20 @@ impl<'de> Deserialize<'de> for CustomFields {
 }
 
 impl Webhook {
+    /// Receives a trigger webhook: the body bounded and parsed, `Teamtailor-Signature` verified
+    /// against the event id, and the `update-url` checked to be a Teamtailor partner result.
+    pub fn receive(platform: &Platform, listing: &Listing, req: &Request) -> Result<Self, AppError> {
+        let hook = Self::parse(web::bounded_body(req)?)?;
+        super::signature::verify(
+            web::header(req, "teamtailor-signature"),
+            &hook.partner_event.id,
+            &listing.webhook_secret,
+            platform.now_secs(),
+        )?;
+        platform.partner_results.resolve(&hook.partner_event.partner_result.update_url)?;
+        Ok(hook)
+    }
+
     /// Parses a webhook body. Not JSON, or JSON without the partner event's required parts, is a
     /// `400` that says what is missing.
     pub fn parse(body: &[u8]) -> Result<Self, AppError> {

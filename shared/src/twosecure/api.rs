@@ -23,27 +23,19 @@ pub struct Account {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Package {
-    #[serde(deserialize_with = "any_id")]
+    #[serde(deserialize_with = "crate::outbound::any_id")]
     pub id: String,
     pub name: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct OrderAnswer {
-    #[serde(deserialize_with = "any_id")]
+    #[serde(deserialize_with = "crate::outbound::any_id")]
     pub id: String,
     #[serde(default)]
     pub status: String,
     #[serde(default)]
     pub report_url: Option<String>,
-}
-
-fn any_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match Value::deserialize(d)? {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        _ => Err(serde::de::Error::custom("expected an id")),
-    }
 }
 
 pub struct Attachment {
