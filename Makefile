@@ -30,3 +30,7 @@ build:
 
 deploy:
 	sam build && sam deploy --guided
+
+## Release binary sizes and the CPU of a warm webhook's own work
+bench:
+	bash scripts/bench.sh
