@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 functions=(learnster-webhook alva-activation twosecure-order twosecure-status sparkhire-key-exchange stackone-credential-link)
 args=()
 for f in "${functions[@]}"; do args+=(-p "$f"); done
-cargo build --release -q "${args[@]}" -p hirebridge-local --bin hirebridge-bench
+cargo build --release -q "${args[@]}"
+cargo build --release -q -p hirebridge-local --bin hirebridge-bench
 echo "release binaries for $(uname -m) (Lambda runs arm64 builds of the same profile: make build)"
 printf '%-28s %10s %14s\n' function bytes "gzip -9 bytes"
 for f in "${functions[@]}"; do
