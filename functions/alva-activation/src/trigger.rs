@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::{Claim, Outcome};
+use hirebridge::idempotency::Claim;
 use hirebridge::platform::Listing;
 use hirebridge::store::{Cond, Item, PutOutcome};
 use hirebridge::teamtailor::api_base;
@@ -136,18 +136,16 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
             (PartnerResult::new(ResultStatus::Failed).summary(message.clone()), Some(message))
         }
     };
-    if let Err(e) = platform
-        .partner_results
-        .update(&event.partner_result.update_url, &listing.partner_api_key, &result)
-        .await
-    {
-        tracing::warn!(event = %event.id, error = %e.detail, "partner result not delivered");
-    }
-    let response = match &error {
-        None => web::json(StatusCode::OK, &result.inline()),
-        Some(message) => web::text(StatusCode::BAD_GATEWAY, message),
-    };
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
+    let response = hirebridge::teamtailor::conclude(
+        platform,
+        lease,
+        &event.partner_result.update_url,
+        &listing.partner_api_key,
+        &result,
+        error.as_deref(),
+        StatusCode::BAD_GATEWAY,
+    )
+    .await?;
     tracing::info!(event = %event.id, company = %company, failed = error.is_some(), "alva trigger handled");
     Ok(response)
 }

@@ -2,7 +2,7 @@
 //! webhook that creates the candidate's Learnster student and tags it.
 use hirebridge::admin::require_admin;
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::{Claim, Idempotency, Outcome};
+use hirebridge::idempotency::{Claim, Idempotency};
 use hirebridge::platform::Listing;
 use hirebridge::store::Item;
 use hirebridge::teamtailor::api_base;
@@ -197,17 +197,16 @@ async fn execute(
             (PartnerResult::new(ResultStatus::Failed).summary(message), Some(e.detail))
         }
     };
-    if let Err(e) =
-        deps.platform.partner_results.update(&work.update_url, &listing.partner_api_key, &result).await
-    {
-        // The answer below carries the same result inline, so the card is still updated.
-        tracing::warn!(event = %work.event_id, error = %e.detail, "partner result not delivered");
-    }
-    let response = match &error {
-        None => web::json(StatusCode::OK, &result.inline()),
-        Some(_) => web::text(StatusCode::BAD_GATEWAY, result.summary.as_deref().unwrap_or_default()),
-    };
-    deps.platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
+    let response = hirebridge::teamtailor::conclude(
+        &deps.platform,
+        lease,
+        &work.update_url,
+        &listing.partner_api_key,
+        &result,
+        error.as_deref(),
+        StatusCode::BAD_GATEWAY,
+    )
+    .await?;
     tracing::info!(event = %work.event_id, integration = %integration.id, failed = error.is_some(), "learnster trigger handled");
     Ok(response)
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::{Claim, Outcome};
+use hirebridge::idempotency::Claim;
 use hirebridge::platform::Listing;
 use hirebridge::store::{Cond, Item, PutOutcome};
 use hirebridge::teamtailor::activations::Activation;
@@ -232,18 +232,16 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
             e.status,
         ),
     };
-    if let Err(e) = platform
-        .partner_results
-        .update(&event.partner_result.update_url, &listing.partner_api_key, &result)
-        .await
-    {
-        tracing::warn!(event = %event.id, error = %e.detail, "partner result not delivered");
-    }
-    let response = match &error {
-        None => web::json(StatusCode::OK, &result.inline()),
-        Some(message) => web::text(status, message),
-    };
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
+    let response = hirebridge::teamtailor::conclude(
+        platform,
+        lease,
+        &event.partner_result.update_url,
+        &listing.partner_api_key,
+        &result,
+        error.as_deref(),
+        status,
+    )
+    .await?;
     tracing::info!(event = %event.id, user = %user, failed = error.is_some(), "spark hire trigger handled");
     Ok(response)
 }
