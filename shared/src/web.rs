@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, StatusCode};
+use http::{header, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -79,10 +79,6 @@ pub fn escape(s: &str) -> String {
 /// `["learnster", "integrations", "x"]`.
 pub fn segments(req: &Request) -> Vec<&str> {
     req.uri().path().split('/').filter(|s| !s.is_empty()).collect()
-}
-
-pub fn method(req: &Request) -> &Method {
-    req.method()
 }
 
 pub fn query(req: &Request) -> HashMap<String, String> {

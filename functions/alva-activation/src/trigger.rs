@@ -69,9 +69,11 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     let platform = &deps.platform;
     let event = Webhook::receive(platform, &listing, req)?.partner_event;
     let c = &event.candidate;
-    let present =
-        |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    let (first, last, email) = (present(&c.first_name), present(&c.last_name), present(&c.email));
+    let (first, last, email) = (
+        hirebridge::web::present(&c.first_name),
+        hirebridge::web::present(&c.last_name),
+        hirebridge::web::present(&c.email),
+    );
     let (Some(first), Some(last), Some(email)) = (first, last, email) else {
         return Err(AppError::unprocessable("Alva needs the candidate's first name, last name and e-mail address; add them and move the candidate again."));
     };

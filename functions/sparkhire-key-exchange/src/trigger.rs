@@ -147,12 +147,13 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
             "Spark Hire is not connected for the recruiter who triggered this. Open the trigger's settings in Teamtailor and connect your Spark Hire account, then move the candidate again.",
         ));
     };
-    let present =
-        |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    let (Some(first), Some(email)) = (present(&c.first_name), present(&c.email)) else {
+    let (Some(first), Some(email)) =
+        (hirebridge::web::present(&c.first_name), hirebridge::web::present(&c.email))
+    else {
         return Err(AppError::unprocessable("Spark Hire needs the candidate's name and e-mail address; add them and move the candidate again."));
     };
-    let name = format!("{first} {}", present(&c.last_name).unwrap_or_default()).trim().to_owned();
+    let name =
+        format!("{first} {}", hirebridge::web::present(&c.last_name).unwrap_or_default()).trim().to_owned();
     let job_choice = data_str(data, "job").ok_or_else(|| {
         AppError::unprocessable("The trigger has no Spark Hire job: edit the trigger and choose one.")
     })?;

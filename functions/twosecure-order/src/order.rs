@@ -82,14 +82,12 @@ impl OrderInput {
                 }
             },
         };
-        let present =
-            |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        let first_name = present(&candidate.first_name);
-        let last_name = present(&candidate.last_name);
+        let first_name = hirebridge::web::present(&candidate.first_name);
+        let last_name = hirebridge::web::present(&candidate.last_name);
         if first_name.is_none() || last_name.is_none() {
             problems.push("The candidate needs a first and last name.".into());
         }
-        let email = present(&candidate.email);
+        let email = hirebridge::web::present(&candidate.email);
         match &email {
             None => problems.push("The candidate needs an e-mail address.".into()),
             Some(e) if !hirebridge::web::valid_email(e) => {
@@ -140,7 +138,7 @@ impl OrderInput {
                 first_name: first_name.unwrap_or_default(),
                 last_name: last_name.unwrap_or_default(),
                 email: email.unwrap_or_default(),
-                phone: present(&candidate.phone),
+                phone: hirebridge::web::present(&candidate.phone),
                 level: level.unwrap_or_default(),
                 billing_reference: billing_reference.unwrap_or_default(),
                 orderer_email: orderer_email.unwrap_or_default(),

@@ -28,12 +28,6 @@ impl MemorySecretStore {
             .collect();
         Ok(MemorySecretStore { values: RwLock::new(values) })
     }
-
-    pub async fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.values.read().await.keys().cloned().collect();
-        names.sort();
-        names
-    }
 }
 
 #[async_trait]

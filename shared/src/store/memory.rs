@@ -16,19 +16,6 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
-
-    pub async fn len(&self) -> usize {
-        self.items.lock().await.len()
-    }
-
-    pub async fn is_empty(&self) -> bool {
-        self.items.lock().await.is_empty()
-    }
-
-    /// Every item, for tests that check what was (not) written.
-    pub async fn dump(&self) -> Vec<Item> {
-        self.items.lock().await.values().cloned().collect()
-    }
 }
 
 #[async_trait]
