@@ -233,9 +233,9 @@ async fn twosecure_story(
         .listing("2secure")
         .await
         .map_err(|e| format!("the secrets file has no 2Secure listing keys: {}", e.detail))?;
-    let vendor: hirebridge::twosecure::VendorSecret = platform
+    let vendor: twosecure::VendorSecret = platform
         .secrets
-        .require_json(hirebridge::twosecure::VENDOR_SECRET)
+        .require_json(twosecure::VENDOR_SECRET)
         .await
         .map_err(|e| format!("the secrets file has no vendor/2secure: {e}"))?;
     let teamtailor =
@@ -296,7 +296,7 @@ async fn twosecure_story(
 
     step("2Secure starts the check; the scheduled poll notices (EventBridge, every 5 minutes)");
     sandbox.set_twosecure_status(&order_id, "pending", None).await;
-    let report = twosecure_status::poll(&running.functions.twosecure_status).await.map_err(|e| e.detail)?;
+    let report = twosecure::poll(&running.functions.twosecure_status).await.map_err(|e| e.detail)?;
     outcome(200, &format!("poll: {} open order(s) asked about, {} changed", report.open, report.changed));
     print_card(sandbox, &mv).await;
 
@@ -309,10 +309,7 @@ async fn twosecure_story(
             .method("POST")
             .uri("/2secure/callback")
             .header("content-type", "application/json")
-            .header(
-                "x-2secure-signature",
-                twosecure_status::sign(now(), body.as_bytes(), &vendor.callback_secret),
-            )
+            .header("x-2secure-signature", twosecure::sign(now(), body.as_bytes(), &vendor.callback_secret))
             .body(Bytes::from(body))
             .expect("a valid request")
     };
@@ -345,9 +342,9 @@ async fn alva_story(
         .listing("alva")
         .await
         .map_err(|e| format!("the secrets file has no Alva listing keys: {}", e.detail))?;
-    let vendor: alva_activation::VendorSecret = platform
+    let vendor: alva::VendorSecret = platform
         .secrets
-        .require_json(alva_activation::VENDOR_SECRET)
+        .require_json(alva::VENDOR_SECRET)
         .await
         .map_err(|e| format!("the secrets file has no vendor/alva: {e}"))?;
     let partner_key = uuid::Uuid::new_v4().to_string();
@@ -623,8 +620,7 @@ async fn sparkhire_story(
     let interview = sandbox.state().await.sparkhire_interviews.last().cloned().unwrap_or_default();
 
     step("Juston completes the interview; Spark Hire sends InterviewCompleted (POST /sparkhire/events)");
-    let (user, password) =
-        sparkhire_key_exchange::webhook_credentials(&platform.secrets).await.map_err(|e| e.detail)?;
+    let (user, password) = sparkhire::webhook_credentials(&platform.secrets).await.map_err(|e| e.detail)?;
     let basic = {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()))

@@ -25,26 +25,26 @@ pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
 
 /// Every function, built as its Lambda builds it.
 pub struct Functions {
-    pub learnster: learnster_webhook::Deps,
-    pub twosecure_order: twosecure_order::Deps,
-    pub twosecure_status: twosecure_status::Deps,
-    pub alva: alva_activation::Deps,
-    pub stackone: stackone_credential_link::Deps,
-    pub sparkhire: sparkhire_key_exchange::Deps,
+    pub learnster: learnster::Deps,
+    pub twosecure_order: twosecure::Deps,
+    pub twosecure_status: twosecure::Deps,
+    pub alva: alva::Deps,
+    pub stackone: stackone::Deps,
+    pub sparkhire: sparkhire::Deps,
 }
 
 impl Functions {
     pub async fn dispatch(&self, req: web::Request) -> web::Response {
         let first = req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
         match first.as_str() {
-            "learnster" => learnster_webhook::handle(&self.learnster, req).await,
+            "learnster" => learnster::handle(&self.learnster, req).await,
             "2secure" if req.uri().path() == "/2secure/callback" => {
-                twosecure_status::handle(&self.twosecure_status, req).await
+                twosecure::handle_status(&self.twosecure_status, req).await
             }
-            "2secure" => twosecure_order::handle(&self.twosecure_order, req).await,
-            "alva" => alva_activation::handle(&self.alva, req).await,
-            "stackone" => stackone_credential_link::handle(&self.stackone, req).await,
-            "sparkhire" => sparkhire_key_exchange::handle(&self.sparkhire, req).await,
+            "2secure" => twosecure::handle_order(&self.twosecure_order, req).await,
+            "alva" => alva::handle(&self.alva, req).await,
+            "stackone" => stackone::handle(&self.stackone, req).await,
+            "sparkhire" => sparkhire::handle(&self.sparkhire, req).await,
             _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
                 .into_response(Style::Problem),
         }
@@ -99,12 +99,12 @@ pub async fn functions(config: Config, secrets: Arc<MemorySecretStore>, policy: 
         )
     };
     Functions {
-        learnster: learnster_webhook::Deps::new(platform()),
-        twosecure_order: twosecure_order::Deps::new(platform()),
-        twosecure_status: twosecure_status::Deps::new(platform()),
-        alva: alva_activation::Deps::new(platform()),
-        stackone: stackone_credential_link::Deps::new(platform()),
-        sparkhire: sparkhire_key_exchange::Deps::new(platform()),
+        learnster: learnster::Deps::new(platform()),
+        twosecure_order: twosecure::Deps::new(platform()),
+        twosecure_status: twosecure::Deps::new(platform()),
+        alva: alva::Deps::new(platform()),
+        stackone: stackone::Deps::new(platform()),
+        sparkhire: sparkhire::Deps::new(platform()),
     }
 }
 
@@ -181,7 +181,7 @@ pub async fn start(
         timer.tick().await;
         loop {
             timer.tick().await;
-            if let Err(e) = twosecure_status::poll(&poller.twosecure_status).await {
+            if let Err(e) = twosecure::poll(&poller.twosecure_status).await {
                 tracing::warn!(error = %e.detail, "scheduled 2secure poll failed");
             }
         }

@@ -17,15 +17,12 @@ pub mod idempotency;
 pub mod lambda;
 pub mod logging;
 pub mod outbound;
-pub mod personnummer;
 pub mod platform;
 pub mod secret;
 pub mod secrets;
 pub mod store;
 pub mod teamtailor;
 pub mod tickets;
-pub mod totp;
-pub mod twosecure;
 pub mod web;
 
 pub use error::AppError;

@@ -54,12 +54,12 @@ pub fn fast_policy() -> RetryPolicy {
 
 /// One test's world: its own secrets prefix (so tests run side by side), the shared table.
 pub struct World {
-    pub deps: learnster_webhook::Deps,
-    pub twosecure_order: twosecure_order::Deps,
-    pub twosecure_status: twosecure_status::Deps,
-    pub alva: alva_activation::Deps,
-    pub stackone: stackone_credential_link::Deps,
-    pub sparkhire: sparkhire_key_exchange::Deps,
+    pub deps: learnster::Deps,
+    pub twosecure_order: twosecure::Deps,
+    pub twosecure_status: twosecure::Deps,
+    pub alva: alva::Deps,
+    pub stackone: stackone::Deps,
+    pub sparkhire: sparkhire::Deps,
     pub teamtailor_sparkhire: Teamtailor,
     pub teamtailor_alva: Teamtailor,
     pub sandbox: Sandbox,
@@ -155,12 +155,12 @@ impl World {
             .expect("test configuration");
         let platform = || Platform::aws(config.clone(), policy.clone());
         World {
-            deps: learnster_webhook::Deps::new(platform().await.expect("platform on moto")),
-            twosecure_order: twosecure_order::Deps::new(platform().await.expect("platform on moto")),
-            twosecure_status: twosecure_status::Deps::new(platform().await.expect("platform on moto")),
-            alva: alva_activation::Deps::new(platform().await.expect("platform on moto")),
-            stackone: stackone_credential_link::Deps::new(platform().await.expect("platform on moto")),
-            sparkhire: sparkhire_key_exchange::Deps::new(platform().await.expect("platform on moto")),
+            deps: learnster::Deps::new(platform().await.expect("platform on moto")),
+            twosecure_order: twosecure::Deps::new(platform().await.expect("platform on moto")),
+            twosecure_status: twosecure::Deps::new(platform().await.expect("platform on moto")),
+            alva: alva::Deps::new(platform().await.expect("platform on moto")),
+            stackone: stackone::Deps::new(platform().await.expect("platform on moto")),
+            sparkhire: sparkhire::Deps::new(platform().await.expect("platform on moto")),
             teamtailor_sparkhire: Teamtailor {
                 partner_api_key: SH_PARTNER_API_KEY.into(),
                 webhook_secret: SH_WEBHOOK_SECRET.into(),
@@ -187,7 +187,7 @@ impl World {
     }
 
     pub async fn call(&self, req: Request) -> Response {
-        learnster_webhook::handle(&self.deps, req).await
+        learnster::handle(&self.deps, req).await
     }
 
     /// Switches Learnster on with these tag switches; answers (integration id, secret token).

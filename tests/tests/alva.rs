@@ -36,15 +36,11 @@ impl Alva {
 
     async fn admin(&self, method: &str, path: &str, body: serde_json::Value) -> hirebridge::web::Response {
         let uri = format!("/alva/companies/{}/{path}", self.company);
-        alva_activation::handle(&self.w.alva, admin(method, &uri, ADMIN_TOKEN, Some(&body))).await
+        alva::handle(&self.w.alva, admin(method, &uri, ADMIN_TOKEN, Some(&body))).await
     }
 
     async fn trigger(&self, mv: &Move) -> hirebridge::web::Response {
-        alva_activation::handle(
-            &self.w.alva,
-            self.w.teamtailor_alva.webhook("alva", &self.partner_key, mv, now()),
-        )
-        .await
+        alva::handle(&self.w.alva, self.w.teamtailor_alva.webhook("alva", &self.partner_key, mv, now())).await
     }
 
     fn candidate(&self, id: u64) -> Move {
@@ -63,7 +59,7 @@ impl Alva {
             .header("x-alva-signature", sig)
             .body(Bytes::from(body))
             .unwrap();
-        alva_activation::handle(&self.w.alva, req).await
+        alva::handle(&self.w.alva, req).await
     }
 }
 
@@ -93,10 +89,10 @@ async fn the_partner_key_must_be_one_of_the_listings_activations() {
         parts[3] = parts[3].chars().rev().collect();
         last["provider-key"] = json!(parts.join("."));
     }
-    let fresh = alva_activation::Deps::new(
+    let fresh = alva::Deps::new(
         hirebridge::platform::Platform::aws(w.deps.platform.config.clone(), fast_policy()).await.unwrap(),
     );
-    let resp = alva_activation::handle(
+    let resp = alva::handle(
         &fresh,
         admin(
             "POST",
@@ -109,7 +105,7 @@ async fn the_partner_key_must_be_one_of_the_listings_activations() {
     assert_eq!(resp.status(), 422, "{}", text(&resp));
 
     // The same key for another Alva company is refused.
-    let resp = alva_activation::handle(
+    let resp = alva::handle(
         &a.w.alva,
         admin(
             "POST",

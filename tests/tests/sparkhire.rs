@@ -24,7 +24,7 @@ impl SparkHire {
     }
 
     async fn call(&self, req: hirebridge::web::Request) -> hirebridge::web::Response {
-        sparkhire_key_exchange::handle(&self.w.sparkhire, req).await
+        sparkhire::handle(&self.w.sparkhire, req).await
     }
 
     async fn config(&self, user: &str) -> Value {

@@ -12,11 +12,9 @@ const TOTP: &str = "otpauth://totp/Teamtailor:link@acme.se?secret=JBSWY3DPEHPK3P
 
 async fn session(w: &World, owner: &str) -> String {
     let body = json!({"origin_owner_id": owner, "origin_owner_name": "Acme AB"});
-    let resp = stackone_credential_link::handle(
-        &w.stackone,
-        admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body)),
-    )
-    .await;
+    let resp =
+        stackone::handle(&w.stackone, admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body)))
+            .await;
     assert_eq!(resp.status(), 201, "{}", text(&resp));
     let url = json_of(&resp)["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("http://hirebridge.test/stackone/link?ticket="), "{url}");
@@ -35,13 +33,13 @@ async fn submit(w: &World, body: &Value) -> hirebridge::web::Response {
         .header("content-type", "application/json")
         .body(Bytes::from(body.to_string()))
         .unwrap();
-    stackone_credential_link::handle(&w.stackone, req).await
+    stackone::handle(&w.stackone, req).await
 }
 
 async fn page(w: &World, ticket: &str) -> hirebridge::web::Response {
     let req =
         http::Request::builder().uri(format!("/stackone/link?ticket={ticket}")).body(Bytes::new()).unwrap();
-    stackone_credential_link::handle(&w.stackone, req).await
+    stackone::handle(&w.stackone, req).await
 }
 
 #[tokio::test]
@@ -83,11 +81,9 @@ async fn linking_an_owner_twice_updates_one_stackone_account() {
     assert_eq!(accounts[0].credentials["password"], PASSWORD);
     drop(st);
 
-    let status = stackone_credential_link::handle(
-        &w.stackone,
-        admin("GET", &format!("/stackone/links/{owner}"), ADMIN_TOKEN, None),
-    )
-    .await;
+    let status =
+        stackone::handle(&w.stackone, admin("GET", &format!("/stackone/links/{owner}"), ADMIN_TOKEN, None))
+            .await;
     assert_eq!(json_of(&status)["status"], "active");
     assert_eq!(json_of(&status)["account_id"], first["account_id"]);
 
@@ -145,8 +141,7 @@ async fn tampered_or_expired_tickets_are_refused() {
     assert_eq!(submit(&w, &good(&tampered)).await.status(), 401);
 
     let key = hirebridge::tickets::signing_key(&w.stackone.platform.secrets).await.unwrap();
-    let expired =
-        hirebridge::tickets::issue(&key, stackone_credential_link::TICKET_PURPOSE, "org-x", "X", now() - 1);
+    let expired = hirebridge::tickets::issue(&key, stackone::TICKET_PURPOSE, "org-x", "X", now() - 1);
     let resp = page(&w, &expired).await;
     assert_eq!(resp.status(), 410);
     assert!(text(&resp).contains("expired"));
@@ -171,10 +166,10 @@ async fn account_events_keep_the_status_current_and_need_stackones_signature() {
             .unwrap()
     };
     let event = json!({"event": "account.updated", "data": {"id": account, "status": "error", "origin_owner_id": owner}});
-    let resp = stackone_credential_link::handle(&w.stackone, send(event.clone(), "not-the-secret")).await;
+    let resp = stackone::handle(&w.stackone, send(event.clone(), "not-the-secret")).await;
     assert_eq!(resp.status(), 401);
     async fn status(w: &World, owner: &str) -> String {
-        let resp = stackone_credential_link::handle(
+        let resp = stackone::handle(
             &w.stackone,
             admin("GET", &format!("/stackone/links/{owner}"), ADMIN_TOKEN, None),
         )
@@ -182,10 +177,10 @@ async fn account_events_keep_the_status_current_and_need_stackones_signature() {
         json_of(&resp)["status"].as_str().unwrap_or_default().to_owned()
     }
     assert_eq!(status(&w, &owner).await, "active", "nothing changed");
-    let resp = stackone_credential_link::handle(&w.stackone, send(event, STACKONE_WEBHOOK_SECRET)).await;
+    let resp = stackone::handle(&w.stackone, send(event, STACKONE_WEBHOOK_SECRET)).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     assert_eq!(status(&w, &owner).await, "error");
     let deleted = json!({"event": "account.deleted", "data": {"id": account}});
-    stackone_credential_link::handle(&w.stackone, send(deleted, STACKONE_WEBHOOK_SECRET)).await;
+    stackone::handle(&w.stackone, send(deleted, STACKONE_WEBHOOK_SECRET)).await;
     assert_eq!(status(&w, &owner).await, "deleted");
 }

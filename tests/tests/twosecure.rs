@@ -1,11 +1,11 @@
 //! 2Secure end to end: `twosecure-order` and `twosecure-status` against the DynamoDB and Secrets
 //! Manager API (moto) and the sandbox playing Teamtailor and 2Secure over HTTP.
 use bytes::Bytes;
-use hirebridge::twosecure::orders::{self, Order, Status};
 use hirebridge_local::driver::Move;
 use hirebridge_local::sandbox::Fault;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
+use twosecure::orders::{self, Order, Status};
 
 const PNR: &str = "811218-9876";
 const PNR_12: &str = "198112189876";
@@ -27,7 +27,7 @@ impl TwoSecure {
     }
 
     fn tenant(&self) -> String {
-        hirebridge::twosecure::tenant_id(&self.api_key.as_str().into())
+        twosecure::tenant_id(&self.api_key.as_str().into())
     }
 
     fn candidate(&self, id: u64, pnr: Option<&str>) -> Move {
@@ -43,7 +43,7 @@ impl TwoSecure {
 
     async fn order(&self, mv: &Move, company_token: &str) -> hirebridge::web::Response {
         let req = self.w.teamtailor_2secure.webhook("2secure", &self.key, mv, now());
-        twosecure_order::handle(
+        twosecure::handle_order(
             &self.w.twosecure_order,
             with_header(req, "teamtailor-api-token", company_token),
         )
@@ -52,7 +52,7 @@ impl TwoSecure {
 
     async fn callback(&self, body: Value, secret: &str) -> hirebridge::web::Response {
         let body = body.to_string();
-        let sig = twosecure_status::sign(now(), body.as_bytes(), &secret.into());
+        let sig = twosecure::sign(now(), body.as_bytes(), &secret.into());
         let req = http::Request::builder()
             .method("POST")
             .uri("/2secure/callback")
@@ -60,7 +60,7 @@ impl TwoSecure {
             .header("content-type", "application/json")
             .body(Bytes::from(body))
             .unwrap();
-        twosecure_status::handle(&self.w.twosecure_status, req).await
+        twosecure::handle_status(&self.w.twosecure_status, req).await
     }
 
     async fn only_order_id(&self) -> String {
@@ -210,7 +210,7 @@ async fn a_callback_with_a_bad_signature_changes_nothing() {
         .uri("/2secure/callback")
         .body(Bytes::from_static(b"{}"))
         .unwrap();
-    assert_eq!(twosecure_status::handle(&t.w.twosecure_status, unsigned).await.status(), 401);
+    assert_eq!(twosecure::handle_status(&t.w.twosecure_status, unsigned).await.status(), 401);
     let st = t.w.sandbox.state().await;
     assert_eq!(st.partner_results[&mv.result_id]["status"], "sent");
     drop(st);
@@ -254,11 +254,11 @@ async fn the_poll_asks_only_about_open_orders() {
     let ids: Vec<String> = t.w.sandbox.state().await.twosecure_orders.iter().map(|o| o.id.clone()).collect();
     t.w.sandbox.set_twosecure_status(&ids[0], "pending", None).await;
     t.w.sandbox.set_twosecure_status(&ids[1], "completed", Some("https://portal.2secure.se/r/2")).await;
-    let report = twosecure_status::poll(&t.w.twosecure_status).await.unwrap();
+    let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
     assert_eq!(t.w.sandbox.count("2secure", "GET", "/orders/").await, 3, "one question per open order");
     assert!(report.changed >= 2, "{report:?}");
     // The completed one left the index; the next poll asks about two.
-    twosecure_status::poll(&t.w.twosecure_status).await.unwrap();
+    twosecure::poll(&t.w.twosecure_status).await.unwrap();
     assert_eq!(t.w.sandbox.count("2secure", "GET", "/orders/").await, 5);
 }
 
@@ -325,7 +325,7 @@ async fn orders_open_for_thirty_days_are_given_up() {
     let mut order = orders::load(platform, &tenant, &mv.event_id).await.unwrap().unwrap();
     order.created_at = now() - 31 * 24 * 3600;
     assert!(orders::save(platform, &order, Some(Status::Sent)).await.unwrap());
-    let report = twosecure_status::poll(&t.w.twosecure_status).await.unwrap();
+    let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
     assert!(report.gave_up >= 1, "{report:?}");
     let result = t.w.sandbox.state().await.partner_results[&mv.result_id].clone();
     assert_eq!(result["status"], "failed");
@@ -337,7 +337,7 @@ async fn orders_open_for_thirty_days_are_given_up() {
 async fn activation_validates_the_key_and_the_trigger_form_lists_packages() {
     let t = TwoSecure::new().await;
     let get = |path: &str, key: &str| {
-        twosecure_order::handle(&t.w.twosecure_order, t.w.teamtailor_2secure.get(path, key))
+        twosecure::handle_order(&t.w.twosecure_order, t.w.teamtailor_2secure.get(path, key))
     };
     let resp = get("/2secure/validate", &t.key).await;
     assert_eq!(resp.status(), 200);

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use hirebridge::clock::SystemClock;
 use hirebridge::idempotency::{Claim, Idempotency, Outcome};
-use hirebridge::personnummer::{Date, Personnummer};
 use hirebridge::store::MemoryStore;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::provider_key::{encode_jwt, verify_jwt, ProviderKey};
@@ -15,6 +14,7 @@ use hirebridge::teamtailor::signature;
 use hirebridge::teamtailor::webhook::Webhook;
 use hirebridge::SecretString;
 use serde_json::json;
+use twosecure::personnummer::{Date, Personnummer};
 
 const BODY: &str = include_str!("../../../tests/fixtures/teamtailor-webhook-docs-example.json");
 const ITERATIONS: u32 = 20_000;

@@ -1,13 +1,13 @@
-//! The `sparkhire-key-exchange` Lambda: build the dependencies once, then serve.
+//! The `twosecure-order` Lambda: build the dependencies once, then serve.
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
-use sparkhire_key_exchange::Deps;
+use twosecure::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| sparkhire_key_exchange::handle(deps, req)).await
+    hirebridge::lambda::run(move |req| twosecure::handle_order(deps, req)).await
 }

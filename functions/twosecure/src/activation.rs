@@ -1,45 +1,15 @@
-//! Ordering 2Secure background checks (SPEC §5.3): the activation form with the customer's
-//! 2Secure API key, the trigger form, and the trigger webhook that orders the check.
-mod order;
+//! The activation form with the customer's 2Secure API key, its validation, and the trigger form.
 
-use hirebridge::error::{AppResult, Style};
-use hirebridge::platform::{Listing, Platform};
+use hirebridge::error::AppResult;
+use hirebridge::platform::Listing;
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
-use hirebridge::twosecure::api::TwoSecureApi;
-use hirebridge::twosecure::INTEGRATION;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
-use http::{Method, StatusCode};
+use http::StatusCode;
+
+use crate::{Deps, INTEGRATION};
 use serde_json::json;
-
-pub struct Deps {
-    pub platform: Platform,
-    pub twosecure: TwoSecureApi,
-}
-
-impl Deps {
-    pub fn new(platform: Platform) -> Self {
-        let twosecure = TwoSecureApi::new(platform.http.clone(), &platform.config.twosecure_api_url);
-        Deps { platform, twosecure }
-    }
-}
-
-pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let path: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let (style, result) = match (req.method(), path.as_slice()) {
-        (&Method::POST, ["2secure", "webhook"]) => (Style::PlainText, order::webhook(deps, &req).await),
-        (&Method::GET, ["2secure", "config"]) => (Style::Form, config(deps, &req).await),
-        (&Method::GET, ["2secure", "activation"]) => (Style::Form, Ok(activation())),
-        (&Method::GET, ["2secure", "validate"]) => (Style::Errors, validate(deps, &req).await),
-        _ => (
-            Style::Problem,
-            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
-        ),
-    };
-    result.unwrap_or_else(|e| e.into_response(style))
-}
 
 /// Verifies the provider key (an HS256 JWT of the activation form) and answers the customer's
 /// 2Secure API key from it.

@@ -3,7 +3,7 @@
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
-use twosecure_status::Deps;
+use twosecure::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -11,9 +11,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
     hirebridge::lambda::run_with_schedule(
-        move |req| twosecure_status::handle(deps, req),
+        move |req| twosecure::handle_status(deps, req),
         move || async move {
-            match twosecure_status::poll(deps).await {
+            match twosecure::poll(deps).await {
                 Ok(report) => serde_json::to_value(report).unwrap_or_default(),
                 Err(e) => serde_json::json!({"error": e.detail}),
             }

@@ -1,13 +1,13 @@
-//! The `stackone-credential-link` Lambda: build the dependencies once, then serve.
+//! The `alva-activation` Lambda: build the dependencies once, then serve.
+use alva::Deps;
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
-use stackone_credential_link::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| stackone_credential_link::handle(deps, req)).await
+    hirebridge::lambda::run(move |req| alva::handle(deps, req)).await
 }

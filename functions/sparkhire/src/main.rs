@@ -1,13 +1,13 @@
-//! The `alva-activation` Lambda: build the dependencies once, then serve.
-use alva_activation::Deps;
+//! The `sparkhire-key-exchange` Lambda: build the dependencies once, then serve.
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
+use sparkhire::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| alva_activation::handle(deps, req)).await
+    hirebridge::lambda::run(move |req| sparkhire::handle(deps, req)).await
 }

@@ -6,13 +6,13 @@
 //! Secret: `tenant/stackone/{owner}` = the Teamtailor credentials.
 use std::collections::BTreeMap;
 
+use crate::totp::TotpSecret;
 use hirebridge::admin::require_admin;
 use hirebridge::error::AppResult;
 use hirebridge::store::Item;
 use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::tickets::{self, Ticket};
-use hirebridge::totp::TotpSecret;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;

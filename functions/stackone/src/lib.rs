@@ -4,6 +4,7 @@
 mod link;
 mod page;
 pub mod stackone;
+pub mod totp;
 
 use hirebridge::error::Style;
 use hirebridge::platform::Platform;

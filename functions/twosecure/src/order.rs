@@ -1,16 +1,16 @@
 //! `POST /2secure/webhook`: validates the candidate (personnummer, name, e-mail), records the
 //! order, fetches the chosen files at once, and orders the check with an idempotency key.
+use crate::api::{error_message, Attachment, NewOrder};
+use crate::orders::{self, Order, Status};
+use crate::personnummer::{Date, Personnummer};
+use crate::{tenant_id, tenant_secret_name, TenantSecret, INTEGRATION};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hirebridge::error::AppResult;
 use hirebridge::idempotency::{Claim, Outcome};
-use hirebridge::personnummer::{Date, Personnummer};
 use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::{Candidate, Webhook};
-use hirebridge::twosecure::api::{error_message, Attachment, NewOrder};
-use hirebridge::twosecure::orders::{self, Order, Status};
-use hirebridge::twosecure::{tenant_id, tenant_secret_name, TenantSecret, INTEGRATION};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;

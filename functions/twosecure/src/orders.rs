@@ -5,15 +5,15 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::api::TwoSecureApi;
-use super::{tenant_secret_name, TenantSecret, INTEGRATION};
-use crate::error::{AppError, AppResult};
-use crate::platform::Platform;
-use crate::store::{Cond, Item, PutOutcome, DUE_AT, DUE_QUEUE};
-use crate::teamtailor::api_base;
-use crate::teamtailor::partner_results::{PartnerResult, ResultStatus};
-use crate::teamtailor::public_api::PublicApi;
-use crate::teamtailor::stages::move_to_next_stage;
+use crate::api::TwoSecureApi;
+use crate::{tenant_secret_name, TenantSecret, INTEGRATION};
+use hirebridge::error::{AppError, AppResult};
+use hirebridge::platform::Platform;
+use hirebridge::store::{Cond, Item, PutOutcome, DUE_AT, DUE_QUEUE};
+use hirebridge::teamtailor::api_base;
+use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
+use hirebridge::teamtailor::public_api::PublicApi;
+use hirebridge::teamtailor::stages::move_to_next_stage;
 
 /// The sparse index's queue of orders still open: the poll reads only these.
 pub const OPEN_QUEUE: &str = "2secure#open";

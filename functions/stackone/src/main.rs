@@ -1,13 +1,13 @@
-//! The `twosecure-order` Lambda: build the dependencies once, then serve.
+//! The `stackone-credential-link` Lambda: build the dependencies once, then serve.
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
-use twosecure_order::Deps;
+use stackone::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| twosecure_order::handle(deps, req)).await
+    hirebridge::lambda::run(move |req| stackone::handle(deps, req)).await
 }

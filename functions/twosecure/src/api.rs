@@ -3,9 +3,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::outbound::{HttpClient, OutboundError};
 use crate::personnummer::Personnummer;
-use crate::SecretString;
+use hirebridge::outbound::{HttpClient, OutboundError};
+use hirebridge::SecretString;
 
 const SERVICE: &str = "2Secure";
 
@@ -23,14 +23,14 @@ pub struct Account {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Package {
-    #[serde(deserialize_with = "crate::outbound::any_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     pub id: String,
     pub name: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct OrderAnswer {
-    #[serde(deserialize_with = "crate::outbound::any_id")]
+    #[serde(deserialize_with = "hirebridge::outbound::any_id")]
     pub id: String,
     #[serde(default)]
     pub status: String,

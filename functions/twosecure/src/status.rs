@@ -1,37 +1,15 @@
 //! 2Secure status (SPEC §5.3): the signed callback and the scheduled poll apply the same
-//! transition to an order (see `hirebridge::twosecure::orders`).
-use hirebridge::error::{AppResult, Style};
-use hirebridge::platform::Platform;
-use hirebridge::twosecure::api::TwoSecureApi;
-use hirebridge::twosecure::orders::{self, PollReport, Reported, Status};
-use hirebridge::twosecure::{VendorSecret, VENDOR_SECRET};
+//! transition to an order (see [`crate::orders`]).
+use crate::orders::{self, PollReport, Reported, Status};
+use crate::{Deps, VendorSecret, VENDOR_SECRET};
+use hirebridge::error::AppResult;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use hmac::{Hmac, Mac};
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
-
-pub struct Deps {
-    pub platform: Platform,
-    pub twosecure: TwoSecureApi,
-}
-
-impl Deps {
-    pub fn new(platform: Platform) -> Self {
-        let twosecure = TwoSecureApi::new(platform.http.clone(), &platform.config.twosecure_api_url);
-        Deps { platform, twosecure }
-    }
-}
-
-pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let result = match (req.method(), req.uri().path()) {
-        (&Method::POST, "/2secure/callback") => callback(deps, &req).await,
-        _ => Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
-    };
-    result.unwrap_or_else(|e| e.into_response(Style::Problem))
-}
 
 /// The scheduled poll (EventBridge, every 5 minutes).
 pub async fn poll(deps: &Deps) -> AppResult<PollReport> {
@@ -87,7 +65,7 @@ struct Callback {
 }
 
 /// `POST /2secure/callback`.
-async fn callback(deps: &Deps, req: &Request) -> AppResult<Response> {
+pub(crate) async fn callback(deps: &Deps, req: &Request) -> AppResult<Response> {
     let body = web::bounded_body(req)?;
     let vendor: VendorSecret = deps.platform.secrets.require_json(VENDOR_SECRET).await?;
     verify(web::header(req, "x-2secure-signature"), body, &vendor.callback_secret, deps.platform.now_secs())?;

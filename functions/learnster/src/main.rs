@@ -2,7 +2,7 @@
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
-use learnster_webhook::Deps;
+use learnster::Deps;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -11,5 +11,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let platform = Platform::aws(config, RetryPolicy::default()).await?;
     // Lives for the whole execution environment; every invocation borrows it.
     let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| learnster_webhook::handle(deps, req)).await
+    hirebridge::lambda::run(move |req| learnster::handle(deps, req)).await
 }
