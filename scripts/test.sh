@@ -46,4 +46,17 @@ export TABLE_NAME="hirebridge-test"
 python3 scripts/create_table.py template.yaml
 
 export CARGO_PROFILE_DEV_DEBUG=0
-cargo test --workspace "$@"
+out=$(mktemp -t cargo-test.XXXXXX.log)
+status=0
+cargo test --workspace "$@" 2>&1 | tee "$out" || status=$?
+# One closing line that counts every test of every binary.
+python3 - "$out" <<'PY'
+import re, sys
+passed = failed = 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    if m:
+        passed += int(m.group(1)); failed += int(m.group(2))
+print(f"{passed} passed, {failed} failed")
+PY
+exit "$status"

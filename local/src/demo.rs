@@ -7,9 +7,9 @@ use hirebridge::outbound::RetryPolicy;
 use hirebridge::secrets::MemorySecretStore;
 use serde_json::{json, Value};
 
-use crate::driver::{admin, Move, Teamtailor};
-use crate::sandbox::Job;
 use crate::server::{self, DEV_ADMIN_TOKEN};
+use testkit::driver::{admin, Move, Teamtailor};
+use testkit::sandbox::Job;
 
 struct Client {
     http: reqwest::Client,
@@ -202,7 +202,7 @@ fn with_company_token(mut req: http::Request<Bytes>) -> http::Request<Bytes> {
     req
 }
 
-async fn print_card(sandbox: &crate::sandbox::Sandbox, mv: &Move) {
+async fn print_card(sandbox: &testkit::sandbox::Sandbox, mv: &Move) {
     let state = sandbox.state().await;
     match state.partner_results.get(&mv.result_id) {
         Some(r) => println!(
@@ -226,7 +226,7 @@ fn now() -> i64 {
 async fn twosecure_story(
     client: &Client,
     running: &server::Running,
-    sandbox: &crate::sandbox::Sandbox,
+    sandbox: &testkit::sandbox::Sandbox,
 ) -> Result<(), String> {
     let platform = &running.functions.twosecure_order.platform;
     let listing = platform
@@ -335,7 +335,7 @@ async fn twosecure_story(
 async fn alva_story(
     client: &Client,
     running: &server::Running,
-    sandbox: &crate::sandbox::Sandbox,
+    sandbox: &testkit::sandbox::Sandbox,
 ) -> Result<(), String> {
     let platform = &running.functions.alva.platform;
     let listing = platform
@@ -475,7 +475,7 @@ fn page_messages(html: &str) -> Vec<String> {
 
 /// StackOne: a link session, the Link Account page submitted with mistakes, then correctly, the
 /// link's status, and StackOne reporting an error on the account.
-async fn stackone_story(client: &Client, sandbox: &crate::sandbox::Sandbox) -> Result<(), String> {
+async fn stackone_story(client: &Client, sandbox: &testkit::sandbox::Sandbox) -> Result<(), String> {
     sandbox.add_non_admin_token("tt-public-key").await;
 
     step("StackOne: an operator opens a link session for Acme (POST /stackone/link-sessions)");
@@ -497,7 +497,7 @@ async fn stackone_story(client: &Client, sandbox: &crate::sandbox::Sandbox) -> R
     let mut fields = vec![
         ("ticket", ticket.as_str()),
         ("api_key", "tt-public-key"),
-        ("company_id", crate::sandbox::SANDBOX_COMPANY_ID),
+        ("company_id", testkit::sandbox::SANDBOX_COMPANY_ID),
         ("email", "link@acme.example"),
         ("password", "dedicated-user-password"),
         ("totp_secret", "JBSWY3DP!!"),
@@ -549,7 +549,7 @@ async fn stackone_story(client: &Client, sandbox: &crate::sandbox::Sandbox) -> R
 async fn sparkhire_story(
     client: &Client,
     running: &server::Running,
-    sandbox: &crate::sandbox::Sandbox,
+    sandbox: &testkit::sandbox::Sandbox,
 ) -> Result<(), String> {
     let platform = &running.functions.sparkhire.platform;
     let listing = platform

@@ -1,7 +1,5 @@
 //! The local runner behind `make dev` and `make demo` (SPEC §7): every function's routes on one
 //! port with API Gateway's paths, embedded storage, secrets from a JSON file, and, unless the
-//! `*_API_URL` variables point elsewhere, the built-in [`sandbox`] of the outside services.
+//! `*_API_URL` variables point elsewhere, the fakes of the outside services from `testkit`.
 pub mod demo;
-pub mod driver;
-pub mod sandbox;
 pub mod server;

@@ -16,7 +16,7 @@ use hirebridge::store::{DynamoStore, ItemStore, MemoryStore};
 use hirebridge::web::{self, MAX_BODY_BYTES};
 use hirebridge::AppError;
 
-use crate::sandbox::Sandbox;
+use testkit::sandbox::Sandbox;
 
 /// The development secrets that ship with the repository (`local/dev-secrets.json`).
 pub const DEV_SECRETS: &str = include_str!("../dev-secrets.json");
@@ -187,13 +187,4 @@ pub async fn start(
         }
     });
     Ok(Running { addr, sandbox, functions, task })
-}
-
-/// Only the sandbox, under `/_sandbox` (the tests' stand-in for the outside services).
-pub fn sandbox_only(sandbox: &Sandbox) -> Router {
-    Router::new().nest("/_sandbox", sandbox.router())
-}
-
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).await
 }

@@ -12,9 +12,9 @@ use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
 use hirebridge::web::{Request, Response};
-use hirebridge_local::driver::{admin, Teamtailor};
-use hirebridge_local::sandbox::Sandbox;
 use serde_json::{json, Value};
+use testkit::driver::{admin, Teamtailor};
+use testkit::sandbox::Sandbox;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -28,16 +28,9 @@ pub fn moto() -> (String, String) {
     }
 }
 
-/// The sandbox on its own loopback port; answers its base URL.
+/// The fakes on their own loopback port; answers their base URL.
 pub async fn spawn_sandbox() -> (Sandbox, String) {
-    let sandbox = Sandbox::new();
-    let app = hirebridge_local::server::sandbox_only(&sandbox);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = hirebridge_local::server::serve(listener, app).await;
-    });
-    (sandbox, url)
+    testkit::spawn().await
 }
 
 /// A fast policy for tests: same rules, shorter waits.
@@ -328,7 +321,7 @@ pub fn capture_logs() -> (Capture, Logs) {
         let subscriber = tracing_subscriber::fmt()
             .json()
             .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "info,hirebridge=trace,learnster_webhook=trace,twosecure_order=trace,twosecure_status=trace,alva_activation=trace,hirebridge_local=trace",
+                "info,hirebridge=trace,alva=trace,learnster=trace,twosecure=trace,sparkhire=trace,stackone=trace,testkit=trace",
             ))
             .with_writer(|| ThreadSink)
             .finish();

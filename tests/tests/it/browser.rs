@@ -1,10 +1,10 @@
 //! Link pages in a real browser: Debian's headless Chromium, driven over WebDriver, against the
 //! local runner (`hirebridge-local`) on loopback with the table on the moto server.
-use hirebridge_local::sandbox::SANDBOX_COMPANY_ID;
 use hirebridge_local::server::{self, DEV_ADMIN_TOKEN};
 use hirebridge_tests::webdriver::Browser;
 use hirebridge_tests::{fast_policy, moto};
 use serde_json::json;
+use testkit::sandbox::SANDBOX_COMPANY_ID;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stackone_link_page_in_a_browser() {

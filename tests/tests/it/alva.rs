@@ -1,9 +1,9 @@
 //! Alva end to end: `alva-activation` against the DynamoDB and Secrets Manager API (moto) and the
 //! sandbox playing Teamtailor (partner activations, public API) and Alva over HTTP.
 use bytes::Bytes;
-use hirebridge_local::driver::{admin, Move};
 use hirebridge_tests::*;
 use serde_json::json;
+use testkit::driver::{admin, Move};
 
 struct Alva {
     w: World,

@@ -4,12 +4,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hirebridge::outbound::RetryPolicy;
-use hirebridge_local::driver::{admin, Move};
-use hirebridge_local::sandbox::{Fault, Job};
 use hirebridge_tests::*;
 use serde_json::json;
+use testkit::driver::{admin, Move};
+use testkit::sandbox::{Fault, Job};
 
-fn tags_of(students: &[hirebridge_local::sandbox::Student], email: &str) -> BTreeSet<String> {
+fn tags_of(students: &[testkit::sandbox::Student], email: &str) -> BTreeSet<String> {
     students.iter().find(|s| s.user["email"] == email).map(|s| s.tags.clone()).unwrap_or_default()
 }
 
@@ -451,7 +451,7 @@ async fn teamtailors_documented_example_is_accepted() {
     let w = World::new().await;
     let (_, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
-    let example = include_str!("../fixtures/teamtailor-webhook-docs-example.json");
+    let example = include_str!("../../fixtures/teamtailor-webhook-docs-example.json");
     let event_id = "f3d7e8e2-da33-4c10-ae5f-0e7f4d46f6d7";
     let req = w.teamtailor.webhook_raw(
         "learnster",

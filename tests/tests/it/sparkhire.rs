@@ -2,10 +2,10 @@
 //! (moto) and the sandbox playing Teamtailor and Spark Hire over HTTP.
 use base64::Engine;
 use bytes::Bytes;
-use hirebridge_local::driver::{admin, Move};
-use hirebridge_local::sandbox::Fault;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
+use testkit::driver::{admin, Move};
+use testkit::sandbox::Fault;
 
 struct SparkHire {
     w: World,

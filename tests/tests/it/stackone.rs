@@ -1,10 +1,10 @@
 //! StackOne end to end: `stackone-credential-link` against the DynamoDB and Secrets Manager API
 //! (moto) and the sandbox playing Teamtailor and StackOne over HTTP.
 use bytes::Bytes;
-use hirebridge_local::driver::admin;
-use hirebridge_local::sandbox::SANDBOX_COMPANY_ID;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
+use testkit::driver::admin;
+use testkit::sandbox::SANDBOX_COMPANY_ID;
 
 const ADMIN_KEY: &str = "tt-admin-read-key-123";
 const PASSWORD: &str = "correct horse battery staple";

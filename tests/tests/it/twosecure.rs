@@ -1,10 +1,10 @@
 //! 2Secure end to end: `twosecure-order` and `twosecure-status` against the DynamoDB and Secrets
 //! Manager API (moto) and the sandbox playing Teamtailor and 2Secure over HTTP.
 use bytes::Bytes;
-use hirebridge_local::driver::Move;
-use hirebridge_local::sandbox::Fault;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
+use testkit::driver::Move;
+use testkit::sandbox::Fault;
 use twosecure::orders::{self, Order, Status};
 
 const PNR: &str = "811218-9876";

@@ -1,0 +1,9 @@
+//! The one integration-test binary: every function's handlers against the real DynamoDB and
+//! Secrets Manager API (the moto server `make test` starts) and the testkit's fakes over HTTP.
+mod alva;
+mod browser;
+mod learnster;
+mod sparkhire;
+mod stackone;
+mod teamtailor;
+mod twosecure;
