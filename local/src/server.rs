@@ -11,6 +11,7 @@ use hirebridge::config::Config;
 use hirebridge::error::Style;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
+use hirebridge::routes::{self, Access};
 use hirebridge::secrets::{MemorySecretStore, SecretStore};
 use hirebridge::store::{DynamoStore, ItemStore, MemoryStore};
 use hirebridge::web::{self, MAX_BODY_BYTES};
@@ -33,19 +34,35 @@ pub struct Functions {
     pub sparkhire: sparkhire::Deps,
 }
 
+/// Each Lambda and the routes it serves, as declared by its integration.
+pub fn route_tables() -> Vec<(&'static str, Vec<(http::Method, &'static str, &'static str, Access)>)> {
+    vec![
+        ("alva", routes::describe(alva::ROUTES)),
+        ("learnster", routes::describe(learnster::ROUTES)),
+        ("2secure", routes::describe(twosecure::ORDER_ROUTES)),
+        ("2secure", routes::describe(twosecure::STATUS_ROUTES)),
+        ("sparkhire", routes::describe(sparkhire::ROUTES)),
+        ("stackone", routes::describe(stackone::ROUTES)),
+    ]
+}
+
+/// The Lambda that API Gateway would invoke for `method path`, from the integrations' tables.
+pub fn function_for(method: &http::Method, path: &str) -> Option<&'static str> {
+    route_tables().into_iter().flat_map(|(_, table)| table).find_map(|(m, pattern, function, _)| {
+        (m == method && routes::match_path(pattern, path).is_some()).then_some(function)
+    })
+}
+
 impl Functions {
     pub async fn dispatch(&self, req: web::Request) -> web::Response {
-        let first = req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
-        match first.as_str() {
-            "learnster" => learnster::handle(&self.learnster, req).await,
-            "2secure" if req.uri().path() == "/2secure/callback" => {
-                twosecure::handle_status(&self.twosecure_status, req).await
-            }
-            "2secure" => twosecure::handle_order(&self.twosecure_order, req).await,
-            "alva" => alva::handle(&self.alva, req).await,
-            "stackone" => stackone::handle(&self.stackone, req).await,
-            "sparkhire" => sparkhire::handle(&self.sparkhire, req).await,
-            _ => AppError::not_found(format!("no function serves {}", req.uri().path()))
+        match function_for(req.method(), req.uri().path()) {
+            Some("alva-activation") => alva::handle(&self.alva, req).await,
+            Some("learnster-webhook") => learnster::handle(&self.learnster, req).await,
+            Some("twosecure-order") => twosecure::handle_order(&self.twosecure_order, req).await,
+            Some("twosecure-status") => twosecure::handle_status(&self.twosecure_status, req).await,
+            Some("sparkhire-key-exchange") => sparkhire::handle(&self.sparkhire, req).await,
+            Some("stackone-credential-link") => stackone::handle(&self.stackone, req).await,
+            _ => AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))
                 .into_response(Style::Problem),
         }
     }
@@ -187,4 +204,108 @@ pub async fn start(
         }
     });
     Ok(Running { addr, sandbox, functions, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// `(function, METHOD, path)` with parameter names erased (`{}`), so that only the shape counts.
+    type Declared = BTreeSet<(String, String, String)>;
+
+    fn shape(path: &str) -> String {
+        path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
+    }
+
+    /// The string inside a value, through a CloudFormation tag (`!Sub "…"`, `!GetAtt X.Arn`).
+    fn text(v: &serde_yaml::Value) -> Option<&str> {
+        match v {
+            serde_yaml::Value::Tagged(t) => text(&t.value),
+            other => other.as_str(),
+        }
+    }
+
+    /// Routes as SAM `HttpApi` events of a function, or as `AWS::ApiGatewayV2::Route`s whose target
+    /// integration invokes a function; each named by the function's binary.
+    fn template_routes(template: &str) -> Declared {
+        let doc: serde_yaml::Value = serde_yaml::from_str(template).expect("template.yaml is YAML");
+        let resources = doc["Resources"].as_mapping().expect("Resources");
+        let name = |k: &serde_yaml::Value| k.as_str().unwrap_or_default().to_owned();
+        let mut binaries = std::collections::HashMap::new();
+        let mut integrations = std::collections::HashMap::new();
+        let mut out = Declared::new();
+        for (key, r) in resources {
+            match r["Type"].as_str() {
+                Some("AWS::Serverless::Function") => {
+                    let binary = text(&r["Metadata"]["BuildProperties"]["Binary"]).expect("Binary").to_owned();
+                    for (_, event) in r["Properties"]["Events"].as_mapping().into_iter().flatten() {
+                        if event["Type"].as_str() == Some("HttpApi") {
+                            let p = &event["Properties"];
+                            let (m, path) = (text(&p["Method"]).expect("Method"), text(&p["Path"]).expect("Path"));
+                            out.insert((binary.clone(), m.to_uppercase(), shape(path)));
+                        }
+                    }
+                    binaries.insert(name(key), binary);
+                }
+                Some("AWS::ApiGatewayV2::Integration") => {
+                    let uri = text(&r["Properties"]["IntegrationUri"]).unwrap_or_default();
+                    integrations.insert(name(key), uri.trim_end_matches(".Arn").to_owned());
+                }
+                _ => {}
+            }
+        }
+        for (_, r) in resources {
+            if r["Type"].as_str() != Some("AWS::ApiGatewayV2::Route") {
+                continue;
+            }
+            let key = text(&r["Properties"]["RouteKey"]).expect("RouteKey");
+            let target = text(&r["Properties"]["Target"]).expect("Target");
+            let integration = target.trim_start_matches("integrations/${").trim_end_matches('}');
+            let function = integrations.get(integration).and_then(|f| binaries.get(f)).expect("route target");
+            let (m, path) = key.split_once(' ').expect("METHOD /path");
+            out.insert((function.clone(), m.to_uppercase(), shape(path)));
+        }
+        out
+    }
+
+    fn code_routes() -> Declared {
+        route_tables()
+            .into_iter()
+            .flat_map(|(_, table)| table)
+            .map(|(m, path, function, _)| (function.to_owned(), m.to_string(), shape(path)))
+            .collect()
+    }
+
+    fn disagreements(template: &Declared, code: &Declared) -> Vec<String> {
+        let mut out: Vec<String> =
+            template.difference(code).map(|r| format!("only in template.yaml: {r:?}")).collect();
+        out.extend(code.difference(template).map(|r| format!("only in the code: {r:?}")));
+        out
+    }
+
+    #[test]
+    fn template_yaml_the_local_runner_and_the_code_declare_the_same_routes() {
+        let template = template_routes(include_str!("../../template.yaml"));
+        let code = code_routes();
+        assert!(template.len() >= 30, "the template's routes were read: {template:?}");
+        let differ = disagreements(&template, &code);
+        assert!(differ.is_empty(), "routes disagree:\n{}", differ.join("\n"));
+        // The local runner sends every route to the Lambda the template names.
+        for (function, method, path) in &template {
+            let concrete = path.replace("{}", "x1");
+            let method: http::Method = method.parse().expect("method");
+            assert_eq!(function_for(&method, &concrete), Some(function.as_str()), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn a_route_missing_from_the_template_is_reported() {
+        let full = include_str!("../../template.yaml");
+        let cut = full.replacen("POST /alva/webhook\"", "POST /alva/webhook-renamed\"", 1);
+        assert!(cut != full, "the template declares POST /alva/webhook");
+        let differ = disagreements(&template_routes(&cut), &code_routes());
+        assert!(differ.iter().any(|d| d.contains("only in the code") && d.contains("/alva/webhook")), "{differ:?}");
+    }
 }

@@ -1,122 +1,118 @@
-//! The Lambda entry point shared by every function: it turns API Gateway's request into a
-//! [`crate::web::Request`], runs the handler, and turns the answer back. Handlers never fail as
-//! Lambda invocations; every error is already an HTTP answer.
+//! The Lambda entry point shared by every function. One function receives two kinds of event:
+//! API Gateway HTTP API (payload format 2.0) requests, which become a [`crate::web::Request`] for
+//! the function's HTTP handler, and EventBridge's scheduled events, which run its scheduled
+//! handler. The event shapes are `aws_lambda_events`' own. Handlers never fail as Lambda
+//! invocations; every HTTP error is already an HTTP answer.
+//!
+//! The handlers may borrow what `main` built (`lambda::run(|req| handle(&deps, req))`): the
+//! runtime loop runs inside the `run` future, so nothing has to live for `'static`.
 use std::future::Future;
 
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use lambda_http::Body;
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
+use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
+use lambda_http::Error;
+use serde::{Deserialize, Serialize};
 
 use crate::web::{Request, Response};
 
-pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+/// Runs a function that only serves HTTP routes. A scheduled event fails the invocation: this
+/// function has no schedule.
+pub async fn run<H, HF>(http_handler: H) -> Result<(), Error>
 where
-    F: Fn(Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response> + Send,
+    H: Fn(Request) -> HF,
+    HF: Future<Output = Response>,
 {
-    lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| {
-        let fut = handler(from_lambda(event));
-        async move { Ok::<_, lambda_http::Error>(to_lambda(fut.await)) }
+    serve(&http_handler, None::<&fn() -> std::future::Ready<serde_json::Value>>).await
+}
+
+/// Runs a function that serves HTTP routes and also runs on a schedule: an EventBridge
+/// scheduled event runs `scheduled` (its value is the invocation's result), an HTTP API request
+/// runs `http_handler`.
+pub async fn run_with_schedule<H, HF, S, SF>(http_handler: H, scheduled: S) -> Result<(), Error>
+where
+    H: Fn(Request) -> HF,
+    HF: Future<Output = Response>,
+    S: Fn() -> SF,
+    SF: Future<Output = serde_json::Value>,
+{
+    serve(&http_handler, Some(&scheduled)).await
+}
+
+async fn serve<H, HF, S, SF>(http_handler: &H, scheduled: Option<&S>) -> Result<(), Error>
+where
+    H: Fn(Request) -> HF,
+    HF: Future<Output = Response>,
+    S: Fn() -> SF,
+    SF: Future<Output = serde_json::Value>,
+{
+    // `lambda_runtime::run` (unlike `run_concurrent` or `lambda_http::runtime`) asks neither
+    // `'static` nor `Send` of the service: it polls one invocation at a time inside this future.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Invocation>| async move {
+        match event.payload {
+            Invocation::Http(request) => {
+                let request = from_http_api_v2(*request)?;
+                Ok::<_, Error>(Answer::Http(Box::new(to_http_api_v2(http_handler(request).await))))
+            }
+            Invocation::EventBridge(event) if is_scheduled(&event) => match scheduled {
+                Some(scheduled) => Ok(Answer::Scheduled(scheduled().await)),
+                None => Err("this function has no schedule, yet a scheduled event arrived".into()),
+            },
+            Invocation::EventBridge(event) => Err(format!(
+                "an EventBridge event this function does not handle: {} / {}",
+                event.source, event.detail_type
+            )
+            .into()),
+        }
     }))
     .await
 }
 
-pub fn from_lambda(event: lambda_http::Request) -> Request {
-    let (parts, body) = event.into_parts();
-    let bytes = match body {
-        Body::Empty => Bytes::new(),
-        Body::Text(s) => Bytes::from(s),
-        Body::Binary(b) => Bytes::from(b),
-        _ => Bytes::new(),
-    };
-    Request::from_parts(parts, bytes)
+/// What one invocation carries: an EventBridge event (it has a `detail-type`), else an HTTP API
+/// payload-format-2.0 request.
+#[derive(Debug)]
+pub enum Invocation {
+    Http(Box<ApiGatewayV2httpRequest>),
+    EventBridge(EventBridgeEvent),
 }
 
-pub fn to_lambda(response: Response) -> http::Response<Body> {
-    let (parts, body) = response.into_parts();
-    let textual = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/") || ct.contains("json") || ct.contains("html"));
-    let body = if body.is_empty() {
-        Body::Empty
-    } else if textual {
-        match String::from_utf8(body.to_vec()) {
-            Ok(s) => Body::Text(s),
-            Err(e) => Body::Binary(e.into_bytes()),
+impl<'de> Deserialize<'de> for Invocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let payload = serde_json::Value::deserialize(deserializer)?;
+        if payload.get("detail-type").is_some() {
+            serde_json::from_value(payload).map(Invocation::EventBridge).map_err(D::Error::custom)
+        } else {
+            serde_json::from_value(payload).map(|r| Invocation::Http(Box::new(r))).map_err(D::Error::custom)
         }
-    } else {
-        Body::Binary(body.to_vec())
-    };
-    http::Response::from_parts(parts, body)
+    }
 }
 
-/// For a function that serves HTTP routes and also runs on a schedule: an EventBridge scheduled
-/// event runs `scheduled`, anything else is read as an API Gateway HTTP API (v2) request.
-pub async fn run_with_schedule<H, HF, S, SF>(http_handler: H, scheduled: S) -> Result<(), lambda_http::Error>
-where
-    H: Fn(Request) -> HF + Send + Sync + 'static,
-    HF: Future<Output = Response> + Send,
-    S: Fn() -> SF + Send + Sync + 'static,
-    SF: Future<Output = serde_json::Value> + Send,
-{
-    let http_handler = std::sync::Arc::new(http_handler);
-    let scheduled = std::sync::Arc::new(scheduled);
-    lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |event: lambda_http::LambdaEvent<serde_json::Value>| {
-            let http_handler = http_handler.clone();
-            let scheduled = scheduled.clone();
-            async move {
-                if is_scheduled(&event.payload) {
-                    return Ok::<_, lambda_http::Error>(scheduled().await);
-                }
-                let request = from_http_api_v2(event.payload)?;
-                Ok(to_http_api_v2(http_handler(request).await))
-            }
-        },
-    ))
-    .await
+/// What one invocation answers: API Gateway's response, or the scheduled handler's value.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Http(Box<ApiGatewayV2httpResponse>),
+    Scheduled(serde_json::Value),
 }
 
-pub fn is_scheduled(payload: &serde_json::Value) -> bool {
-    payload.get("source").and_then(|s| s.as_str()) == Some("aws.events")
-        || payload.get("detail-type").and_then(|s| s.as_str()) == Some("Scheduled Event")
+/// A schedule's event (an EventBridge rule's `Scheduled Event` from `aws.events`).
+pub fn is_scheduled(event: &EventBridgeEvent) -> bool {
+    event.source == "aws.events" || event.detail_type == "Scheduled Event"
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpApiEvent {
-    raw_path: String,
-    #[serde(default)]
-    raw_query_string: String,
-    #[serde(default)]
-    headers: std::collections::HashMap<String, String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    is_base64_encoded: bool,
-    request_context: HttpApiContext,
-}
-
-#[derive(serde::Deserialize)]
-struct HttpApiContext {
-    http: HttpApiMethod,
-}
-
-#[derive(serde::Deserialize)]
-struct HttpApiMethod {
-    method: String,
-}
-
-/// An HTTP API payload-format-2.0 event as a [`Request`].
-pub fn from_http_api_v2(payload: serde_json::Value) -> Result<Request, lambda_http::Error> {
+/// An HTTP API payload-format-2.0 event as a [`Request`]: method, raw path and query, headers
+/// (the `cookies` array becomes the `Cookie` header) and body (base64-decoded when so marked).
+pub fn from_http_api_v2(event: ApiGatewayV2httpRequest) -> Result<Request, Error> {
     use base64::Engine;
-    let event: HttpApiEvent = serde_json::from_value(payload)?;
-    let uri = if event.raw_query_string.is_empty() {
-        event.raw_path
-    } else {
-        format!("{}?{}", event.raw_path, event.raw_query_string)
+    let path = event.raw_path.filter(|p| !p.is_empty()).unwrap_or_else(|| "/".to_owned());
+    let uri = match event.raw_query_string.filter(|q| !q.is_empty()) {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
     };
     let body = match event.body {
         Some(b) if event.is_base64_encoded => {
@@ -125,31 +121,48 @@ pub fn from_http_api_v2(payload: serde_json::Value) -> Result<Request, lambda_ht
         Some(b) => Bytes::from(b),
         None => Bytes::new(),
     };
-    let mut builder = http::Request::builder().method(event.request_context.http.method.as_str()).uri(uri);
-    for (name, value) in &event.headers {
-        builder = builder.header(name, value);
+    let mut headers = event.headers;
+    if let Some(cookies) = event.cookies.filter(|c| !c.is_empty()) {
+        headers.insert(COOKIE, HeaderValue::from_str(&cookies.join("; "))?);
     }
-    Ok(builder.body(body)?)
+    let mut request =
+        http::Request::builder().method(event.request_context.http.method).uri(uri).body(body)?;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
-/// A [`Response`] as an HTTP API payload-format-2.0 answer.
-pub fn to_http_api_v2(response: Response) -> serde_json::Value {
-    use base64::Engine;
-    let headers: serde_json::Map<String, serde_json::Value> = response
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), serde_json::Value::from(v))))
-        .collect();
-    let (body, encoded) = match std::str::from_utf8(response.body()) {
-        Ok(text) => (text.to_owned(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(response.body()), true),
+/// A [`Response`] as an HTTP API payload-format-2.0 answer: `Set-Cookie` headers go to `cookies`,
+/// a header given twice is sent once with its values joined by commas, and a body that is not
+/// UTF-8 is sent base64-encoded.
+pub fn to_http_api_v2(response: Response) -> ApiGatewayV2httpResponse {
+    let (parts, body) = response.into_parts();
+    let mut headers = HeaderMap::new();
+    let mut cookies = Vec::new();
+    for name in parts.headers.keys() {
+        let values: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        if name == SET_COOKIE {
+            cookies.extend(values.iter().map(|v| v.to_string()));
+        } else if let Ok(value) = HeaderValue::from_str(&values.join(", ")) {
+            if !values.is_empty() {
+                headers.insert(name.clone(), value);
+            }
+        }
+    }
+    let (body, encoded) = if body.is_empty() {
+        (None, false)
+    } else {
+        match String::from_utf8(body.to_vec()) {
+            Ok(text) => (Some(Body::Text(text)), false),
+            Err(e) => (Some(Body::Binary(e.into_bytes())), true),
+        }
     };
-    serde_json::json!({
-        "statusCode": response.status().as_u16(),
-        "headers": headers,
-        "body": body,
-        "isBase64Encoded": encoded,
-    })
+    let mut answer = ApiGatewayV2httpResponse::default();
+    answer.status_code = i64::from(parts.status.as_u16());
+    answer.headers = headers;
+    answer.body = body;
+    answer.is_base64_encoded = encoded;
+    answer.cookies = cookies;
+    answer
 }
 
 #[cfg(test)]
@@ -157,25 +170,278 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn invocation(payload: serde_json::Value) -> Invocation {
+        serde_json::from_value(payload).expect("an invocation")
+    }
+
     #[test]
     fn http_api_events_and_schedules_are_told_apart() {
         let schedule =
             json!({"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
-        assert!(is_scheduled(&schedule));
+        assert!(matches!(invocation(schedule), Invocation::EventBridge(e) if is_scheduled(&e)));
         let event = json!({
             "version": "2.0", "routeKey": "POST /2secure/callback", "rawPath": "/2secure/callback",
             "rawQueryString": "a=1", "headers": {"content-type": "application/json", "x-2secure-signature": "t=1,v1=00"},
             "requestContext": {"http": {"method": "POST", "path": "/2secure/callback"}},
             "body": "eyJhIjoxfQ==", "isBase64Encoded": true
         });
-        assert!(!is_scheduled(&event));
-        let req = from_http_api_v2(event).unwrap();
+        let Invocation::Http(event) = invocation(event) else { panic!("an HTTP API request") };
+        let req = from_http_api_v2(*event).unwrap();
         assert_eq!(req.method(), "POST");
         assert_eq!(req.uri(), "/2secure/callback?a=1");
         assert_eq!(req.body().as_ref(), br#"{"a":1}"#);
         assert_eq!(req.headers()["x-2secure-signature"], "t=1,v1=00");
-        let answer = to_http_api_v2(crate::web::text(http::StatusCode::CREATED, "ok"));
+        let answer =
+            serde_json::to_value(to_http_api_v2(crate::web::text(http::StatusCode::CREATED, "ok"))).unwrap();
         assert_eq!(answer["statusCode"], 201);
         assert_eq!(answer["body"], "ok");
+    }
+
+    /// AWS's example of an HTTP API payload-format-2.0 event ("Working with AWS Lambda proxy
+    /// integrations for HTTP APIs", API Gateway Developer Guide).
+    const HTTP_API_V2_EXAMPLE: &str = r#"{
+      "version": "2.0",
+      "routeKey": "$default",
+      "rawPath": "/my/path",
+      "rawQueryString": "parameter1=value1&parameter1=value2&parameter2=value",
+      "cookies": ["cookie1", "cookie2"],
+      "headers": {"header1": "value1", "header2": "value1,value2"},
+      "queryStringParameters": {"parameter1": "value1,value2", "parameter2": "value"},
+      "requestContext": {
+        "accountId": "123456789012",
+        "apiId": "api-id",
+        "authentication": {
+          "clientCert": {
+            "clientCertPem": "CERT_CONTENT",
+            "subjectDN": "www.example.com",
+            "issuerDN": "Example issuer",
+            "serialNumber": "a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1",
+            "validity": {"notBefore": "May 28 12:30:02 2019 GMT", "notAfter": "Aug  5 09:36:04 2021 GMT"}
+          }
+        },
+        "authorizer": {"jwt": {"claims": {"claim1": "value1", "claim2": "value2"}, "scopes": ["scope1", "scope2"]}},
+        "domainName": "id.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "id",
+        "http": {"method": "POST", "path": "/my/path", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "agent"},
+        "requestId": "id",
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": "12/Mar/2020:19:03:58 +0000",
+        "timeEpoch": 1583348638390
+      },
+      "body": "Hello from Lambda",
+      "pathParameters": {"parameter1": "value1"},
+      "isBase64Encoded": false,
+      "stageVariables": {"stageVariable1": "value1", "stageVariable2": "value2"}
+    }"#;
+
+    /// AWS's example of the event an EventBridge schedule sends ("Scheduled Events", EventBridge
+    /// User Guide).
+    const SCHEDULED_EVENT_EXAMPLE: &str = r#"{
+      "version": "0",
+      "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+      "detail-type": "Scheduled Event",
+      "source": "aws.events",
+      "account": "123456789012",
+      "time": "2015-10-08T16:53:06Z",
+      "region": "us-east-1",
+      "resources": ["arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"],
+      "detail": {}
+    }"#;
+
+    #[test]
+    fn aws_example_http_api_event_becomes_a_request() {
+        let Invocation::Http(event) = serde_json::from_str(HTTP_API_V2_EXAMPLE).unwrap() else {
+            panic!("an HTTP API request")
+        };
+        let req = from_http_api_v2(*event).unwrap();
+        assert_eq!(req.method(), "POST");
+        assert_eq!(req.uri(), "/my/path?parameter1=value1&parameter1=value2&parameter2=value");
+        assert_eq!(req.headers()["header1"], "value1");
+        assert_eq!(req.headers()["header2"], "value1,value2");
+        assert_eq!(req.headers()["cookie"], "cookie1; cookie2");
+        assert_eq!(req.body().as_ref(), b"Hello from Lambda");
+        let query = crate::web::query(&req);
+        assert_eq!(query["parameter2"], "value");
+    }
+
+    #[test]
+    fn aws_example_scheduled_event_is_a_schedule() {
+        let Invocation::EventBridge(event) = serde_json::from_str(SCHEDULED_EVENT_EXAMPLE).unwrap() else {
+            panic!("an EventBridge event")
+        };
+        assert!(is_scheduled(&event));
+        assert_eq!(event.detail_type, "Scheduled Event");
+        assert_eq!(event.source, "aws.events");
+        assert_eq!(
+            event.resources.unwrap(),
+            ["arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"]
+        );
+    }
+
+    #[test]
+    fn an_event_that_is_neither_fails_to_parse() {
+        assert!(serde_json::from_value::<Invocation>(json!({"detail-type": "Scheduled Event"})).is_err());
+        assert!(serde_json::from_value::<Invocation>(json!({"hello": "world"})).is_err());
+    }
+
+    #[test]
+    fn answers_keep_headers_cookies_and_binary_bodies() {
+        let response = http::Response::builder()
+            .status(303)
+            .header("location", "/next")
+            .header("vary", "accept")
+            .header("vary", "origin")
+            .header("set-cookie", "a=1")
+            .header("set-cookie", "b=2")
+            .body(Bytes::from_static(&[0xff, 0x00]))
+            .unwrap();
+        let answer = serde_json::to_value(to_http_api_v2(response)).unwrap();
+        assert_eq!(answer["statusCode"], 303);
+        assert_eq!(answer["headers"]["location"], "/next");
+        assert_eq!(answer["headers"]["vary"], "accept, origin");
+        assert!(answer["headers"].get("set-cookie").is_none());
+        assert_eq!(answer["cookies"], json!(["a=1", "b=2"]));
+        assert_eq!(answer["isBase64Encoded"], true);
+        assert_eq!(answer["body"], "/wA=");
+
+        let empty =
+            serde_json::to_value(to_http_api_v2(crate::web::text(http::StatusCode::NO_CONTENT, ""))).unwrap();
+        assert_eq!(empty["statusCode"], 204);
+        assert!(empty.get("body").is_none());
+    }
+
+    /// A stand-in for the Lambda Runtime API on loopback: it hands out `events` one per
+    /// `/invocation/next` (then holds the next call forever) and reports each answer as
+    /// (request id, "response" or "error", body).
+    fn fake_runtime_api(
+        events: Vec<serde_json::Value>,
+    ) -> (String, tokio::sync::mpsc::UnboundedReceiver<(String, String, serde_json::Value)>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let events = std::sync::Arc::new(std::sync::Mutex::new(
+            events.into_iter().enumerate().collect::<std::collections::VecDeque<_>>(),
+        ));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let (mut writer, events, tx) = (stream.unwrap(), events.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(writer.try_clone().unwrap());
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                        let mut length = 0;
+                        loop {
+                            let mut header = String::new();
+                            reader.read_line(&mut header).unwrap();
+                            let Some((name, value)) = header.trim_end().split_once(':') else { break };
+                            if name.eq_ignore_ascii_case("content-length") {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        let answer = if path.ends_with("/invocation/next") {
+                            let next = events.lock().unwrap().pop_front();
+                            let Some((n, event)) = next else {
+                                std::thread::sleep(std::time::Duration::from_secs(3600));
+                                return;
+                            };
+                            let event = event.to_string();
+                            let deadline = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap()
+                                .as_millis()
+                                + 60_000;
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                                 lambda-runtime-aws-request-id: req-{n}\r\nlambda-runtime-deadline-ms: {deadline}\r\n\
+                                 lambda-runtime-invoked-function-arn: arn:aws:lambda:eu-north-1:123456789012:function:f\r\n\
+                                 content-length: {}\r\n\r\n{event}",
+                                event.len()
+                            )
+                        } else {
+                            let parts: Vec<&str> = path.split('/').collect();
+                            let (id, kind) = (parts[parts.len() - 2], parts[parts.len() - 1]);
+                            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                            let _ = tx.send((id.to_owned(), kind.to_owned(), body));
+                            "HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}".to_owned()
+                        };
+                        writer.write_all(answer.as_bytes()).unwrap();
+                    }
+                });
+            }
+        });
+        (addr, rx)
+    }
+
+    async fn answers(
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<(String, String, serde_json::Value)>,
+        count: usize,
+    ) -> Vec<(String, String, serde_json::Value)> {
+        let mut answers = Vec::new();
+        while answers.len() < count {
+            answers.push(rx.recv().await.unwrap());
+        }
+        answers
+    }
+
+    /// The real runtime loop against a fake Runtime API, with handlers that borrow a local: HTTP
+    /// API requests reach the HTTP handler, schedules the scheduled one, anything else is an
+    /// invocation error; a function without a schedule fails a scheduled event.
+    #[tokio::test]
+    async fn the_runtime_serves_both_kinds_of_event_with_borrowed_dependencies() {
+        let deps = String::from("deps built in main");
+        let deps = &deps;
+        let http_handler = |req: Request| async move {
+            crate::web::text(
+                http::StatusCode::ACCEPTED,
+                &format!("{deps}: {} {}", req.method(), req.uri().path()),
+            )
+        };
+        let other = json!({"version": "0", "id": "1", "detail-type": "EC2 Instance State-change Notification",
+                           "source": "aws.ec2", "detail": {}});
+        let (addr, rx) = fake_runtime_api(vec![
+            serde_json::from_str(HTTP_API_V2_EXAMPLE).unwrap(),
+            serde_json::from_str(SCHEDULED_EVENT_EXAMPLE).unwrap(),
+            other,
+        ]);
+        std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "f");
+        std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128");
+        std::env::set_var("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+        std::env::set_var("AWS_LAMBDA_RUNTIME_API", &addr);
+        let served = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            tokio::select! {
+                answers = answers(rx, 3) => answers,
+                stopped = run_with_schedule(http_handler, || async move { json!({"ran": deps}) }) => {
+                    panic!("the runtime stopped: {stopped:?}")
+                }
+            }
+        })
+        .await
+        .expect("three answers");
+        assert_eq!((served[0].0.as_str(), served[0].1.as_str()), ("req-0", "response"));
+        assert_eq!(served[0].2["statusCode"], 202);
+        assert_eq!(served[0].2["body"], "deps built in main: POST /my/path");
+        assert_eq!((served[1].0.as_str(), served[1].1.as_str()), ("req-1", "response"));
+        assert_eq!(served[1].2, json!({"ran": "deps built in main"}));
+        assert_eq!((served[2].0.as_str(), served[2].1.as_str()), ("req-2", "error"));
+
+        let (addr, rx) = fake_runtime_api(vec![serde_json::from_str(SCHEDULED_EVENT_EXAMPLE).unwrap()]);
+        std::env::set_var("AWS_LAMBDA_RUNTIME_API", &addr);
+        let served = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            tokio::select! {
+                answers = answers(rx, 1) => answers,
+                stopped = run(http_handler) => panic!("the runtime stopped: {stopped:?}"),
+            }
+        })
+        .await
+        .expect("one answer");
+        assert_eq!((served[0].0.as_str(), served[0].1.as_str()), ("req-0", "error"));
     }
 }

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod lambda;
 pub mod logging;
 pub mod outbound;
+pub mod routes;
 pub mod platform;
 pub mod secret;
 pub mod secrets;

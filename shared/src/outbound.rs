@@ -1,10 +1,31 @@
 //! The one outbound HTTP policy every client uses: connect and request timeouts, a bounded number
 //! of attempts with exponential backoff and jitter on transient failures, and `429` honoured
 //! (`Retry-After`, else `X-Rate-Limit-Reset`, else backoff).
+use std::future::Future;
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
 use rand::Rng;
+use tokio::time::Instant;
+
+tokio::task_local! {
+    /// When the current invocation must have stopped calling out (its deadline less a margin to
+    /// record the outcome). Every call's whole budget, retries included, ends there.
+    static DEADLINE: Instant;
+}
+
+/// Runs `work` with every outbound call bounded by `deadline`.
+pub async fn within<F: Future>(deadline: Instant, work: F) -> F::Output {
+    DEADLINE.scope(deadline, work).await
+}
+
+/// The time left before the current deadline, if one is set.
+pub fn time_left() -> Option<Duration> {
+    DEADLINE.try_with(|d| d.saturating_duration_since(Instant::now())).ok()
+}
+
+/// Below this much time left no new attempt starts: it could not finish.
+const LEAST_USEFUL: Duration = Duration::from_millis(300);
 
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
@@ -47,6 +68,9 @@ impl RetryPolicy {
 pub enum OutboundError {
     #[error("{service} did not answer within {seconds} seconds (tried {attempts} times)")]
     TimedOut { service: &'static str, seconds: u64, attempts: u32 },
+    /// The invocation's time ran out before a (further) attempt could be made.
+    #[error("{service} could not be called again before this invocation's time ran out (tried {attempts} times)")]
+    OutOfTime { service: &'static str, attempts: u32 },
     #[error("{service} could not be reached (tried {attempts} times): {reason}")]
     Unreachable { service: &'static str, attempts: u32, reason: String },
     #[error("{service} answered {status} (tried {attempts} times)")]
@@ -60,6 +84,27 @@ impl OutboundError {
         match self {
             OutboundError::Status { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+
+    /// Whether the request may have reached the service and had its effect (so "nothing was
+    /// sent" would be a lie): anything but a refusal before sending or a definite 4xx answer.
+    pub fn maybe_performed(&self) -> bool {
+        match self {
+            OutboundError::Status { status, .. } => status.is_server_error() || *status == StatusCode::REQUEST_TIMEOUT,
+            OutboundError::OutOfTime { attempts, .. } => *attempts > 0,
+            OutboundError::Unreachable { .. } | OutboundError::Malformed { .. } => false,
+            OutboundError::TimedOut { .. } => true,
+        }
+    }
+
+    /// Whether trying again later may succeed (outages, time-outs, rate limits), as opposed to a
+    /// refusal that will stay a refusal (other 4xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            OutboundError::Status { status, .. } => is_transient(*status),
+            OutboundError::Malformed { .. } => false,
+            _ => true,
         }
     }
 }
@@ -107,13 +152,25 @@ impl HttpClient {
         service: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, OutboundError> {
+        // A POST without an idempotency key is sent again only when it cannot have reached the
+        // service (a refused connection, a 429): a slow service must not get duplicates.
+        let replayable = request.try_clone().and_then(|r| r.build().ok()).is_none_or(|r| {
+            r.method() != reqwest::Method::POST || r.headers().contains_key("idempotency-key")
+        });
         let mut attempt = 0;
         loop {
+            let left = time_left();
+            if left.is_some_and(|l| l < LEAST_USEFUL) {
+                return Err(OutboundError::OutOfTime { service, attempts: attempt });
+            }
             attempt += 1;
-            let this_try = request.try_clone().ok_or_else(|| OutboundError::Malformed {
+            let mut this_try = request.try_clone().ok_or_else(|| OutboundError::Malformed {
                 service,
                 reason: "a streaming request body cannot be retried".into(),
             })?;
+            if let Some(left) = left {
+                this_try = this_try.timeout(left.min(self.policy.request_timeout));
+            }
             let last = attempt >= self.policy.max_attempts;
             match this_try.send().await {
                 Ok(resp) if is_transient(resp.status()) => {
@@ -124,7 +181,9 @@ impl HttpClient {
                         None
                     };
                     let too_long = wait.is_some_and(|w| w > self.policy.max_rate_limit_wait);
-                    if last || too_long {
+                    let again = replayable || status == StatusCode::TOO_MANY_REQUESTS;
+                    let delay = wait.unwrap_or_else(|| self.policy.backoff(attempt - 1));
+                    if last || too_long || !again || !fits(delay) {
                         let body = resp.text().await.unwrap_or_default();
                         return Err(OutboundError::Status {
                             service,
@@ -133,7 +192,6 @@ impl HttpClient {
                             body: truncate(&body, 500),
                         });
                     }
-                    let delay = wait.unwrap_or_else(|| self.policy.backoff(attempt - 1));
                     tracing::warn!(
                         service,
                         attempt,
@@ -146,7 +204,9 @@ impl HttpClient {
                 Ok(resp) => return Ok(resp),
                 Err(e) => {
                     let e = e.without_url();
-                    if last {
+                    let delay = self.policy.backoff(attempt - 1);
+                    let again = replayable || e.is_connect();
+                    if last || !again || !fits(delay) {
                         return Err(if e.is_timeout() {
                             OutboundError::TimedOut {
                                 service,
@@ -157,7 +217,6 @@ impl HttpClient {
                             OutboundError::Unreachable { service, attempts: attempt, reason: error_chain(&e) }
                         });
                     }
-                    let delay = self.policy.backoff(attempt - 1);
                     tracing::warn!(service, attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
                     tokio::time::sleep(delay).await;
                 }
@@ -197,6 +256,11 @@ pub async fn expect_success(
     Err(OutboundError::Status { service, status, attempts: 1, body: truncate(&body, 500) })
 }
 
+/// Whether waiting `delay` still leaves time for a useful attempt before the deadline.
+fn fits(delay: Duration) -> bool {
+    time_left().is_none_or(|left| left > delay + LEAST_USEFUL)
+}
+
 fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
@@ -210,7 +274,8 @@ pub fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
             let value = headers.get(*name)?.to_str().ok()?.trim();
             value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
         })
-        .map(Duration::from_secs_f64)
+        // Capped before converting: `from_secs_f64` panics on a value too large for a Duration.
+        .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -271,5 +336,12 @@ mod tests {
         assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(7)));
         h.insert("retry-after", "2".parse().unwrap());
         assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_capped_instead_of_panicking() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "1e300".parse().unwrap());
+        assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(86_400)));
     }
 }

@@ -7,10 +7,10 @@ pub mod results;
 mod trigger;
 
 use hirebridge::error::Style;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::platform::Platform;
 use hirebridge::teamtailor::activations::Activations;
-use hirebridge::web::{self, Request, Response};
-use hirebridge::AppError;
+use hirebridge::web::{Request, Response};
 use http::Method;
 use serde::Deserialize;
 
@@ -40,32 +40,74 @@ impl Deps {
     }
 }
 
+/// Every route of this integration, once: the router, the local runner and the template test read it.
+pub static ROUTES: &[Route<Deps>] = &[
+    Route {
+        method: Method::POST,
+        path: "/alva/webhook",
+        function: "alva-activation",
+        access: Access::Teamtailor,
+        style: Style::PlainText,
+        handler: |d, r, _| Box::pin(trigger::webhook(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/alva/config",
+        function: "alva-activation",
+        access: Access::Teamtailor,
+        style: Style::Form,
+        handler: |d, r, _| Box::pin(trigger::config(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/alva/events",
+        function: "alva-activation",
+        access: Access::Vendor,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(results::events(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/alva/companies/{id}/teamtailor",
+        function: "alva-activation",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(companies::connect(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::POST,
+        path: "/alva/companies/{id}/teamtailor/accounts",
+        function: "alva-activation",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(companies::add_account(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::GET,
+        path: "/alva/companies/{id}/teamtailor/accounts",
+        function: "alva-activation",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(companies::list_accounts(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/alva/companies/{id}/teamtailor/accounts/{account}",
+        function: "alva-activation",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(companies::remove_account(d, r, p.get(0), p.get(1))),
+    },
+    Route {
+        method: Method::PUT,
+        path: "/alva/companies/{id}/teamtailor/settings",
+        function: "alva-activation",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(companies::settings(d, r, p.get(0))),
+    },
+];
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let path: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let (style, result) = match (req.method(), path.as_slice()) {
-        (&Method::POST, ["alva", "webhook"]) => (Style::PlainText, trigger::webhook(deps, &req).await),
-        (&Method::GET, ["alva", "config"]) => (Style::Form, trigger::config(deps, &req).await),
-        (&Method::POST, ["alva", "events"]) => (Style::Problem, results::events(deps, &req).await),
-        (&Method::POST, ["alva", "companies", company, "teamtailor"]) => {
-            (Style::Problem, companies::connect(deps, &req, company).await)
-        }
-        (&Method::POST, ["alva", "companies", company, "teamtailor", "accounts"]) => {
-            (Style::Problem, companies::add_account(deps, &req, company).await)
-        }
-        (&Method::GET, ["alva", "companies", company, "teamtailor", "accounts"]) => {
-            (Style::Problem, companies::list_accounts(deps, &req, company).await)
-        }
-        (&Method::DELETE, ["alva", "companies", company, "teamtailor", "accounts", account]) => {
-            (Style::Problem, companies::remove_account(deps, &req, company, account).await)
-        }
-        (&Method::PUT, ["alva", "companies", company, "teamtailor", "settings"]) => {
-            (Style::Problem, companies::settings(deps, &req, company).await)
-        }
-        _ => (
-            Style::Problem,
-            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
-        ),
-    };
-    result.unwrap_or_else(|e| e.into_response(style))
+    routes::dispatch(ROUTES, deps, req).await
 }

@@ -5,10 +5,10 @@ pub mod api;
 pub mod integrations;
 pub mod trigger;
 
-use hirebridge::error::{AppResult, Style};
+use hirebridge::error::Style;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::platform::Platform;
-use hirebridge::web::{self, Request, Response};
-use hirebridge::AppError;
+use hirebridge::web::{Request, Response};
 use http::Method;
 
 pub use api::LearnsterApi;
@@ -29,37 +29,90 @@ impl Deps {
 }
 
 /// Every `/learnster/*` route. Errors become answers here, in the style the caller expects.
+/// Every route of this integration, once: the router, the local runner and the template test read it.
+pub static ROUTES: &[Route<Deps>] = &[
+    Route {
+        method: Method::POST,
+        path: "/learnster/webhook",
+        function: "learnster-webhook",
+        access: Access::Teamtailor,
+        style: Style::PlainText,
+        handler: |d, r, _| Box::pin(trigger::webhook(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/learnster/config",
+        function: "learnster-webhook",
+        access: Access::Teamtailor,
+        style: Style::Form,
+        handler: |d, r, _| Box::pin(trigger::config(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/learnster/activation",
+        function: "learnster-webhook",
+        access: Access::Public,
+        style: Style::Form,
+        handler: |_, _, _| Box::pin(async { Ok(trigger::activation()) }),
+    },
+    Route {
+        method: Method::GET,
+        path: "/learnster/validate",
+        function: "learnster-webhook",
+        access: Access::Teamtailor,
+        style: Style::Errors,
+        handler: |d, r, _| Box::pin(trigger::validate(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/learnster/integrations",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(integrations::create(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/learnster/integrations/{id}",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(integrations::show(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::PUT,
+        path: "/learnster/integrations/{id}",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(integrations::update(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/learnster/integrations/{id}",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(integrations::switch_off(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::GET,
+        path: "/learnster/integrations/{id}/events",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(trigger::failed_events(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::POST,
+        path: "/learnster/integrations/{id}/events/{event_id}/retry",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(trigger::retry(d, r, p.get(0), p.get(1))),
+    },
+];
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let method = req.method().clone();
-    let segments: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
-    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let (style, result): (Style, AppResult<Response>) = match (&method, segs.as_slice()) {
-        (&Method::POST, ["learnster", "webhook"]) => (Style::PlainText, trigger::webhook(deps, &req).await),
-        (&Method::GET, ["learnster", "config"]) => (Style::Form, trigger::config(deps, &req).await),
-        (&Method::GET, ["learnster", "activation"]) => (Style::Form, Ok(trigger::activation())),
-        (&Method::GET, ["learnster", "validate"]) => (Style::Errors, trigger::validate(deps, &req).await),
-        (&Method::POST, ["learnster", "integrations"]) => {
-            (Style::Problem, integrations::create(deps, &req).await)
-        }
-        (&Method::GET, ["learnster", "integrations", id]) => {
-            (Style::Problem, integrations::show(deps, &req, id).await)
-        }
-        (&Method::PUT, ["learnster", "integrations", id]) => {
-            (Style::Problem, integrations::update(deps, &req, id).await)
-        }
-        (&Method::DELETE, ["learnster", "integrations", id]) => {
-            (Style::Problem, integrations::switch_off(deps, &req, id).await)
-        }
-        (&Method::GET, ["learnster", "integrations", id, "events"]) => {
-            (Style::Problem, trigger::failed_events(deps, &req, id).await)
-        }
-        (&Method::POST, ["learnster", "integrations", id, "events", event_id, "retry"]) => {
-            (Style::Problem, trigger::retry(deps, &req, id, event_id).await)
-        }
-        (_, ["learnster", ..]) => {
-            (Style::Problem, Err(AppError::not_found(format!("no route {method} {}", req.uri().path()))))
-        }
-        _ => (Style::Problem, Err(AppError::not_found("not a Learnster route"))),
-    };
-    result.unwrap_or_else(|e| e.into_response(style))
+    routes::dispatch(ROUTES, deps, req).await
 }

@@ -9,7 +9,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let config = Config::from_env()?;
     let platform = Platform::aws(config, RetryPolicy::default()).await?;
-    // Lives for the whole execution environment; every invocation borrows it.
-    let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| learnster::handle(deps, req)).await
+    let deps = Deps::new(platform);
+    hirebridge::lambda::run(|req| learnster::handle(&deps, req)).await
 }

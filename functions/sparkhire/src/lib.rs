@@ -9,10 +9,10 @@ pub mod sparkhire;
 mod trigger;
 
 use hirebridge::error::Style;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::platform::Platform;
 use hirebridge::teamtailor::activations::Activations;
-use hirebridge::web::{self, Request, Response};
-use hirebridge::AppError;
+use hirebridge::web::{Request, Response};
 use http::Method;
 
 pub use events::{webhook_credentials, EVENTS_USERNAME};
@@ -34,25 +34,66 @@ impl Deps {
     }
 }
 
+/// Every route of this integration, once: the router, the local runner and the template test read it.
+pub static ROUTES: &[Route<Deps>] = &[
+    Route {
+        method: Method::GET,
+        path: "/sparkhire/config",
+        function: "sparkhire-key-exchange",
+        access: Access::Teamtailor,
+        style: Style::Form,
+        handler: |d, r, _| Box::pin(trigger::config(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/sparkhire/webhook",
+        function: "sparkhire-key-exchange",
+        access: Access::Teamtailor,
+        style: Style::PlainText,
+        handler: |d, r, _| Box::pin(trigger::webhook(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/sparkhire/connect",
+        function: "sparkhire-key-exchange",
+        access: Access::Ticket,
+        style: Style::Html,
+        handler: |d, r, _| Box::pin(connect::page(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/sparkhire/connect",
+        function: "sparkhire-key-exchange",
+        access: Access::Ticket,
+        style: Style::Html,
+        handler: |d, r, _| Box::pin(connect::submit(d, r)),
+    },
+    Route {
+        method: Method::PUT,
+        path: "/sparkhire/users/{user_id}/key",
+        function: "sparkhire-key-exchange",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(connect::put_key(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/sparkhire/users/{user_id}/key",
+        function: "sparkhire-key-exchange",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(connect::delete_key(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::POST,
+        path: "/sparkhire/events",
+        function: "sparkhire-key-exchange",
+        access: Access::Vendor,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(events::events(d, r)),
+    },
+];
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let path: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let (style, result) = match (req.method(), path.as_slice()) {
-        (&Method::GET, ["sparkhire", "config"]) => (Style::Form, trigger::config(deps, &req).await),
-        (&Method::POST, ["sparkhire", "webhook"]) => (Style::PlainText, trigger::webhook(deps, &req).await),
-        (&Method::GET, ["sparkhire", "connect"]) => (Style::Html, connect::page(deps, &req).await),
-        (&Method::POST, ["sparkhire", "connect"]) => (Style::Html, connect::submit(deps, &req).await),
-        (&Method::PUT, ["sparkhire", "users", user, "key"]) => {
-            (Style::Problem, connect::put_key(deps, &req, user).await)
-        }
-        (&Method::DELETE, ["sparkhire", "users", user, "key"]) => {
-            (Style::Problem, connect::delete_key(deps, &req, user).await)
-        }
-        (&Method::POST, ["sparkhire", "events"]) => (Style::Problem, events::events(deps, &req).await),
-        _ => (
-            Style::Problem,
-            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
-        ),
-    };
-    result.unwrap_or_else(|e| e.into_response(style))
+    routes::dispatch(ROUTES, deps, req).await
 }

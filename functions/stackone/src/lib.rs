@@ -7,9 +7,9 @@ pub mod stackone;
 pub mod totp;
 
 use hirebridge::error::Style;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::platform::Platform;
-use hirebridge::web::{self, Request, Response};
-use hirebridge::AppError;
+use hirebridge::web::{Request, Response};
 use http::Method;
 use serde::Deserialize;
 
@@ -37,23 +37,50 @@ impl Deps {
     }
 }
 
+/// Every route of this integration, once: the router, the local runner and the template test read it.
+pub static ROUTES: &[Route<Deps>] = &[
+    Route {
+        method: Method::POST,
+        path: "/stackone/link-sessions",
+        function: "stackone-credential-link",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(link::create_session(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/stackone/link",
+        function: "stackone-credential-link",
+        access: Access::Ticket,
+        style: Style::Html,
+        handler: |d, r, _| Box::pin(link::show(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/stackone/link",
+        function: "stackone-credential-link",
+        access: Access::Ticket,
+        style: Style::Html,
+        handler: |d, r, _| Box::pin(link::submit(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/stackone/links/{owner}",
+        function: "stackone-credential-link",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(link::status(d, r, p.get(0))),
+    },
+    Route {
+        method: Method::POST,
+        path: "/stackone/events",
+        function: "stackone-credential-link",
+        access: Access::Vendor,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(link::events(d, r)),
+    },
+];
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let path: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let (style, result) = match (req.method(), path.as_slice()) {
-        (&Method::POST, ["stackone", "link-sessions"]) => {
-            (Style::Problem, link::create_session(deps, &req).await)
-        }
-        (&Method::GET, ["stackone", "link"]) => (Style::Html, link::show(deps, &req).await),
-        (&Method::POST, ["stackone", "link"]) => (Style::Html, link::submit(deps, &req).await),
-        (&Method::GET, ["stackone", "links", owner]) => {
-            (Style::Problem, link::status(deps, &req, owner).await)
-        }
-        (&Method::POST, ["stackone", "events"]) => (Style::Problem, link::events(deps, &req).await),
-        _ => (
-            Style::Problem,
-            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
-        ),
-    };
-    result.unwrap_or_else(|e| e.into_response(style))
+    routes::dispatch(ROUTES, deps, req).await
 }

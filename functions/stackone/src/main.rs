@@ -8,6 +8,6 @@ use stackone::Deps;
 async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
-    let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| stackone::handle(deps, req)).await
+    let deps = Deps::new(platform);
+    hirebridge::lambda::run(|req| stackone::handle(&deps, req)).await
 }

@@ -11,8 +11,9 @@ pub mod status;
 use hirebridge::admin::sha256_hex;
 use hirebridge::error::Style;
 use hirebridge::platform::Platform;
-use hirebridge::web::{self, Request, Response};
-use hirebridge::{AppError, SecretString};
+use hirebridge::routes::{self, Access, Route};
+use hirebridge::web::{Request, Response};
+use hirebridge::SecretString;
 use http::Method;
 use serde::Deserialize;
 
@@ -33,32 +34,61 @@ impl Deps {
     }
 }
 
+/// Every route of `twosecure-order`, once.
+pub static ORDER_ROUTES: &[Route<Deps>] = &[
+    Route {
+        method: Method::POST,
+        path: "/2secure/webhook",
+        function: "twosecure-order",
+        access: Access::Teamtailor,
+        style: Style::PlainText,
+        handler: |d, r, _| Box::pin(order::webhook(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/2secure/config",
+        function: "twosecure-order",
+        access: Access::Teamtailor,
+        style: Style::Form,
+        handler: |d, r, _| Box::pin(config(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/2secure/activation",
+        function: "twosecure-order",
+        access: Access::Public,
+        style: Style::Form,
+        handler: |_, _, _| Box::pin(async { Ok(activation()) }),
+    },
+    Route {
+        method: Method::GET,
+        path: "/2secure/validate",
+        function: "twosecure-order",
+        access: Access::Teamtailor,
+        style: Style::Errors,
+        handler: |d, r, _| Box::pin(validate(d, r)),
+    },
+];
+
+/// Every route of `twosecure-status` (it also runs the scheduled poll).
+pub static STATUS_ROUTES: &[Route<Deps>] = &[Route {
+    method: Method::POST,
+    path: "/2secure/callback",
+    function: "twosecure-status",
+    access: Access::Vendor,
+    style: Style::Problem,
+    handler: |d, r, _| Box::pin(status::callback(d, r)),
+}];
+
 /// `twosecure-order`: activation, validation, the trigger form and the trigger webhook.
 pub async fn handle_order(deps: &Deps, req: Request) -> Response {
-    let path: Vec<String> = web::segments(&req).into_iter().map(str::to_owned).collect();
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let (style, result) = match (req.method(), path.as_slice()) {
-        (&Method::POST, ["2secure", "webhook"]) => (Style::PlainText, order::webhook(deps, &req).await),
-        (&Method::GET, ["2secure", "config"]) => (Style::Form, config(deps, &req).await),
-        (&Method::GET, ["2secure", "activation"]) => (Style::Form, Ok(activation())),
-        (&Method::GET, ["2secure", "validate"]) => (Style::Errors, validate(deps, &req).await),
-        _ => (
-            Style::Problem,
-            Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
-        ),
-    };
-    result.unwrap_or_else(|e| e.into_response(style))
+    routes::dispatch(ORDER_ROUTES, deps, req).await
 }
 
 /// `twosecure-status`: 2Secure's signed callback.
 pub async fn handle_status(deps: &Deps, req: Request) -> Response {
-    let result = match (req.method(), req.uri().path()) {
-        (&Method::POST, "/2secure/callback") => status::callback(deps, &req).await,
-        _ => Err(AppError::not_found(format!("no route {} {}", req.method(), req.uri().path()))),
-    };
-    result.unwrap_or_else(|e| e.into_response(Style::Problem))
+    routes::dispatch(STATUS_ROUTES, deps, req).await
 }
-
 pub const INTEGRATION: &str = "2secure";
 
 /// A tenant is identified by its 2Secure API key's hash (the key arrives in the provider key);

@@ -1,5 +1,5 @@
-//! Link pages in a real browser: Debian's headless Chromium, driven over WebDriver, against the
-//! local runner (`hirebridge-local`) on loopback with the table on the moto server.
+//! Link pages in a real browser: Debian's headless Chromium, driven over WebDriver by `fantoccini`,
+//! against the local runner (`hirebridge-local`) on loopback with the table on the moto server.
 use hirebridge_local::server::{self, DEV_ADMIN_TOKEN};
 use hirebridge_tests::webdriver::Browser;
 use hirebridge_tests::{fast_policy, moto};

@@ -8,6 +8,6 @@ use twosecure::Deps;
 async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
-    let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
-    hirebridge::lambda::run(move |req| twosecure::handle_order(deps, req)).await
+    let deps = Deps::new(platform);
+    hirebridge::lambda::run(|req| twosecure::handle_order(&deps, req)).await
 }

@@ -9,10 +9,11 @@ use twosecure::Deps;
 async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
-    let deps: &'static Deps = Box::leak(Box::new(Deps::new(platform)));
+    let deps = Deps::new(platform);
+    let deps = &deps;
     hirebridge::lambda::run_with_schedule(
-        move |req| twosecure::handle_status(deps, req),
-        move || async move {
+        |req| twosecure::handle_status(deps, req),
+        || async move {
             match twosecure::poll(deps).await {
                 Ok(report) => serde_json::to_value(report).unwrap_or_default(),
                 Err(e) => serde_json::json!({"error": e.detail}),
