@@ -16,20 +16,23 @@ demo:
 test:
 	bash scripts/test.sh
 
+## rustfmt, clippy, then cfn-lint, `sam validate --lint` and openapi.yaml against template.yaml's routes
 lint:
 	cargo fmt --all --check
 	CARGO_PROFILE_DEV_DEBUG=0 cargo clippy --workspace --all-targets -- -D warnings
-	cfn-lint template.yaml
+	bash scripts/sam-validate.sh
 
 fmt:
 	cargo fmt --all
 
-## Release binaries for Lambda (needs cargo-lambda and zig)
+## The six functions for arm64: target/lambda/<function>/bootstrap.zip and their sizes
+## (installs cargo-lambda, with zig, and the aarch64 Rust target when missing)
 build:
-	cargo lambda build --release --arm64
+	bash scripts/build.sh
 
+## sam build && sam deploy with samconfig.toml; guided the first time (or GUIDED=1)
 deploy:
-	sam build && sam deploy --guided
+	bash scripts/deploy.sh
 
 ## Release binary sizes and the CPU of a warm webhook's own work
 bench:

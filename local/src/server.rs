@@ -54,6 +54,13 @@ pub fn function_for(method: &http::Method, path: &str) -> Option<&'static str> {
 }
 
 impl Functions {
+    /// Every function's scheduled run, as EventBridge would start them.
+    pub async fn sweep(&self) -> serde_json::Value {
+        serde_json::json!({
+            "learnster": learnster::sweep(&self.learnster).await,
+        })
+    }
+
     pub async fn dispatch(&self, req: web::Request) -> web::Response {
         match function_for(req.method(), req.uri().path()) {
             Some("alva-activation") => alva::handle(&self.alva, req).await,
@@ -190,7 +197,7 @@ pub async fn start(
             tracing::error!(error = %e, "local server stopped");
         }
     });
-    // EventBridge's schedule, locally: the 2Secure status poll on a timer.
+    // EventBridge's schedules, locally: the 2Secure status poll and every sweep on a timer.
     let every = std::env::var("HIREBRIDGE_POLL_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(300u64);
     let poller = functions.clone();
     tokio::spawn(async move {
@@ -201,6 +208,7 @@ pub async fn start(
             if let Err(e) = twosecure::poll(&poller.twosecure_status).await {
                 tracing::warn!(error = %e.detail, "scheduled 2secure poll failed");
             }
+            poller.sweep().await;
         }
     });
     Ok(Running { addr, sandbox, functions, task })
@@ -239,11 +247,13 @@ mod tests {
         for (key, r) in resources {
             match r["Type"].as_str() {
                 Some("AWS::Serverless::Function") => {
-                    let binary = text(&r["Metadata"]["BuildProperties"]["Binary"]).expect("Binary").to_owned();
+                    let binary =
+                        text(&r["Metadata"]["BuildProperties"]["Binary"]).expect("Binary").to_owned();
                     for (_, event) in r["Properties"]["Events"].as_mapping().into_iter().flatten() {
                         if event["Type"].as_str() == Some("HttpApi") {
                             let p = &event["Properties"];
-                            let (m, path) = (text(&p["Method"]).expect("Method"), text(&p["Path"]).expect("Path"));
+                            let (m, path) =
+                                (text(&p["Method"]).expect("Method"), text(&p["Path"]).expect("Path"));
                             out.insert((binary.clone(), m.to_uppercase(), shape(path)));
                         }
                     }
@@ -306,6 +316,9 @@ mod tests {
         let cut = full.replacen("POST /alva/webhook\"", "POST /alva/webhook-renamed\"", 1);
         assert!(cut != full, "the template declares POST /alva/webhook");
         let differ = disagreements(&template_routes(&cut), &code_routes());
-        assert!(differ.iter().any(|d| d.contains("only in the code") && d.contains("/alva/webhook")), "{differ:?}");
+        assert!(
+            differ.iter().any(|d| d.contains("only in the code") && d.contains("/alva/webhook")),
+            "{differ:?}"
+        );
     }
 }

@@ -17,7 +17,12 @@ pub struct Config {
     pub twosecure_api_url: String,
     pub sparkhire_api_url: String,
     pub stackone_api_url: String,
+    /// Seconds between automatic retries of failed work (`HIREBRIDGE_RETRY_SCHEDULE`); after the
+    /// last one the work is given up.
+    pub retry_schedule: Vec<u64>,
 }
+
+pub const DEFAULT_RETRY_SCHEDULE: [u64; 6] = [60, 300, 900, 3600, 10800, 21600];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
@@ -64,7 +69,15 @@ impl Config {
                 reason: "must not contain spaces".into(),
             });
         }
+        let retry_schedule = match get("HIREBRIDGE_RETRY_SCHEDULE") {
+            None => DEFAULT_RETRY_SCHEDULE.to_vec(),
+            Some(v) => parse_schedule(&v).ok_or_else(|| ConfigError::Invalid {
+                name: "HIREBRIDGE_RETRY_SCHEDULE",
+                reason: format!("expected 1 to 20 comma-separated delays in seconds (each at most 604800), e.g. 60,300,900; got {v:?}"),
+            })?,
+        };
         Ok(Config {
+            retry_schedule,
             table_name: get("TABLE_NAME"),
             secrets_prefix: secrets_prefix.trim_end_matches('/').to_owned(),
             public_base_url,
@@ -87,6 +100,14 @@ impl Config {
     pub fn public_url(&self, path: &str) -> String {
         format!("{}/{}", self.public_base_url.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
     }
+}
+
+fn parse_schedule(value: &str) -> Option<Vec<u64>> {
+    let delays: Vec<u64> = value
+        .split(',')
+        .map(|d| d.trim().parse::<u64>().ok().filter(|s| *s <= 604_800))
+        .collect::<Option<_>>()?;
+    (1..=20).contains(&delays.len()).then_some(delays)
 }
 
 fn parse_base_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
@@ -129,5 +150,19 @@ mod tests {
         assert!(err.to_string().contains("TEAMTAILOR_API_VERSION"), "{err}");
         let c = with(&[("PUBLIC_BASE_URL", "https://x")]).unwrap();
         assert_eq!(c.require_table().unwrap_err(), ConfigError::Missing("TABLE_NAME"));
+    }
+
+    #[test]
+    fn the_retry_schedule_is_read_and_checked() {
+        let base = ("PUBLIC_BASE_URL", "https://hb.example");
+        assert_eq!(with(&[base]).unwrap().retry_schedule, DEFAULT_RETRY_SCHEDULE.to_vec());
+        assert_eq!(
+            with(&[base, ("HIREBRIDGE_RETRY_SCHEDULE", "1, 2,3")]).unwrap().retry_schedule,
+            vec![1, 2, 3]
+        );
+        for bad in ["x", "1,,2", "-1", "99999999999"] {
+            let e = with(&[base, ("HIREBRIDGE_RETRY_SCHEDULE", bad)]).unwrap_err();
+            assert!(e.to_string().contains("HIREBRIDGE_RETRY_SCHEDULE"), "{e}");
+        }
     }
 }

@@ -1,7 +1,9 @@
-//! Idempotency keyed on Teamtailor's `partner-event.id`, after AWS Powertools' protocol:
-//! a conditional write claims the event (recording its work before any outside call), a repeat
-//! gets the first outcome replayed, a concurrent copy waits for that outcome, an attempt that
-//! died is taken over when its lease expires, and a failed attempt can be tried again.
+//! Work items keyed on an event (Teamtailor's `partner-event.id`), after AWS Powertools'
+//! idempotency protocol: a conditional write claims the event and records its work before any
+//! outside call; a repeat gets the first outcome replayed; a concurrent copy waits for it; an
+//! attempt that died is taken over when its lease ends. Work that failed, and claims whose lease
+//! ended, are in the sparse `due` index until the owning function's sweep runs them again
+//! (after `HIREBRIDGE_RETRY_SCHEDULE`'s delays) or gives them up.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,8 +12,11 @@ use http::{header, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::claim::{self, Claimed};
 use crate::clock::Clock;
+use crate::config::DEFAULT_RETRY_SCHEDULE;
 use crate::error::AppError;
+use crate::keys;
 use crate::store::{Cond, Item, ItemStore, PutOutcome, DUE_AT, DUE_QUEUE, EXPIRES_AT};
 use crate::web::Response;
 
@@ -47,6 +52,52 @@ impl Outcome {
     }
 }
 
+/// Where a work item is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkState {
+    InProgress,
+    Completed,
+    /// Failed; due again after the next delay of the retry schedule.
+    Failed,
+    /// Failed after the last retry; only an admin retry runs it again.
+    GivenUp,
+}
+
+impl WorkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkState::InProgress => "in_progress",
+            WorkState::Completed => "completed",
+            WorkState::Failed => "failed",
+            WorkState::GivenUp => "given_up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [WorkState::InProgress, WorkState::Completed, WorkState::Failed, WorkState::GivenUp]
+            .into_iter()
+            .find(|w| w.as_str() == s)
+    }
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug)]
+pub enum Finish {
+    Completed,
+    /// Failed; retried after the schedule's next delay, or given up when none is left.
+    Failed(String),
+    /// Failed in a way a retry cannot mend.
+    GivenUp(String),
+}
+
+impl Finish {
+    /// Completed without an error, else failed (and retried).
+    pub fn from_error(error: Option<String>) -> Self {
+        error.map_or(Finish::Completed, Finish::Failed)
+    }
+}
+
 /// The result of claiming an event.
 pub enum Claim {
     /// This caller owns the event and must [`Idempotency::finish`] it.
@@ -55,14 +106,16 @@ pub enum Claim {
     Replay(Outcome),
 }
 
-/// Proof of ownership of one event's record.
+/// Proof of ownership of one work item.
 #[derive(Debug)]
 pub struct Lease {
     pk: String,
     claim_id: String,
-    scope: String,
+    integration: String,
     work: Value,
     created_at: i64,
+    /// This attempt's number, the first being 1.
+    pub attempt: u32,
 }
 
 impl Lease {
@@ -71,22 +124,60 @@ impl Lease {
     }
 }
 
+/// A stored work item, as the sweep and the operator view read it.
+#[derive(Clone, Debug)]
+pub struct WorkRecord {
+    pub pk: String,
+    pub id: String,
+    pub state: WorkState,
+    pub attempts: u32,
+    pub work: Value,
+    pub error: Option<String>,
+    pub due_at: Option<i64>,
+    pub claim_id: String,
+    pub lease_until: i64,
+    created_at: i64,
+}
+
+impl WorkRecord {
+    /// A work item as stored; `None` for any other item.
+    pub fn from_item(item: &Item) -> Option<Self> {
+        if item.sk != SK {
+            return None;
+        }
+        Some(WorkRecord {
+            pk: item.pk.clone(),
+            id: item.str("event_id").unwrap_or_default().to_owned(),
+            state: WorkState::parse(item.str("status")?)?,
+            attempts: item.i64("attempts").unwrap_or(1).clamp(0, 1000) as u32,
+            work: item.attrs.get("work").cloned().unwrap_or(Value::Null),
+            error: item.str("error").map(str::to_owned),
+            due_at: item.i64(DUE_AT),
+            claim_id: item.str("claim_id").unwrap_or_default().to_owned(),
+            lease_until: item.i64("lease_until").unwrap_or(0),
+            created_at: item.i64("created_at").unwrap_or(0),
+        })
+    }
+}
+
 pub struct Idempotency {
     store: Arc<dyn ItemStore>,
     clock: Arc<dyn Clock>,
-    /// How long an attempt owns its event before another may take over (above the Lambda timeout).
+    /// How long an attempt owns its event when the invocation's deadline is unknown.
     pub lease: Duration,
     /// How long a concurrent copy waits for the first one's outcome.
     pub wait: Duration,
     pub poll: Duration,
     /// How long records are kept (DynamoDB TTL).
     pub retention: Duration,
+    /// Seconds before each automatic retry; after the last the work is given up.
+    pub retry_schedule: Vec<u64>,
 }
 
 const SK: &str = "EVENT";
-const IN_PROGRESS: &str = "in_progress";
-const COMPLETED: &str = "completed";
-const FAILED: &str = "failed";
+/// A lease outlives its invocation's deadline by this much, so that the invocation can still
+/// record its outcome and nobody takes over work that is being finished.
+const LEASE_GRACE: Duration = Duration::from_secs(5);
 
 impl Idempotency {
     pub fn new(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Self {
@@ -97,59 +188,82 @@ impl Idempotency {
             wait: Duration::from_secs(20),
             poll: Duration::from_millis(100),
             retention: Duration::from_secs(30 * 24 * 3600),
+            retry_schedule: DEFAULT_RETRY_SCHEDULE.to_vec(),
         }
     }
 
-    fn pk(scope: &str, event_id: &str) -> String {
-        format!("EVENT#{scope}#{event_id}")
+    /// The lease of an attempt starting now: to the invocation's deadline (when the runtime gave
+    /// one) plus a grace, else the default.
+    fn lease_until(&self, now_ms: i64) -> i64 {
+        let lease = crate::outbound::time_left()
+            .map(|left| left + crate::lambda::OUTCOME_MARGIN + LEASE_GRACE)
+            .unwrap_or(self.lease);
+        now_ms + lease.as_millis() as i64
     }
 
-    /// The queue of failed events of `scope` in the sparse index, for a retry path.
-    pub fn failed_queue(scope: &str) -> String {
-        format!("failed#{scope}")
+    fn claim_item(
+        &self,
+        pk: &str,
+        event_id: &str,
+        integration: &str,
+        work: &Value,
+        attempt: u32,
+    ) -> (Item, String, i64) {
+        let now = self.clock.now_ms();
+        let claim_id = uuid::Uuid::new_v4().to_string();
+        let lease_until = self.lease_until(now);
+        let item = Item::new(pk, SK)
+            .with("status", WorkState::InProgress.as_str())
+            .with("event_id", event_id)
+            .with("claim_id", claim_id.clone())
+            .with("lease_until", lease_until)
+            .with("attempts", attempt)
+            .with("work", work.clone())
+            .with("created_at", now)
+            // Due when the lease ends: an invocation that dies leaves its work to the sweep.
+            .with(DUE_QUEUE, keys::due_queue(integration))
+            .with(DUE_AT, lease_until / 1000 + 1)
+            .with(EXPIRES_AT, now / 1000 + self.retention.as_secs() as i64);
+        (item, claim_id, now)
     }
 
-    /// Claims `event_id` within `scope`, recording `work` (what is needed to redo it; never a
-    /// credential or personnummer) before anything is sent anywhere.
+    /// Claims `event_id` within `scope` (`{integration}#{tenant}`), recording `work` (what is
+    /// needed to redo it; never a credential or personnummer) before anything is sent anywhere.
     pub async fn claim(&self, scope: &str, event_id: &str, work: Value) -> Result<Claim, AppError> {
-        let pk = Self::pk(scope, event_id);
+        let pk = keys::event(scope, event_id);
+        let integration = scope.split('#').next().unwrap_or(scope).to_owned();
         let deadline = Instant::now() + self.wait;
         loop {
-            let now = self.clock.now_ms();
-            let claim_id = uuid::Uuid::new_v4().to_string();
-            let item = Item::new(pk.clone(), SK)
-                .with("status", IN_PROGRESS)
-                .with("claim_id", claim_id.clone())
-                .with("lease_until", now + self.lease.as_millis() as i64)
-                .with("work", work.clone())
-                .with("created_at", now)
-                .with(EXPIRES_AT, now / 1000 + self.retention.as_secs() as i64);
+            let (item, claim_id, now) = self.claim_item(&pk, event_id, &integration, &work, 1);
             let claimable = Cond::Or(vec![
                 Cond::NotExists,
-                Cond::Eq("status", json!(FAILED)),
-                Cond::And(vec![Cond::Eq("status", json!(IN_PROGRESS)), Cond::Lt("lease_until", now)]),
+                Cond::Eq("status", json!(WorkState::Failed.as_str())),
+                Cond::And(vec![
+                    Cond::Eq("status", json!(WorkState::InProgress.as_str())),
+                    Cond::Lt("lease_until", now),
+                ]),
                 Cond::Lt(EXPIRES_AT, now / 1000),
             ]);
-            let existing = match self.store.put(item, Some(claimable)).await? {
-                PutOutcome::Written => {
+            let current = match claim::put_or_current(self.store.as_ref(), item, claimable).await? {
+                Claimed::Won => {
                     return Ok(Claim::Acquired(Lease {
                         pk,
                         claim_id,
-                        scope: scope.to_owned(),
+                        integration,
                         work,
                         created_at: now,
+                        attempt: 1,
                     }))
                 }
-                PutOutcome::Rejected(Some(item)) => Some(item),
-                PutOutcome::Rejected(None) => self.store.get(&pk, SK).await?,
+                Claimed::Held(current) => current,
             };
-            let Some(mut current) = existing else {
-                continue;
-            };
+            let Some(mut current) = current else { continue };
             // Someone else owns it: wait for their outcome, or for their lease to run out.
             loop {
-                match current.str("status") {
-                    Some(COMPLETED) | Some(FAILED) => return Ok(Claim::Replay(outcome_of(&current)?)),
+                match current.str("status").and_then(WorkState::parse) {
+                    Some(WorkState::Completed | WorkState::Failed | WorkState::GivenUp) => {
+                        return Ok(Claim::Replay(outcome_of(&current)?))
+                    }
                     _ if current.i64("lease_until").is_some_and(|l| l < self.clock.now_ms()) => break,
                     _ if Instant::now() >= deadline => {
                         return Err(AppError::conflict(
@@ -167,36 +281,145 @@ impl Idempotency {
         }
     }
 
-    /// Records the outcome. A failed event stays recorded with its error, in the failed queue of
-    /// the sparse index, and may be claimed again.
-    pub async fn finish(&self, lease: Lease, outcome: &Outcome, error: Option<&str>) -> Result<(), AppError> {
+    /// Claims a stored item again (the sweep, or an admin retry): only if it is still as it was
+    /// read, so that two sweeps never run the same work. `by_hand` restarts the retry count.
+    pub async fn claim_again(&self, record: &WorkRecord, by_hand: bool) -> Result<Option<Lease>, AppError> {
+        let integration =
+            record.pk.trim_start_matches("EVENT#").split('#').next().unwrap_or_default().to_owned();
+        let attempt = if by_hand { 1 } else { record.attempts + 1 };
+        let (item, claim_id, now) =
+            self.claim_item(&record.pk, &record.id, &integration, &record.work, attempt);
+        let item = item.with("created_at", record.created_at);
+        let same = Cond::Eq("claim_id", json!(record.claim_id));
+        let runnable = match record.state {
+            WorkState::InProgress => Cond::Lt("lease_until", now),
+            WorkState::Failed => Cond::Eq("status", json!(WorkState::Failed.as_str())),
+            WorkState::GivenUp if by_hand => Cond::Eq("status", json!(WorkState::GivenUp.as_str())),
+            _ => return Ok(None),
+        };
+        match claim::put_or_current(self.store.as_ref(), item, Cond::And(vec![same, runnable])).await? {
+            Claimed::Won => Ok(Some(Lease {
+                pk: record.pk.clone(),
+                claim_id,
+                integration,
+                work: record.work.clone(),
+                created_at: record.created_at,
+                attempt,
+            })),
+            Claimed::Held(_) => Ok(None),
+        }
+    }
+
+    /// The delay before the retry after `attempt`, or `None` when the work is to be given up.
+    pub fn retry_after(&self, attempt: u32) -> Option<u64> {
+        self.retry_schedule.get(attempt.saturating_sub(1) as usize).copied()
+    }
+
+    /// Records how the attempt ended. Failed work is due again after the schedule's delay (or
+    /// given up when the schedule is used up); given-up work leaves the due queue for its own.
+    pub async fn finish(
+        &self,
+        lease: Lease,
+        outcome: &Outcome,
+        finish: Finish,
+    ) -> Result<WorkState, AppError> {
         let now = self.clock.now_ms();
+        let (state, error, due) = match finish {
+            Finish::Completed => (WorkState::Completed, None, None),
+            Finish::Failed(e) => match self.retry_after(lease.attempt) {
+                Some(delay) => (
+                    WorkState::Failed,
+                    Some(e),
+                    Some((keys::due_queue(&lease.integration), now / 1000 + delay as i64)),
+                ),
+                None => (
+                    WorkState::GivenUp,
+                    Some(e),
+                    Some((keys::given_up_queue(&lease.integration), now / 1000)),
+                ),
+            },
+            Finish::GivenUp(e) => {
+                (WorkState::GivenUp, Some(e), Some((keys::given_up_queue(&lease.integration), now / 1000)))
+            }
+        };
         let mut item = Item::new(lease.pk.clone(), SK)
-            .with("status", if error.is_some() { FAILED } else { COMPLETED })
+            .with("status", state.as_str())
+            .with("event_id", lease.pk.rsplit('#').next().unwrap_or_default())
             .with("claim_id", lease.claim_id.clone())
+            .with("attempts", lease.attempt)
             .with("work", lease.work)
             .with("outcome", serde_json::to_value(outcome).map_err(AppError::internal)?)
             .with("created_at", lease.created_at)
             .with("finished_at", now)
             .with(EXPIRES_AT, now / 1000 + self.retention.as_secs() as i64);
         if let Some(error) = error {
-            item = item
-                .with("error", error)
-                .with(DUE_QUEUE, Self::failed_queue(&lease.scope))
-                .with(DUE_AT, now / 1000);
+            item = item.with("error", error);
+        }
+        if let Some((queue, at)) = due {
+            item = item.with(DUE_QUEUE, queue).with(DUE_AT, at);
+        }
+        if state == WorkState::GivenUp {
+            tracing::error!(event = "work_given_up", integration = %lease.integration, record = %lease.pk, "work given up");
         }
         match self.store.put(item, Some(Cond::Eq("claim_id", json!(lease.claim_id)))).await? {
-            PutOutcome::Written => Ok(()),
+            PutOutcome::Written => Ok(state),
             PutOutcome::Rejected(_) => {
                 tracing::warn!(record = %lease.pk, "lease lost before the outcome was recorded");
-                Ok(())
+                Ok(state)
             }
         }
     }
 
     /// The stored record of an event, for inspection and retries.
-    pub async fn record(&self, scope: &str, event_id: &str) -> Result<Option<Item>, AppError> {
-        Ok(self.store.get(&Self::pk(scope, event_id), SK).await?)
+    pub async fn record(&self, scope: &str, event_id: &str) -> Result<Option<WorkRecord>, AppError> {
+        Ok(self.store.get(&keys::event(scope, event_id), SK).await?.as_ref().and_then(WorkRecord::from_item))
+    }
+
+    /// Work of `integration` that is due now (failed work whose delay is over, claims whose lease
+    /// ended), earliest first, at most `limit`: read from the sparse index only.
+    pub async fn due(&self, integration: &str, limit: usize) -> Result<Vec<WorkRecord>, AppError> {
+        let now = self.clock.now_secs();
+        let items = self.store.query_due(&keys::due_queue(integration), now, limit).await?;
+        Ok(items.iter().filter(|i| i.sk == SK).filter_map(WorkRecord::from_item).collect())
+    }
+
+    /// The operator view: failed (waiting for a retry), due (now), or given up.
+    pub async fn list(
+        &self,
+        integration: &str,
+        wanted: ListState,
+        limit: usize,
+    ) -> Result<Vec<WorkRecord>, AppError> {
+        let (queue, before) = match wanted {
+            ListState::Failed => (keys::due_queue(integration), i64::MAX),
+            ListState::Due => (keys::due_queue(integration), self.clock.now_secs()),
+            ListState::GivenUp => (keys::given_up_queue(integration), i64::MAX),
+        };
+        let items = self.store.query_due(&queue, before, limit).await?;
+        let records = items.iter().filter(|i| i.sk == SK).filter_map(WorkRecord::from_item);
+        Ok(match wanted {
+            ListState::Failed => records.filter(|r| r.state == WorkState::Failed).collect(),
+            _ => records.collect(),
+        })
+    }
+}
+
+/// What the operator view lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListState {
+    Failed,
+    Due,
+    GivenUp,
+}
+
+impl ListState {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "failed" => Some(ListState::Failed),
+            "due" => Some(ListState::Due),
+            "given_up" => Some(ListState::GivenUp),
+            _ => None,
+        }
     }
 }
 
@@ -221,7 +444,12 @@ mod tests {
         let mut idem = Idempotency::new(store.clone(), clock.clone());
         idem.wait = Duration::from_millis(300);
         idem.poll = Duration::from_millis(10);
+        idem.retry_schedule = vec![60, 300];
         (store, clock, idem)
+    }
+
+    fn answer(status: StatusCode, text: &str) -> Outcome {
+        Outcome::from_response(&web::text(status, text))
     }
 
     #[tokio::test]
@@ -230,8 +458,8 @@ mod tests {
         let Claim::Acquired(lease) = idem.claim("s", "e1", json!({"a": 1})).await.unwrap() else {
             panic!("first claim must be acquired")
         };
-        let first = Outcome::from_response(&web::text(StatusCode::OK, "done"));
-        idem.finish(lease, &first, None).await.unwrap();
+        let first = answer(StatusCode::OK, "done");
+        idem.finish(lease, &first, Finish::Completed).await.unwrap();
         match idem.claim("s", "e1", json!({"a": 1})).await.unwrap() {
             Claim::Replay(o) => assert_eq!(o, first),
             Claim::Acquired(_) => panic!("repeat must replay"),
@@ -239,32 +467,54 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_attempt_is_recorded_and_retryable() {
-        let (store, _, idem) = setup();
-        let Claim::Acquired(lease) = idem.claim("s", "e2", json!({})).await.unwrap() else { panic!() };
-        let failed = Outcome::from_response(&web::text(StatusCode::BAD_GATEWAY, "down"));
-        idem.finish(lease, &failed, Some("service down")).await.unwrap();
-        let record = idem.record("s", "e2").await.unwrap().unwrap();
-        assert_eq!(record.str("status"), Some("failed"));
-        assert_eq!(record.str("error"), Some("service down"));
-        assert_eq!(store.query_due_len("failed#s").await, 1);
-        assert!(matches!(idem.claim("s", "e2", json!({})).await.unwrap(), Claim::Acquired(_)));
+    async fn failed_work_is_due_after_each_delay_then_given_up() {
+        let (_, clock, idem) = setup();
+        let Claim::Acquired(lease) = idem.claim("s#t", "e2", json!({})).await.unwrap() else { panic!() };
+        let state = idem
+            .finish(lease, &answer(StatusCode::BAD_GATEWAY, "down"), Finish::Failed("down".into()))
+            .await
+            .unwrap();
+        assert_eq!(state, WorkState::Failed);
+        assert!(idem.due("s", 10).await.unwrap().is_empty(), "not due before its delay");
+        clock.advance_secs(61);
+        let due = idem.due("s", 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].error.as_deref(), Some("down"));
+        let lease = idem.claim_again(&due[0], false).await.unwrap().expect("the sweep claims it");
+        assert_eq!(lease.attempt, 2);
+        assert!(idem.claim_again(&due[0], false).await.unwrap().is_none(), "a second sweep does not");
+        idem.finish(lease, &answer(StatusCode::BAD_GATEWAY, "down"), Finish::Failed("down".into()))
+            .await
+            .unwrap();
+        clock.advance_secs(301);
+        let due = idem.due("s", 10).await.unwrap();
+        let lease = idem.claim_again(&due[0], false).await.unwrap().unwrap();
+        let state = idem
+            .finish(lease, &answer(StatusCode::BAD_GATEWAY, "down"), Finish::Failed("down".into()))
+            .await
+            .unwrap();
+        assert_eq!(state, WorkState::GivenUp, "the schedule has two delays: the third failure gives up");
+        clock.advance_secs(100_000);
+        assert!(idem.due("s", 10).await.unwrap().is_empty());
+        assert_eq!(idem.list("s", ListState::GivenUp, 10).await.unwrap().len(), 1);
+        let given_up = idem.record("s#t", "e2").await.unwrap().unwrap();
+        let lease = idem.claim_again(&given_up, true).await.unwrap().expect("an admin retry runs it again");
+        assert_eq!(lease.attempt, 1);
     }
 
     #[tokio::test]
-    async fn an_in_progress_claim_blocks_until_its_lease_expires() {
+    async fn a_claim_whose_invocation_died_is_due_when_its_lease_ends() {
         let (_, clock, idem) = setup();
-        let Claim::Acquired(_abandoned) = idem.claim("s", "e3", json!({})).await.unwrap() else { panic!() };
-        let err = idem.claim("s", "e3", json!({})).await.err().expect("must wait, then give up");
+        let Claim::Acquired(_abandoned) = idem.claim("s#t", "e3", json!({"w": 1})).await.unwrap() else {
+            panic!()
+        };
+        let err = idem.claim("s#t", "e3", json!({})).await.err().expect("must wait, then give up");
         assert_eq!(err.status, 409);
-        clock.advance_secs(61);
-        assert!(matches!(idem.claim("s", "e3", json!({})).await.unwrap(), Claim::Acquired(_)));
-    }
-
-    impl MemoryStore {
-        async fn query_due_len(&self, queue: &str) -> usize {
-            use crate::store::ItemStore;
-            self.query_due(queue, i64::MAX, 100).await.unwrap().len()
-        }
+        assert!(idem.due("s", 10).await.unwrap().is_empty(), "not due while the lease holds");
+        clock.advance_secs(62);
+        let due = idem.due("s", 10).await.unwrap();
+        assert_eq!((due.len(), due[0].state), (1, WorkState::InProgress));
+        assert_eq!(due[0].work, json!({"w": 1}));
+        assert!(idem.claim_again(&due[0], false).await.unwrap().is_some());
     }
 }

@@ -53,7 +53,39 @@ where
     // `lambda_runtime::run` (unlike `run_concurrent` or `lambda_http::runtime`) asks neither
     // `'static` nor `Send` of the service: it polls one invocation at a time inside this future.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Invocation>| async move {
-        match event.payload {
+        let deadline = work_deadline(event.context.deadline);
+        crate::outbound::within(deadline, async move { handle(http_handler, scheduled, event.payload).await })
+            .await
+    }))
+    .await
+}
+
+/// Time kept back from the invocation's deadline to record the outcome of the work.
+pub const OUTCOME_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// When calls out must stop: the runtime's deadline (ms since the epoch) less [`OUTCOME_MARGIN`].
+fn work_deadline(deadline_ms: u64) -> tokio::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    tokio::time::Instant::now() + left.saturating_sub(OUTCOME_MARGIN)
+}
+
+async fn handle<H, HF, S, SF>(
+    http_handler: &H,
+    scheduled: Option<&S>,
+    payload: Invocation,
+) -> Result<Answer, Error>
+where
+    H: Fn(Request) -> HF,
+    HF: Future<Output = Response>,
+    S: Fn() -> SF,
+    SF: Future<Output = serde_json::Value>,
+{
+    {
+        match payload {
             Invocation::Http(request) => {
                 let request = from_http_api_v2(*request)?;
                 Ok::<_, Error>(Answer::Http(Box::new(to_http_api_v2(http_handler(request).await))))
@@ -68,8 +100,7 @@ where
             )
             .into()),
         }
-    }))
-    .await
+    }
 }
 
 /// What one invocation carries: an EventBridge event (it has a `detail-type`), else an HTTP API

@@ -10,20 +10,25 @@
 //! - [`platform`]: the dependencies a Lambda builds once per cold start
 pub mod admin;
 pub mod body_signature;
+pub mod cards;
+pub mod claim;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod idempotency;
+pub mod keys;
 pub mod lambda;
 pub mod logging;
 pub mod outbound;
-pub mod routes;
 pub mod platform;
+pub mod routes;
 pub mod secret;
 pub mod secrets;
 pub mod store;
 pub mod teamtailor;
 pub mod tickets;
+pub mod trigger;
+pub mod vendor_event;
 pub mod web;
 
 pub use error::AppError;

@@ -69,7 +69,9 @@ pub enum OutboundError {
     #[error("{service} did not answer within {seconds} seconds (tried {attempts} times)")]
     TimedOut { service: &'static str, seconds: u64, attempts: u32 },
     /// The invocation's time ran out before a (further) attempt could be made.
-    #[error("{service} could not be called again before this invocation's time ran out (tried {attempts} times)")]
+    #[error(
+        "{service} could not be called again before this invocation's time ran out (tried {attempts} times)"
+    )]
     OutOfTime { service: &'static str, attempts: u32 },
     #[error("{service} could not be reached (tried {attempts} times): {reason}")]
     Unreachable { service: &'static str, attempts: u32, reason: String },
@@ -91,7 +93,9 @@ impl OutboundError {
     /// sent" would be a lie): anything but a refusal before sending or a definite 4xx answer.
     pub fn maybe_performed(&self) -> bool {
         match self {
-            OutboundError::Status { status, .. } => status.is_server_error() || *status == StatusCode::REQUEST_TIMEOUT,
+            OutboundError::Status { status, .. } => {
+                status.is_server_error() || *status == StatusCode::REQUEST_TIMEOUT
+            }
             OutboundError::OutOfTime { attempts, .. } => *attempts > 0,
             OutboundError::Unreachable { .. } | OutboundError::Malformed { .. } => false,
             OutboundError::TimedOut { .. } => true,

@@ -42,7 +42,8 @@ impl Platform {
     ) -> Self {
         let http = HttpClient::new(policy);
         let secrets = Secrets::new(secret_store, config.secrets_prefix.clone(), DEFAULT_TTL);
-        let idempotency = Idempotency::new(store.clone(), clock.clone());
+        let mut idempotency = Idempotency::new(store.clone(), clock.clone());
+        idempotency.retry_schedule = config.retry_schedule.clone();
         let partner_results = PartnerResults::new(http.clone(), &config);
         Platform { config, store, secrets, http, clock, idempotency, partner_results }
     }

@@ -79,8 +79,14 @@ pub fn match_path<'a>(pattern: &str, path: &'a str) -> Option<Params<'a>> {
 }
 
 /// The route for a request, with its parameters; `None` when nothing matches.
-pub fn find<'r, 'a, D>(routes: &'r [Route<D>], method: &Method, path: &'a str) -> Option<(&'r Route<D>, Params<'a>)> {
-    routes.iter().find_map(|r| (r.method == method).then(|| match_path(r.path, path)).flatten().map(|p| (r, p)))
+pub fn find<'r, 'a, D>(
+    routes: &'r [Route<D>],
+    method: &Method,
+    path: &'a str,
+) -> Option<(&'r Route<D>, Params<'a>)> {
+    routes
+        .iter()
+        .find_map(|r| (r.method == method).then(|| match_path(r.path, path)).flatten().map(|p| (r, p)))
 }
 
 /// Serves `req` with the matching route of `routes`; `404` (or `405`) in problem+json otherwise.
@@ -89,7 +95,10 @@ pub async fn dispatch<D>(routes: &[Route<D>], deps: &D, req: Request) -> Respons
     let Some((route, params)) = find(routes, req.method(), &path) else {
         let known = routes.iter().any(|r| match_path(r.path, &path).is_some());
         let e = if known {
-            AppError::new(http::StatusCode::METHOD_NOT_ALLOWED, format!("{} is not allowed on {path}", req.method()))
+            AppError::new(
+                http::StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} is not allowed on {path}", req.method()),
+            )
         } else {
             AppError::not_found(format!("no route {} {path}", req.method()))
         };
@@ -104,8 +113,11 @@ mod tests {
 
     #[test]
     fn parameters_are_taken_from_their_segments() {
-        let p = match_path("/alva/companies/{id}/teamtailor/accounts/{account}", "/alva/companies/c1/teamtailor/accounts/a2")
-            .expect("matches");
+        let p = match_path(
+            "/alva/companies/{id}/teamtailor/accounts/{account}",
+            "/alva/companies/c1/teamtailor/accounts/a2",
+        )
+        .expect("matches");
         assert_eq!((p.get(0), p.get(1)), ("c1", "a2"));
         assert!(match_path("/alva/companies/{id}/teamtailor", "/alva/companies/c1/teamtailor/x").is_none());
         assert!(match_path("/alva/companies/{id}/teamtailor", "/alva/companies").is_none());
@@ -124,7 +136,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_reaches_its_handler_and_others_get_404_or_405() {
-        let get = |m: Method, p: &str| http::Request::builder().method(m).uri(p).body(bytes::Bytes::new()).unwrap();
+        let get =
+            |m: Method, p: &str| http::Request::builder().method(m).uri(p).body(bytes::Bytes::new()).unwrap();
         let ok = dispatch(ROUTES, &Deps, get(Method::GET, "/x/7")).await;
         assert_eq!((ok.status().as_u16(), &ok.body()[..]), (200, &b"7"[..]));
         assert_eq!(dispatch(ROUTES, &Deps, get(Method::POST, "/x/7")).await.status(), 405);

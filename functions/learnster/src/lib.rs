@@ -6,8 +6,8 @@ pub mod integrations;
 pub mod trigger;
 
 use hirebridge::error::Style;
-use hirebridge::routes::{self, Access, Route};
 use hirebridge::platform::Platform;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::web::{Request, Response};
 use http::Method;
 
@@ -28,7 +28,6 @@ impl Deps {
     }
 }
 
-/// Every `/learnster/*` route. Errors become answers here, in the style the caller expects.
 /// Every route of this integration, once: the router, the local runner and the template test read it.
 pub static ROUTES: &[Route<Deps>] = &[
     Route {
@@ -111,7 +110,31 @@ pub static ROUTES: &[Route<Deps>] = &[
         style: Style::Problem,
         handler: |d, r, p| Box::pin(trigger::retry(d, r, p.get(0), p.get(1))),
     },
+    Route {
+        method: Method::GET,
+        path: "/learnster/work",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(hirebridge::trigger::list(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/learnster/work/{id}/retry",
+        function: "learnster-webhook",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(hirebridge::trigger::retry(d, r, p.get(0))),
+    },
 ];
+
+/// The scheduled run (EventBridge, every 5 minutes): the due work and undelivered cards.
+pub async fn sweep(deps: &Deps) -> serde_json::Value {
+    match hirebridge::trigger::sweep(deps).await {
+        Ok(report) => serde_json::json!(report),
+        Err(e) => serde_json::json!({"error": e.detail}),
+    }
+}
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     routes::dispatch(ROUTES, deps, req).await

@@ -1,4 +1,5 @@
-//! The `learnster-webhook` Lambda: build the dependencies once, then serve.
+//! The `learnster-webhook` Lambda: build the dependencies once, then serve the routes and
+//! the scheduled sweep of due work.
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
@@ -10,5 +11,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     let platform = Platform::aws(config, RetryPolicy::default()).await?;
     let deps = Deps::new(platform);
-    hirebridge::lambda::run(|req| learnster::handle(&deps, req)).await
+    let deps = &deps;
+    hirebridge::lambda::run_with_schedule(|req| learnster::handle(deps, req), || learnster::sweep(deps)).await
 }

@@ -1,9 +1,9 @@
 //! What Teamtailor calls: the activation form, its validation, the trigger form, and the trigger
 //! webhook that creates the candidate's Learnster student and tags it.
-use hirebridge::admin::require_admin;
+use async_trait::async_trait;
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::{Claim, Idempotency};
-use hirebridge::platform::Listing;
+use hirebridge::idempotency::ListState;
+use hirebridge::platform::{Listing, Platform};
 use hirebridge::store::Item;
 use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::forms::{Field, Form};
@@ -11,6 +11,7 @@ use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::webhook::Webhook;
+use hirebridge::trigger::{self, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
@@ -91,7 +92,6 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
 /// What one trigger asks for, recorded before anything is sent (no credential in it).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Work {
-    pub event_id: String,
     pub candidate_id: String,
     pub first_name: String,
     pub last_name: String,
@@ -101,11 +101,19 @@ pub struct Work {
     pub job_id: Option<String>,
     pub job_title: Option<String>,
     pub stage: Option<String>,
-    pub update_url: String,
+    /// `Teamtailor-Host` of the trigger (where the job's department is read).
+    #[serde(default)]
+    pub teamtailor_host: Option<String>,
+}
+
+/// What only the live request carries: the company's API token (never recorded).
+#[derive(Default)]
+pub struct Live {
+    api_token: Option<SecretString>,
 }
 
 impl Work {
-    fn from_webhook(hook: Webhook) -> AppResult<Self> {
+    fn from_webhook(hook: Webhook, teamtailor_host: Option<&str>) -> AppResult<Self> {
         let event = hook.partner_event;
         let c = event.candidate;
         let present = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -134,7 +142,6 @@ impl Work {
         }
         let job = c.job;
         Ok(Work {
-            event_id: event.id,
             candidate_id: c.id,
             first_name: first_name.unwrap_or_default(),
             last_name: last_name.unwrap_or_default(),
@@ -144,7 +151,7 @@ impl Work {
             job_id: job.as_ref().map(|j| j.id.clone()),
             job_title: job.as_ref().and_then(|j| present(j.title.clone())),
             stage: job.and_then(|j| present(j.stage)),
-            update_url: event.partner_result.update_url,
+            teamtailor_host: teamtailor_host.map(str::to_owned),
         })
     }
 }
@@ -156,69 +163,55 @@ pub fn tag(kind: &str, name: &str) -> String {
     tag.chars().take(100).collect()
 }
 
-/// `POST /learnster/webhook`.
+/// `POST /learnster/webhook`: the shared trigger pipeline with Learnster's part below.
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
-    let (listing, integration) = authenticate(deps, req).await?;
-    let hook = Webhook::receive(&deps.platform, &listing, req)?;
-    let integration = integration.ok_or_else(|| AppError::forbidden(SWITCHED_OFF))?;
-    let work = Work::from_webhook(hook)?;
-    let api_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
-    let host = web::header(req, "teamtailor-host");
-    execute(deps, &listing, &integration, work, api_token.as_ref(), host).await
+    trigger::receive(deps, req).await
 }
 
-fn scope(integration_id: &str) -> String {
-    format!("{INTEGRATION}#{integration_id}")
-}
+#[async_trait]
+impl Trigger for Deps {
+    type Tenant = Integration;
+    type Work = Work;
+    type Live = Live;
+    const INTEGRATION: &'static str = INTEGRATION;
+    const NOT_DONE: &'static str = "Learnster account not created or tagged";
 
-/// Claims the event, does the work once, writes the partner result, records the outcome.
-async fn execute(
-    deps: &Deps,
-    listing: &Listing,
-    integration: &Integration,
-    work: Work,
-    api_token: Option<&SecretString>,
-    host: Option<&str>,
-) -> AppResult<Response> {
-    let record = serde_json::to_value(&work).map_err(AppError::internal)?;
-    let lease = match deps.platform.idempotency.claim(&scope(&integration.id), &work.event_id, record).await?
-    {
-        Claim::Replay(outcome) => return Ok(outcome.to_response()),
-        Claim::Acquired(lease) => lease,
-    };
-    let (result, error) = match enroll(deps, integration, &work, api_token, host).await {
-        Ok(summary) => (PartnerResult::new(ResultStatus::Completed).summary(summary), None),
-        Err(e) => {
-            let message = format!(
-                "Learnster account not created or tagged: {} Move the candidate to this stage again to retry, or ask your hirebridge admin to retry event {}.",
-                e.detail.trim_end_matches('.').to_owned() + ".",
-                work.event_id
-            );
-            (PartnerResult::new(ResultStatus::Failed).summary(message), Some(e.detail))
+    fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    async fn authenticate(&self, req: &Request) -> AppResult<(Listing, Integration)> {
+        let (listing, integration) = authenticate(self, req).await?;
+        Ok((listing, integration.ok_or_else(|| AppError::forbidden(SWITCHED_OFF))?))
+    }
+
+    fn tenant_id(integration: &Integration) -> String {
+        integration.id.clone()
+    }
+
+    async fn tenant(&self, id: &str) -> AppResult<Integration> {
+        let integration = integrations::by_id(self, id).await?;
+        if integration.active {
+            Ok(integration)
+        } else {
+            Err(AppError::conflict("Learnster was switched off for this account"))
         }
-    };
-    let response = hirebridge::teamtailor::conclude(
-        &deps.platform,
-        lease,
-        &work.update_url,
-        &listing.partner_api_key,
-        &result,
-        error.as_deref(),
-        StatusCode::BAD_GATEWAY,
-    )
-    .await?;
-    tracing::info!(event = %work.event_id, integration = %integration.id, failed = error.is_some(), "learnster trigger handled");
-    Ok(response)
+    }
+
+    fn work(&self, _: &Integration, hook: Webhook, req: &Request) -> AppResult<(Work, Live)> {
+        let work = Work::from_webhook(hook, web::header(req, "teamtailor-host"))?;
+        let api_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
+        Ok((work, Live { api_token }))
+    }
+
+    async fn perform(&self, integration: &Integration, work: &Work, live: &Live) -> AppResult<PartnerResult> {
+        let summary = enroll(self, integration, work, live).await?;
+        Ok(PartnerResult::new(ResultStatus::Completed).summary(summary))
+    }
 }
 
 /// Finds or creates the candidate's student and adds the enabled tags. Answers a summary.
-async fn enroll(
-    deps: &Deps,
-    integration: &Integration,
-    work: &Work,
-    api_token: Option<&SecretString>,
-    host: Option<&str>,
-) -> AppResult<String> {
+async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live) -> AppResult<String> {
     let credentials = integrations::credentials(deps, &integration.id).await?;
     let tenant =
         Tenant { space: &integration.space, vendor_id: &integration.vendor_id, credentials: &credentials };
@@ -226,7 +219,7 @@ async fn enroll(
     let store = &deps.platform.store;
     let learnster_error = |e: hirebridge::outbound::OutboundError| {
         match e.status() {
-        Some(s) if s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN => AppError::upstream(
+        Some(s) if s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN => AppError::unprocessable(
             "Learnster refused hirebridge's API client credentials; ask your admin to switch the Learnster integration on again with valid ones.",
         ),
         _ => AppError::upstream(e.to_string()),
@@ -266,7 +259,7 @@ async fn enroll(
         names.extend(work.job_title.as_deref().map(|t| tag("title", t)));
     }
     if integration.tags.department {
-        names.extend(department(deps, work, api_token, host).await.map(|d| tag("department", &d)));
+        names.extend(department(deps, work, live.api_token.as_ref()).await.map(|d| tag("department", &d)));
     }
     if integration.tags.stage {
         names.extend(work.stage.as_deref().map(|s| tag("stage", s)));
@@ -288,12 +281,8 @@ async fn enroll(
 
 /// The job's department from Teamtailor when the company's API key was sent, else the
 /// candidate's department.
-async fn department(
-    deps: &Deps,
-    work: &Work,
-    api_token: Option<&SecretString>,
-    host: Option<&str>,
-) -> Option<String> {
+async fn department(deps: &Deps, work: &Work, api_token: Option<&SecretString>) -> Option<String> {
+    let host = work.teamtailor_host.as_deref();
     let fallback = work.candidate_department.clone();
     let (Some(token), Some(job_id)) = (api_token, work.job_id.as_deref()) else {
         return fallback;
@@ -322,54 +311,24 @@ async fn department(
     }
 }
 
-/// `POST /learnster/integrations/{id}/events/{event_id}/retry` (admin): runs a failed event again
-/// from its record.
+/// `POST /learnster/integrations/{id}/events/{event_id}/retry` (admin; an alias of
+/// `POST /learnster/work/{id}:{event_id}/retry`).
 pub async fn retry(deps: &Deps, req: &Request, id: &str, event_id: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
-    let integration = integrations::by_id(deps, id).await?;
-    if !integration.active {
-        return Err(AppError::conflict("this integration is switched off"));
-    }
-    let record = deps
-        .platform
-        .idempotency
-        .record(&scope(id), event_id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no event {event_id} for integration {id}")))?;
-    if record.str("status") != Some("failed") {
-        return Err(AppError::conflict(format!(
-            "event {event_id} is {}; only failed events are retried",
-            record.str("status").unwrap_or("unknown")
-        )));
-    }
-    let work: Work = serde_json::from_value(record.attrs.get("work").cloned().unwrap_or_default())
-        .map_err(AppError::internal)?;
-    let listing = deps.platform.listing(INTEGRATION).await?;
-    let answer = execute(deps, &listing, &integration, work, None, None).await?;
-    Ok(web::json(
-        StatusCode::OK,
-        &json!({
-            "event_id": event_id,
-            "status": if answer.status().is_success() { "completed" } else { "failed" },
-            "answer": String::from_utf8_lossy(answer.body()),
-        }),
-    ))
+    trigger::retry(deps, req, &format!("{id}:{event_id}")).await
 }
 
-/// `GET /learnster/integrations/{id}/events` (admin): the failed events waiting for a retry.
+/// `GET /learnster/integrations/{id}/events` (admin; the failed part of `GET /learnster/work`
+/// for one integration).
 pub async fn failed_events(deps: &Deps, req: &Request, id: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
-    let queue = Idempotency::failed_queue(&scope(id));
-    let items = deps.platform.store.query_due(&queue, i64::MAX, 100).await?;
-    let events: Vec<_> = items
+    hirebridge::admin::require_scope(&deps.platform, req, INTEGRATION).await?;
+    let mut records =
+        deps.platform.idempotency.list(INTEGRATION, ListState::Failed, trigger::SWEEP_LIMIT).await?;
+    records
+        .extend(deps.platform.idempotency.list(INTEGRATION, ListState::GivenUp, trigger::SWEEP_LIMIT).await?);
+    let events: Vec<_> = records
         .iter()
-        .map(|i| {
-            json!({
-                "event_id": i.attrs.get("work").and_then(|w| w.get("event_id")).cloned(),
-                "error": i.str("error"),
-                "failed_at": i.i64("finished_at"),
-            })
-        })
+        .filter(|r| r.work.get("tenant").and_then(|t| t.as_str()) == Some(id))
+        .map(|r| json!({"event_id": r.id, "state": r.state.as_str(), "error": r.error, "attempts": r.attempts, "due_at": r.due_at}))
         .collect();
     Ok(web::json(StatusCode::OK, &json!({ "failed_events": events })))
 }

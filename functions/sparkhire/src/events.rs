@@ -89,6 +89,6 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
             }
         }
     };
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
+    platform.idempotency.finish(lease, &Outcome::from_response(&response), hirebridge::idempotency::Finish::from_error(error)).await?;
     Ok(response)
 }

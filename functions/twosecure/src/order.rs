@@ -188,7 +188,7 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
     };
     let (response, error) =
         place(deps, &listing.partner_api_key, &api_key, company_token, order, &input).await?;
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), error.as_deref()).await?;
+    platform.idempotency.finish(lease, &Outcome::from_response(&response), hirebridge::idempotency::Finish::from_error(error)).await?;
     Ok(response)
 }
 

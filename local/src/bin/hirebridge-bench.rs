@@ -75,7 +75,7 @@ async fn main() {
         else {
             unreachable!()
         };
-        idempotency.finish(lease, &outcome, None).await.unwrap();
+        idempotency.finish(lease, &outcome, hirebridge::idempotency::Finish::Completed).await.unwrap();
     }
     per_iteration("idempotency claim + finish (in-memory store)", started, ITERATIONS);
 }

@@ -10,7 +10,7 @@ pub mod webhook;
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::idempotency::{Lease, Outcome};
+use crate::idempotency::{Finish, Lease, Outcome};
 use crate::platform::Platform;
 use crate::web::{self, Response};
 use crate::SecretString;
@@ -60,7 +60,8 @@ pub async fn conclude(
         None => web::json(http::StatusCode::OK, &result.inline()),
         Some(_) => web::text(failure_status, result.summary.as_deref().unwrap_or("The trigger failed.")),
     };
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), error).await?;
+    let finish = error.map_or(Finish::Completed, |e| Finish::Failed(e.to_owned()));
+    platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
     Ok(response)
 }
 

@@ -11,9 +11,11 @@ use crate::SecretString;
 pub const PARTNER_API_VERSION: &str = "20180828";
 const RESULTS_PATH: &str = "/partner/v1/partner-results/";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResultStatus {
+    /// Still being sent (e.g. waiting for an automatic retry).
+    Sending,
     Sent,
     Pending,
     Completed,
@@ -96,7 +98,8 @@ impl PartnerResults {
     }
 
     /// Where to send an update. The `update-url` comes from the request, so it must name a
-    /// partner result on a Teamtailor host; with `TEAMTAILOR_API_URL` set, only its path is used.
+    /// partner result on a Teamtailor host, or under `TEAMTAILOR_API_URL` when that is set (a
+    /// proxy, or a sandbox under a path prefix); a Teamtailor host's URL then keeps only its path.
     pub fn resolve(&self, update_url: &str) -> Result<String, AppError> {
         let bad = || {
             AppError::bad_request(format!(
@@ -104,21 +107,27 @@ impl PartnerResults {
             ))
         };
         let url = url::Url::parse(update_url).map_err(|_| bad())?;
-        let path = url.path();
+        let under_base = self.api_base.as_deref().and_then(|base| {
+            let base = url::Url::parse(base).ok()?;
+            let same_origin = base.origin() == url.origin();
+            let rest = url.path().strip_prefix(base.path().trim_end_matches('/'))?;
+            (same_origin && rest.starts_with('/')).then(|| rest.to_owned())
+        });
+        let teamtailor_host = url.scheme() == "https"
+            && super::API_HOSTS.contains(&url.host_str().unwrap_or_default())
+            && url.port().is_none();
+        let path = match (&under_base, teamtailor_host) {
+            (Some(rest), _) => rest.as_str(),
+            (None, true) => url.path(),
+            (None, false) => return Err(bad()),
+        };
         let id = path.strip_prefix(RESULTS_PATH).ok_or_else(bad)?;
-        if id.is_empty() || id.contains('/') {
+        if id.is_empty() || id.contains('/') || url.query().is_some() {
             return Err(bad());
         }
         match &self.api_base {
             Some(base) => Ok(format!("{base}{path}")),
-            None => {
-                let host = url.host_str().unwrap_or_default();
-                if url.scheme() == "https" && super::API_HOSTS.contains(&host) && url.port().is_none() {
-                    Ok(format!("https://{host}{path}"))
-                } else {
-                    Err(bad())
-                }
-            }
+            None => Ok(format!("https://{}{path}", url.host_str().unwrap_or_default())),
         }
     }
 
@@ -127,6 +136,21 @@ impl PartnerResults {
         update_url: &str,
         partner_api_key: &SecretString,
         result: &PartnerResult,
+    ) -> Result<(), AppError> {
+        self.update_raw(
+            update_url,
+            partner_api_key,
+            &serde_json::to_value(result).map_err(AppError::internal)?,
+        )
+        .await
+    }
+
+    /// [`Self::update`] with the attributes as recorded (the card sweep).
+    pub async fn update_raw(
+        &self,
+        update_url: &str,
+        partner_api_key: &SecretString,
+        result: &Value,
     ) -> Result<(), AppError> {
         let url = self.resolve(update_url)?;
         let id = url.rsplit('/').next().unwrap_or_default().to_owned();
@@ -185,5 +209,23 @@ mod tests {
             c.resolve("https://api.teamtailor.com/partner/v1/partner-results/abc").unwrap(),
             "http://127.0.0.1:9/_sandbox/teamtailor/partner/v1/partner-results/abc"
         );
+    }
+
+    #[test]
+    fn an_update_url_under_a_configured_base_with_a_path_is_that_bases_result() {
+        let c = client(Some("https://proxy.example/tt/"));
+        assert_eq!(
+            c.resolve("https://proxy.example/tt/partner/v1/partner-results/abc").unwrap(),
+            "https://proxy.example/tt/partner/v1/partner-results/abc"
+        );
+        for bad in [
+            "https://proxy.example/other/partner/v1/partner-results/abc",
+            "https://proxy.example/ttx/partner/v1/partner-results/abc",
+            "https://proxy.example.evil.net/tt/partner/v1/partner-results/abc",
+            "http://proxy.example/tt/partner/v1/partner-results/abc",
+            "https://proxy.example/tt/v1/candidates/1",
+        ] {
+            assert!(c.resolve(bad).is_err(), "{bad} must be refused");
+        }
     }
 }

@@ -232,7 +232,7 @@ async fn a_candidate_without_email_gets_a_message_saying_what_to_fix() {
 }
 
 #[tokio::test]
-async fn learnster_down_is_retried_then_recorded_as_failed_and_can_be_retried() {
+async fn learnster_down_is_recorded_as_failed_due_for_a_retry_and_can_be_retried_by_hand() {
     let w = World::new().await;
     let (id, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
@@ -252,24 +252,22 @@ async fn learnster_down_is_retried_then_recorded_as_failed_and_can_be_retried() 
     let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
     assert_eq!(resp.status(), 502, "{}", text(&resp));
     let message = text(&resp);
-    assert!(
-        message.contains("503") && message.contains("tried 3 times") && message.contains("again"),
-        "{message}"
-    );
+    assert!(message.contains("503") && message.contains("retry automatically"), "{message}");
     assert_eq!(
         w.sandbox.count("learnster", "POST", "/users/students/").await,
-        3,
-        "retried up to the policy's attempts"
+        1,
+        "a POST without an idempotency key is not sent again at once: it may have been performed"
     );
 
-    // The card says what happened; the event stays recorded with its error.
+    // The card says what happened and what comes next; the event stays recorded, due again.
     let result = w.sandbox.state().await.partner_results[&mv.result_id].clone();
-    assert_eq!(result["status"], "failed");
+    assert_eq!(result["status"], "sending");
     assert_eq!(result["summary"].as_str().unwrap(), message);
     let record =
         w.deps.platform.idempotency.record(&format!("learnster#{id}"), &mv.event_id).await.unwrap().unwrap();
-    assert_eq!(record.str("status"), Some("failed"));
-    assert!(record.str("error").unwrap().contains("503"));
+    assert_eq!(record.state, hirebridge::idempotency::WorkState::Failed);
+    assert!(record.error.unwrap().contains("503"));
+    assert!(record.due_at.is_some(), "in the due index");
     let failed = json_of(
         &w.call(admin("GET", &format!("/learnster/integrations/{id}/events"), ADMIN_TOKEN, None)).await,
     );

@@ -1,0 +1,117 @@
+//! Updates of a candidate's card (partner results), at least once and never backwards. Each
+//! update is recorded (one item per card, with its rank and version) before it is sent; an
+//! update that ranks below what the card already has is dropped; one that could not be sent stays
+//! due, and the owning function's sweep sends the latest again.
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::keys;
+use crate::platform::Platform;
+use crate::store::{Cond, Item, PutOutcome, DUE_AT, DUE_QUEUE, EXPIRES_AT};
+use crate::teamtailor::partner_results::{PartnerResult, ResultStatus};
+use crate::SecretString;
+
+const SK: &str = "CARD";
+/// First retry of an update that could not be sent.
+const RETRY_SECS: i64 = 60;
+
+/// One update of one card.
+pub struct CardUpdate<'a> {
+    /// The listing (`alva`, `learnster`, `2secure`, `sparkhire`).
+    pub integration: &'a str,
+    pub update_url: &'a str,
+    pub result: &'a PartnerResult,
+}
+
+/// How far along a card is: an update never replaces one of a higher rank.
+pub fn rank(status: ResultStatus) -> i64 {
+    match status {
+        ResultStatus::Sending => 0,
+        ResultStatus::Sent => 1,
+        ResultStatus::Pending => 2,
+        ResultStatus::Completed | ResultStatus::Failed => 3,
+    }
+}
+
+/// What became of an update.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Recorded; Teamtailor did not take it now, the sweep sends it again.
+    Later,
+    /// The card already shows a later status; nothing was sent.
+    Superseded,
+}
+
+/// Records `update` and sends it with the listing's partner key.
+pub async fn send(
+    platform: &Platform,
+    update: CardUpdate<'_>,
+    partner_api_key: &SecretString,
+) -> Result<Delivery, AppError> {
+    platform.partner_results.resolve(update.update_url)?;
+    let now = platform.clock.now_ms();
+    let rank = rank(update.result.status);
+    let pk = keys::card(update.integration, update.update_url);
+    let item = Item::new(pk.clone(), SK)
+        .with("integration", update.integration)
+        .with("update_url", update.update_url)
+        .with("result", serde_json::to_value(update.result).map_err(AppError::internal)?)
+        .with("rank", rank)
+        .with("version", now)
+        .with("state", "sending")
+        .with(DUE_QUEUE, keys::due_queue(update.integration))
+        .with(DUE_AT, now / 1000 + RETRY_SECS)
+        .with(EXPIRES_AT, now / 1000 + 30 * 24 * 3600);
+    let newer = Cond::Or(vec![
+        Cond::NotExists,
+        Cond::Lt("rank", rank),
+        Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", now + 1)]),
+    ]);
+    if let PutOutcome::Rejected(_) = platform.store.put(item.clone(), Some(newer)).await? {
+        return Ok(Delivery::Superseded);
+    }
+    deliver(platform, item, partner_api_key).await
+}
+
+/// Sends a recorded update and marks it sent (unless a newer one was recorded meanwhile).
+async fn deliver(
+    platform: &Platform,
+    item: Item,
+    partner_api_key: &SecretString,
+) -> Result<Delivery, AppError> {
+    let result = item.attrs.get("result").cloned().unwrap_or_default();
+    let update_url = item.str("update_url").unwrap_or_default().to_owned();
+    let version = item.i64("version").unwrap_or_default();
+    match platform.partner_results.update_raw(&update_url, partner_api_key, &result).await {
+        Ok(()) => {
+            let mut sent = item;
+            sent.attrs.remove(DUE_QUEUE);
+            sent.attrs.remove(DUE_AT);
+            let sent = sent.with("state", "sent");
+            platform.store.put(sent, Some(Cond::Eq("version", json!(version)))).await?;
+            Ok(Delivery::Delivered)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.detail, "card update not delivered; the sweep sends it again");
+            let attempts = item.i64("attempts").unwrap_or(0) + 1;
+            let delay = RETRY_SECS.saturating_mul(1 << attempts.min(6));
+            let retry = item.with("attempts", attempts).with(DUE_AT, platform.clock.now_secs() + delay);
+            platform.store.put(retry, Some(Cond::Eq("version", json!(version)))).await?;
+            Ok(Delivery::Later)
+        }
+    }
+}
+
+/// The sweep's part: sends again the due card updates among `items` (others are ignored).
+pub async fn redeliver_due(platform: &Platform, items: &[Item]) -> Result<usize, AppError> {
+    let mut sent = 0;
+    for item in items.iter().filter(|i| i.sk == SK) {
+        let integration = item.str("integration").unwrap_or_default();
+        let listing = platform.listing(integration).await?;
+        if deliver(platform, item.clone(), &listing.partner_api_key).await? == Delivery::Delivered {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}

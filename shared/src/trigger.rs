@@ -1,0 +1,266 @@
+//! The one trigger pipeline: authenticate → parse → claim → perform → card → record → answer.
+//! An integration supplies what is its own through [`Trigger`] (who the tenant is, what the work
+//! is, how to perform it); the pipeline owns the order of the steps, the card's text on failure,
+//! the recorded outcome, and the re-runs: the scheduled [`sweep`] and the operator's retry.
+use async_trait::async_trait;
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::cards::{self, CardUpdate};
+use crate::error::AppResult;
+use crate::idempotency::{Claim, Finish, Lease, ListState, Outcome, WorkRecord, WorkState};
+use crate::platform::{Listing, Platform};
+use crate::teamtailor::partner_results::{PartnerResult, ResultStatus};
+use crate::teamtailor::webhook::Webhook;
+use crate::web::{self, Request, Response};
+use crate::AppError;
+
+/// What an integration brings to the pipeline.
+#[async_trait]
+pub trait Trigger: Sync {
+    /// Who the trigger is for (an account, a company, a recruiter), as authenticated.
+    type Tenant: Send + Sync;
+    /// What one trigger asks for; recorded before anything is sent, so never a credential.
+    type Work: Serialize + DeserializeOwned + Send + Sync;
+    /// What only the live request carries and may not be recorded (e.g. the company's API
+    /// token); a re-run gets `Default`.
+    type Live: Default + Send + Sync;
+
+    /// The listing (`alva`, `learnster`, `2secure`, `sparkhire`).
+    const INTEGRATION: &'static str;
+    /// What the recruiter reads first on a failed card, e.g. "The Alva test was not sent".
+    const NOT_DONE: &'static str;
+
+    fn platform(&self) -> &Platform;
+    /// Verifies the provider key; answers the listing's keys and the tenant.
+    async fn authenticate(&self, req: &Request) -> AppResult<(Listing, Self::Tenant)>;
+    /// The tenant's id, recorded with the work ([`Trigger::tenant`] finds it again).
+    fn tenant_id(tenant: &Self::Tenant) -> String;
+    /// The tenant from its id, for a re-run (there is no request to authenticate).
+    async fn tenant(&self, id: &str) -> AppResult<Self::Tenant>;
+    /// The work a webhook asks for; a `422` here says what the recruiter must fix.
+    fn work(
+        &self,
+        tenant: &Self::Tenant,
+        hook: Webhook,
+        req: &Request,
+    ) -> AppResult<(Self::Work, Self::Live)>;
+    /// Does the work once. An error of status 5xx is retried later; any other is final.
+    async fn perform(
+        &self,
+        tenant: &Self::Tenant,
+        work: &Self::Work,
+        live: &Self::Live,
+    ) -> AppResult<PartnerResult>;
+}
+
+/// What is recorded for one trigger.
+#[derive(Serialize, Deserialize)]
+struct Recorded<W> {
+    tenant: String,
+    update_url: String,
+    work: W,
+}
+
+fn scope<T: Trigger>(tenant_id: &str) -> String {
+    format!("{}#{tenant_id}", T::INTEGRATION)
+}
+
+/// `POST /{integration}/webhook`.
+pub async fn receive<T: Trigger>(t: &T, req: &Request) -> AppResult<Response> {
+    let (listing, tenant) = t.authenticate(req).await?;
+    let hook = Webhook::receive(t.platform(), &listing, req)?;
+    let event_id = hook.partner_event.id.clone();
+    let update_url = hook.partner_event.partner_result.update_url.clone();
+    t.platform().partner_results.resolve(&update_url)?;
+    let (work, live) = t.work(&tenant, hook, req)?;
+    let recorded = Recorded { tenant: T::tenant_id(&tenant), update_url, work };
+    let value = serde_json::to_value(&recorded).map_err(AppError::internal)?;
+    let lease = match t.platform().idempotency.claim(&scope::<T>(&recorded.tenant), &event_id, value).await? {
+        Claim::Replay(outcome) => return Ok(outcome.to_response()),
+        Claim::Acquired(lease) => lease,
+    };
+    let run =
+        Run { listing: &listing, tenant: &tenant, recorded: &recorded, live: &live, event_id: &event_id };
+    conclude(t, run, lease).await
+}
+
+/// One attempt at one trigger's work.
+struct Run<'a, T: Trigger> {
+    listing: &'a Listing,
+    tenant: &'a T::Tenant,
+    recorded: &'a Recorded<T::Work>,
+    live: &'a T::Live,
+    event_id: &'a str,
+}
+
+/// Performs the work, updates the card, records the outcome, and answers Teamtailor.
+async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult<Response> {
+    let platform = t.platform();
+    let attempt = lease.attempt;
+    let performed = t.perform(run.tenant, &run.recorded.work, run.live).await;
+    let (result, finish) = match performed {
+        Ok(result) => (result, Finish::Completed),
+        Err(e) => {
+            let retry =
+                e.status.is_server_error().then(|| platform.idempotency.retry_after(attempt)).flatten();
+            let card = failure_card(T::NOT_DONE, &e, retry, run.event_id);
+            (card, if retry.is_some() { Finish::Failed(e.detail) } else { Finish::GivenUp(e.detail) })
+        }
+    };
+    let update =
+        CardUpdate { integration: T::INTEGRATION, update_url: &run.recorded.update_url, result: &result };
+    if let Err(e) = cards::send(platform, update, &run.listing.partner_api_key).await {
+        tracing::warn!(error = %e.detail, "card update not recorded");
+    }
+    let response = match &finish {
+        Finish::Completed => web::json(StatusCode::OK, &result.inline()),
+        Finish::Failed(_) | Finish::GivenUp(_) => {
+            web::text(StatusCode::BAD_GATEWAY, result.summary.as_deref().unwrap_or(T::NOT_DONE))
+        }
+    };
+    let state = platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
+    tracing::info!(integration = T::INTEGRATION, event_id = %run.event_id, state = state.as_str(), attempt, "trigger handled");
+    Ok(response)
+}
+
+/// The card of work that failed: what did not happen, why, and what comes next.
+fn failure_card(not_done: &str, e: &AppError, retry_in: Option<u64>, event_id: &str) -> PartnerResult {
+    let why = e.detail.trim_end_matches('.');
+    match retry_in {
+        Some(secs) => PartnerResult::new(ResultStatus::Sending).summary(format!(
+            "{not_done} yet: {why}. hirebridge will retry automatically in about {} minutes.",
+            secs.div_ceil(60)
+        )),
+        None if e.status.is_server_error() => PartnerResult::new(ResultStatus::Failed).summary(format!(
+            "{not_done}: {why}. hirebridge gave up after its automatic retries; move the candidate to this stage again, or ask your hirebridge admin to retry event {event_id}."
+        )),
+        None => PartnerResult::new(ResultStatus::Failed).summary(format!("{not_done}: {why}.")),
+    }
+}
+
+/// Runs one recorded trigger again (sweep or admin), if it can be claimed.
+async fn rerun<T: Trigger>(t: &T, record: &WorkRecord, by_hand: bool) -> AppResult<Option<Response>> {
+    let Some(lease) = t.platform().idempotency.claim_again(record, by_hand).await? else {
+        return Ok(None);
+    };
+    let recorded: Recorded<T::Work> =
+        serde_json::from_value(record.work.clone()).map_err(AppError::internal)?;
+    let listing = t.platform().listing(T::INTEGRATION).await?;
+    let tenant = match t.tenant(&recorded.tenant).await {
+        Ok(tenant) => tenant,
+        Err(e) => {
+            // The tenant is gone (switched off, disconnected): nothing can run this work again.
+            let card =
+                PartnerResult::new(ResultStatus::Failed).summary(format!("{}: {}", T::NOT_DONE, e.detail));
+            let update =
+                CardUpdate { integration: T::INTEGRATION, update_url: &recorded.update_url, result: &card };
+            let _ = cards::send(t.platform(), update, &listing.partner_api_key).await;
+            let response = web::text(StatusCode::BAD_GATEWAY, card.summary.as_deref().unwrap_or_default());
+            t.platform()
+                .idempotency
+                .finish(lease, &Outcome::from_response(&response), Finish::GivenUp(e.detail))
+                .await?;
+            return Ok(Some(response));
+        }
+    };
+    let live = T::Live::default();
+    let run =
+        Run { listing: &listing, tenant: &tenant, recorded: &recorded, live: &live, event_id: &record.id };
+    conclude(t, run, lease).await.map(Some)
+}
+
+/// What one scheduled run did.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Due items read from the index.
+    pub read: usize,
+    pub rerun: usize,
+    pub cards_sent: usize,
+}
+
+/// How many due items one scheduled run reads.
+pub const SWEEP_LIMIT: usize = 100;
+
+/// The scheduled run: the integration's due work (failed triggers whose delay is over, claims
+/// whose lease ended) and its card updates that were not delivered, from the sparse index only.
+pub async fn sweep<T: Trigger>(t: &T) -> AppResult<SweepReport> {
+    let platform = t.platform();
+    let now = platform.clock.now_secs();
+    let items = platform.store.query_due(&crate::keys::due_queue(T::INTEGRATION), now, SWEEP_LIMIT).await?;
+    let mut report = SweepReport { read: items.len(), ..SweepReport::default() };
+    report.cards_sent = cards::redeliver_due(platform, &items).await?;
+    for record in items.iter().filter_map(WorkRecord::from_item) {
+        match rerun(t, &record, false).await {
+            Ok(Some(_)) => report.rerun += 1,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(record = %record.pk, error = %e.detail, "due work not run"),
+        }
+    }
+    Ok(report)
+}
+
+/// `GET /{integration}/work?state=failed|due|given_up` (admin).
+pub async fn list<T: Trigger>(t: &T, req: &Request) -> AppResult<Response> {
+    crate::admin::require_scope(t.platform(), req, T::INTEGRATION).await?;
+    let query = web::query(req);
+    let wanted = query.get("state").map(String::as_str).unwrap_or("failed");
+    let state = ListState::parse(wanted)
+        .ok_or_else(|| AppError::bad_request("state must be failed, due or given_up"))?;
+    let records = t.platform().idempotency.list(T::INTEGRATION, state, SWEEP_LIMIT).await?;
+    let work: Vec<Value> = records.iter().map(describe).collect();
+    Ok(web::json(StatusCode::OK, &json!({ "state": wanted, "work": work })))
+}
+
+fn describe(r: &WorkRecord) -> Value {
+    let tenant = r.work.get("tenant").and_then(Value::as_str).unwrap_or_default();
+    json!({
+        "id": format!("{tenant}:{}", r.id),
+        "event_id": r.id,
+        "state": r.state.as_str(),
+        "attempts": r.attempts,
+        "error": r.error,
+        "due_at": r.due_at,
+    })
+}
+
+/// `POST /{integration}/work/{id}/retry` (admin): runs failed or given-up work again now.
+pub async fn retry<T: Trigger>(t: &T, req: &Request, id: &str) -> AppResult<Response> {
+    crate::admin::require_scope(t.platform(), req, T::INTEGRATION).await?;
+    let record = find(t, id).await?;
+    retry_record(t, &record).await
+}
+
+/// Runs one recorded trigger again by hand (the operator's retry, also under its older routes).
+pub async fn retry_record<T: Trigger>(t: &T, record: &WorkRecord) -> AppResult<Response> {
+    if !matches!(record.state, WorkState::Failed | WorkState::GivenUp) {
+        return Err(AppError::conflict(format!(
+            "work {} is {}; only failed or given-up work is retried",
+            record.id,
+            record.state.as_str()
+        )));
+    }
+    let answer = rerun(t, record, true)
+        .await?
+        .ok_or_else(|| AppError::conflict(format!("work {} is being run right now", record.id)))?;
+    Ok(web::json(
+        StatusCode::OK,
+        &json!({
+            "id": record.id,
+            "status": if answer.status().is_success() { "completed" } else { "failed" },
+            "answer": String::from_utf8_lossy(answer.body()),
+        }),
+    ))
+}
+
+/// The work item `id` of this integration: an id is `{tenant}:{event id}` as listed.
+async fn find<T: Trigger>(t: &T, id: &str) -> AppResult<WorkRecord> {
+    let (tenant, event) = id.split_once(':').ok_or_else(|| AppError::not_found(format!("no work {id}")))?;
+    t.platform()
+        .idempotency
+        .record(&scope::<T>(tenant), event)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no work {id}")))
+}

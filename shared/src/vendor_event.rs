@@ -1,0 +1,52 @@
+//! "A vendor's event lands on a card" (Alva results, Spark Hire events, 2Secure callbacks), once:
+//! the integration verifies the event and finds the card; this records the event under its id
+//! (a redelivery is answered with the first outcome) and sends the card update durably
+//! ([`crate::cards`]: recorded first, never backwards, re-sent by the sweep when Teamtailor is down).
+use http::StatusCode;
+use serde_json::json;
+
+use crate::cards::{self, CardUpdate, Delivery};
+use crate::error::AppResult;
+use crate::idempotency::{Claim, Finish, Outcome};
+use crate::platform::Platform;
+use crate::web::{self, Response};
+
+/// One verified vendor event.
+pub struct VendorEvent<'a> {
+    /// The listing whose card it lands on (`alva`, `2secure`, `sparkhire`).
+    pub integration: &'a str,
+    /// The tenant it belongs to (checked by the integration).
+    pub tenant: &'a str,
+    /// The vendor's id of the event (or of the order and status, when the vendor gives none).
+    pub id: &'a str,
+}
+
+/// Lands `card` (the result for the card at `update_url`) for `event`.
+pub async fn land(
+    platform: &Platform,
+    event: VendorEvent<'_>,
+    update: CardUpdate<'_>,
+) -> AppResult<Response> {
+    let scope = format!("{}#{}#vendor", event.integration, event.tenant);
+    let record = json!({"tenant": event.tenant, "update_url": update.update_url});
+    let lease = match platform.idempotency.claim(&scope, event.id, record).await? {
+        Claim::Replay(outcome) => return Ok(outcome.to_response()),
+        Claim::Acquired(lease) => lease,
+    };
+    let status = update.result.status;
+    let listing = platform.listing(update.integration).await?;
+    let delivery = cards::send(platform, update, &listing.partner_api_key).await;
+    let (response, finish) = match delivery {
+        Ok(delivery) => {
+            let card = match delivery {
+                Delivery::Delivered => "updated",
+                Delivery::Later => "recorded; Teamtailor will be updated by the next retry",
+                Delivery::Superseded => "already shows a later status",
+            };
+            (web::json(StatusCode::OK, &json!({"status": status, "card": card})), Finish::Completed)
+        }
+        Err(e) => (e.clone().into_response(crate::error::Style::Problem), Finish::Failed(e.detail)),
+    };
+    platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
+    Ok(response)
+}
