@@ -49,7 +49,7 @@ status=0
   --phases examples,coverage,fuzzing \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" \
   --seed "${SCHEMATHESIS_SEED:-1}" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 20 \
   --report junit --report-dir "$target_dir/schemathesis" \
   "$@" || status=$?

@@ -154,7 +154,7 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
 
     step("What Learnster now holds");
     let state = sandbox.state().await;
-    for s in &state.students {
+    for s in &state.learnster.students {
         println!(
             "   student {} <{}> tags: {}",
             s.id,
@@ -169,8 +169,8 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
         .count();
     println!("   student-creation calls that reached Learnster: {creations}");
     let tags: Vec<String> =
-        state.students.first().map(|s| s.tags.iter().cloned().collect()).unwrap_or_default();
-    expect(state.students.len() == 1 && creations == 1, "exactly one student should exist")?;
+        state.learnster.students.first().map(|s| s.tags.iter().cloned().collect()).unwrap_or_default();
+    expect(state.learnster.students.len() == 1 && creations == 1, "exactly one student should exist")?;
     expect(
         tags == ["tt_department_design", "tt_stage_hired", "tt_stage_offered", "tt_title_product designer"],
         "the student should carry title, department, and both stage tags",
@@ -204,7 +204,7 @@ fn with_company_token(mut req: http::Request<Bytes>) -> http::Request<Bytes> {
 
 async fn print_card(sandbox: &testkit::sandbox::Sandbox, mv: &Move) {
     let state = sandbox.state().await;
-    match state.partner_results.get(&mv.result_id) {
+    match state.partner.results.get(&mv.result_id) {
         Some(r) => println!(
             "   candidate card: {} — {}",
             r["status"].as_str().unwrap_or("?"),
@@ -288,7 +288,7 @@ async fn twosecure_story(
     expect(status == 200, "the order should be sent")?;
     let order_id = {
         let st = sandbox.state().await;
-        let o = st.twosecure_orders.first().ok_or("2Secure got no order")?;
+        let o = st.twosecure.orders.first().ok_or("2Secure got no order")?;
         println!("   2Secure received order {} with attachment(s): {}", o.id, o.attachment_names.join(", "));
         o.id.clone()
     };
@@ -321,8 +321,13 @@ async fn twosecure_story(
     let (status, text) = client.send(callback(body)).await?;
     outcome(status, &format!("{text} (nothing changes)"));
     let st = sandbox.state().await;
-    let stage =
-        st.applications.iter().find(|a| a.id == "app-100").map(|a| a.stage_id.clone()).unwrap_or_default();
+    let stage = st
+        .teamtailor
+        .applications
+        .iter()
+        .find(|a| a.id == "app-100")
+        .map(|a| a.stage_id.clone())
+        .unwrap_or_default();
     let moves = st.requests.iter().filter(|r| r.method == "PATCH").count();
     println!("   Juston's application is now in stage {stage} (Offer); moves made: {moves}");
     expect(stage == "12" && moves == 1, "the candidate should move to Offer exactly once")?;
@@ -423,11 +428,11 @@ async fn alva_story(
         let st = sandbox.state().await;
         println!(
             "   Alva: {} candidate(s) invited, {} grant(s), invited to Alva: {}",
-            st.alva_candidates.len(),
-            st.alva_grants.len(),
-            st.alva_invitations.join(", ")
+            st.alva.candidates.len(),
+            st.alva.grants.len(),
+            st.alva.invitations.join(", ")
         );
-        st.alva_candidates.first().and_then(|c| c["id"].as_str()).unwrap_or_default().to_owned()
+        st.alva.candidates.first().map(|c| c.id.clone()).unwrap_or_default()
     };
 
     step("Juston completes the test; Alva sends the result (POST /alva/events, signed)");
@@ -446,7 +451,7 @@ async fn alva_story(
     outcome(status, &text);
     print_card(sandbox, &mv).await;
     let score =
-        sandbox.state().await.partner_results.get(&mv.result_id).map(|r| r["assessment"]["score"].clone());
+        sandbox.state().await.partner.results.get(&mv.result_id).map(|r| r["assessment"]["score"].clone());
     expect(score == Some(json!(82)), "the result should reach the card with its score")?;
     Ok(())
 }
@@ -507,7 +512,7 @@ async fn stackone_story(client: &Client, sandbox: &testkit::sandbox::Sandbox) ->
     for message in page_messages(&html) {
         println!("     · {message}");
     }
-    expect(status == 422 && sandbox.state().await.stackone_accounts.is_empty(), "nothing should be linked")?;
+    expect(status == 422 && sandbox.state().await.stackone.accounts.is_empty(), "nothing should be linked")?;
 
     step("Corrected and submitted again (POST /stackone/link)");
     fields[1] = ("api_key", "tt-admin-read-key");
@@ -518,14 +523,14 @@ async fn stackone_story(client: &Client, sandbox: &testkit::sandbox::Sandbox) ->
     let (status, html) = client.send(form_post("/stackone/link", &fields)).await?;
     outcome(status, &page_messages(&html).join(" "));
     expect(
-        status == 200 && sandbox.state().await.stackone_accounts.len() == 1,
+        status == 200 && sandbox.state().await.stackone.accounts.len() == 1,
         "the account should be linked",
     )?;
     let (status, html) = client.send(form_post("/stackone/link", &fields)).await?;
     outcome(status, &format!("the same link once more: {}", page_messages(&html).join(" ")));
 
     step("StackOne reports a problem with the account; the operator checks the link (GET /stackone/links/acme-org-1)");
-    let account = sandbox.state().await.stackone_accounts[0].id.clone();
+    let account = sandbox.state().await.stackone.accounts[0].id.clone();
     let body = json!({"event": "account.updated", "data": {"id": account, "status": "error", "origin_owner_id": "acme-org-1"}}).to_string();
     let vendor_secret = hirebridge::SecretString::from("dev-stackone-webhook-secret");
     let req = http::Request::builder()
@@ -617,7 +622,7 @@ async fn sparkhire_story(
     let (status, text) = client.send(teamtailor.webhook("sparkhire", &partner_key, &mv, now())).await?;
     outcome(status, &text);
     expect(status == 200, "the interview should be created")?;
-    let interview = sandbox.state().await.sparkhire_interviews.last().cloned().unwrap_or_default();
+    let interview = sandbox.state().await.sparkhire.interviews.last().map(|i| i.json()).unwrap_or_default();
 
     step("Juston completes the interview; Spark Hire sends InterviewCompleted (POST /sparkhire/events)");
     let (user, password) = sparkhire::webhook_credentials(&platform.secrets).await.map_err(|e| e.detail)?;
@@ -638,7 +643,8 @@ async fn sparkhire_story(
     let done = sandbox
         .state()
         .await
-        .partner_results
+        .partner
+        .results
         .get(&mv.result_id)
         .map(|r| r["status"] == "completed")
         .unwrap_or(false);

@@ -26,6 +26,7 @@ pub mod secret;
 pub mod secrets;
 pub mod store;
 pub mod teamtailor;
+pub mod timestamped;
 pub mod tickets;
 pub mod trigger;
 pub mod vendor_event;

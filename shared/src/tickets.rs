@@ -34,13 +34,22 @@ pub enum TicketError {
     Expired,
     #[error("this link has already been used; ask for a new one")]
     Used,
+    #[error("this link was submitted too many times (at most 10); ask for a new one")]
+    TooManySubmissions,
 }
+
+/// How many times the form behind one ticket may be submitted: enough to correct mistakes, too
+/// few to guess keys with it.
+pub const MAX_SUBMISSIONS: i64 = 10;
 
 impl From<TicketError> for AppError {
     fn from(e: TicketError) -> Self {
         match e {
             TicketError::Invalid => AppError::unauthorized(e.to_string()),
             TicketError::Expired | TicketError::Used => AppError::new(http::StatusCode::GONE, e.to_string()),
+            TicketError::TooManySubmissions => {
+                AppError::new(http::StatusCode::TOO_MANY_REQUESTS, e.to_string())
+            }
         }
     }
 }
@@ -112,6 +121,30 @@ pub async fn consume(store: &dyn ItemStore, ticket: &Ticket) -> Result<(), AppEr
     }
 }
 
+/// Counts one submission of the ticket's form: the first [`MAX_SUBMISSIONS`] pass, later ones
+/// are refused (a compare-and-set on a counter, so concurrent submissions are counted too).
+pub async fn count_submission(store: &dyn ItemStore, ticket: &Ticket) -> Result<i64, AppError> {
+    const SK: &str = "SUBMISSIONS";
+    for _ in 0..8 {
+        let current = store.get(&used_pk(ticket), SK).await?;
+        let count = current.as_ref().and_then(|i| i.i64("count")).unwrap_or(0);
+        if count >= MAX_SUBMISSIONS {
+            return Err(TicketError::TooManySubmissions.into());
+        }
+        let cond = match current {
+            None => Cond::NotExists,
+            Some(_) => Cond::Eq("count", serde_json::json!(count)),
+        };
+        let item = Item::new(used_pk(ticket), SK)
+            .with("count", count + 1)
+            .with(EXPIRES_AT, ticket.expires_at + 86_400);
+        if store.put(item, Some(cond)).await? == PutOutcome::Written {
+            return Ok(count + 1);
+        }
+    }
+    Err(AppError::conflict("this link is being submitted several times at once; try again"))
+}
+
 /// Gives a consumed ticket back, when what it was used for failed and may be tried again.
 pub async fn release(store: &dyn ItemStore, ticket: &Ticket) -> Result<(), AppError> {
     Ok(store.delete(&used_pk(ticket), "USED").await?)
@@ -143,5 +176,20 @@ mod tests {
         assert_eq!(consume(&store, &t).await.unwrap_err().status, 410);
         release(&store, &t).await.unwrap();
         consume(&store, &t).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tickets_form_is_submitted_at_most_ten_times() {
+        let key = SecretString::from("k".repeat(64));
+        let t = verify(&key, &issue(&key, "stackone-link", "o", "O", 1_000), "stackone-link", 0).unwrap();
+        let other = verify(&key, &issue(&key, "stackone-link", "o", "O", 1_000), "stackone-link", 0).unwrap();
+        let store = MemoryStore::new();
+        for n in 1..=MAX_SUBMISSIONS {
+            assert_eq!(count_submission(&store, &t).await.unwrap(), n);
+        }
+        let e = count_submission(&store, &t).await.unwrap_err();
+        assert_eq!(e.status, 429);
+        assert!(e.detail.contains("too many times"), "{}", e.detail);
+        assert_eq!(count_submission(&store, &other).await.unwrap(), 1, "each ticket counts its own");
     }
 }

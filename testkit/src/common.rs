@@ -188,12 +188,7 @@ pub(crate) fn timestamp() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
 /// Where a request arrived: the origin the sandbox is served under (`http://host/_sandbox`, from
@@ -287,7 +282,10 @@ mod tests {
         send(&sb, request("GET", "/alva/test-profiles?x=1").header("authorization", "Bearer k"), None).await;
         let st = sb.state().await;
         let r = &st.requests[0];
-        assert_eq!((r.service.as_str(), r.method.as_str(), r.path.as_str()), ("alva", "GET", "/alva/test-profiles"));
+        assert_eq!(
+            (r.service.as_str(), r.method.as_str(), r.path.as_str()),
+            ("alva", "GET", "/alva/test-profiles")
+        );
         assert_eq!(r.query.as_deref(), Some("x=1"));
         assert_eq!(r.authorization.as_deref(), Some("Bearer k"));
     }
@@ -297,15 +295,22 @@ mod tests {
         let sb = Sandbox::new();
         let fault = serde_json::json!({"service": "2secure", "method": "GET", "path_contains": "/packages",
             "status": 429, "times": 2, "try_again_seconds": 3});
-        let added = send(&sb, request("POST", "/control/faults").header("content-type", "application/json"), Some(fault)).await;
+        let added = send(
+            &sb,
+            request("POST", "/control/faults").header("content-type", "application/json"),
+            Some(fault),
+        )
+        .await;
         assert_eq!(added.status, StatusCode::NO_CONTENT);
         sb.add_twosecure_key("k", "Acme AB").await;
         for _ in 0..2 {
-            let a = send(&sb, request("GET", "/2secure/packages").header("authorization", "Bearer k"), None).await;
+            let a = send(&sb, request("GET", "/2secure/packages").header("authorization", "Bearer k"), None)
+                .await;
             assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
             assert_eq!(a.headers["x-rate-limit-try-again-seconds"], "3");
         }
-        let a = send(&sb, request("GET", "/2secure/packages").header("authorization", "Bearer k"), None).await;
+        let a =
+            send(&sb, request("GET", "/2secure/packages").header("authorization", "Bearer k"), None).await;
         assert_eq!(a.status, StatusCode::OK);
     }
 

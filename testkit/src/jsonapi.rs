@@ -87,7 +87,12 @@ fn parameter_missing(name: &str) -> Response {
 /// present (106) and the resource's type (101).
 pub(crate) fn resource_object(body: &[u8], kind: &str, url_id: &str) -> Result<Map<String, Value>, Response> {
     let Some(doc) = common::json_of(body) else {
-        return Err(error(StatusCode::BAD_REQUEST, "400", "Bad Request", "The request body is not valid JSON."));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "400",
+            "Bad Request",
+            "The request body is not valid JSON.",
+        ));
     };
     let Some(data) = doc.get("data").filter(|d| !d.is_null()) else {
         return Err(parameter_missing("data"));

@@ -1,8 +1,31 @@
-//! The outside world, faked: Teamtailor and the five services over HTTP ([`sandbox`]), and
-//! Teamtailor's side of the partner protocol ([`driver`]: provider keys, signed webhooks).
-//! Used by the dev runner, the demo and the integration tests.
+//! The outside world, faked: Teamtailor and the five services over HTTP ([`sandbox`], one module
+//! per service), and Teamtailor's side of the partner protocol ([`driver`]: provider keys, signed
+//! webhooks). Used by the dev runner, the demo and the integration tests.
+//!
+//! | module | fakes | under `/_sandbox` |
+//! |---|---|---|
+//! | [`teamtailor`] | Teamtailor's public API (JSON:API) and signed file URLs | `/teamtailor/v1/...`, `/teamtailor/files/...` |
+//! | [`partner`] | Teamtailor's partner API: partner results, partner activations | `/teamtailor/partner/v1/...` |
+//! | [`learnster`] | Learnster's public API v1 | `/learnster/{space}/api/public/v1/...` |
+//! | [`alva`] | Alva Labs (SPEC §6.1) | `/alva/...` |
+//! | [`twosecure`] | 2Secure (SPEC §6.2) | `/2secure/...` |
+//! | [`sparkhire`] | Spark Hire | `/sparkhire/...` |
+//! | [`stackone`] | StackOne's accounts API | `/stackone/...` |
+//! | [`common`] | the record of requests, faults, idempotent replays | `/control/...` |
+// The fakes' checks answer `Result<_, Response>`: the refusal is the response itself.
+#![allow(clippy::result_large_err)]
+
+pub mod alva;
+pub mod common;
 pub mod driver;
+mod jsonapi;
+pub mod learnster;
+pub mod partner;
 pub mod sandbox;
+pub mod sparkhire;
+pub mod stackone;
+pub mod teamtailor;
+pub mod twosecure;
 
 use axum::Router;
 

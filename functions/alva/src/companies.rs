@@ -1,69 +1,41 @@
-//! The Alva side's admin routes: connecting an Alva company to Teamtailor with the partner key,
-//! the company's Teamtailor accounts, and its settings.
-//!
-//! Items: `ALVA#{company}`/`TEAMTAILOR` (the connection and settings), `ALVA_KEY#{sha256 of the
-//! partner key}`/`KEY` (which company a provider key belongs to). Secret:
-//! `tenant/alva/{company}` = `{"accounts":[{"id","api_key","teamtailor_host","added_at"}]}`.
-use hirebridge::admin::{require_admin, sha256_hex};
+//! The Alva side's admin routes (scope `alva`): connecting an Alva company to Teamtailor with the
+//! partner key, the company's Teamtailor accounts, and its settings. Each route acts on the
+//! company in its path only; every write leaves an audit record.
+use hirebridge::admin;
 use hirebridge::error::AppResult;
-use hirebridge::store::{Cond, Item, PutOutcome};
+use hirebridge::outbound::OutboundError;
+use hirebridge::platform::Platform;
 use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
+use crate::store::{self, Account, Accounts, Company, Connection};
 use crate::{Deps, INTEGRATION};
 
-pub fn company_pk(company: &str) -> String {
-    format!("ALVA#{company}")
+const NOT_A_PARTNER_KEY: &str = "This is not a Teamtailor partner key for Alva. In Teamtailor, open Marketplace → Assessment → Alva Labs, copy the Partner Key shown after activation, and paste it here.";
+
+/// What the audit record names as the target.
+fn target(company: &str) -> String {
+    format!("alva company {company}")
 }
 
-pub fn key_pk(partner_key: &str) -> String {
-    format!("ALVA_KEY#{}", sha256_hex(partner_key))
+/// The company in the path, authorized for a write (audited).
+async fn write(deps: &Deps, req: &Request, company: &str) -> AppResult<()> {
+    store::check_company_id(company)?;
+    admin::write(&deps.platform, req, INTEGRATION, &target(company)).await.map(|_| ())
 }
 
-fn accounts_secret(company: &str) -> String {
-    format!("tenant/alva/{company}")
-}
-
-/// Alva company ids become parts of keys and headers: letters, digits, `-` and `_`.
-pub fn check_company(company: &str) -> AppResult<()> {
-    let ok = !company.is_empty()
-        && company.len() <= 64
-        && company.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    ok.then_some(())
-        .ok_or_else(|| AppError::bad_request("the Alva company id must be 1–64 letters, digits, '-' or '_'"))
-}
-
-/// The connection of an Alva company to a Teamtailor company.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Connection {
-    pub alva_company_id: String,
-    pub company_uuid: String,
-    pub company_name: String,
-    #[serde(default)]
-    pub sync_hiring_team: bool,
-}
-
-pub async fn connection(deps: &Deps, company: &str) -> AppResult<Option<Connection>> {
-    let item = deps.platform.store.get(&company_pk(company), "TEAMTAILOR").await?;
-    item.map(|i| {
-        serde_json::from_value(i.attrs.get("connection").cloned().unwrap_or_default())
-            .map_err(AppError::internal)
+/// The company in the path, connected to Teamtailor.
+async fn connected(deps: &Deps, company: &str) -> AppResult<Company> {
+    store::company(deps.platform.store.as_ref(), company).await?.ok_or_else(|| {
+        AppError::not_found(format!(
+            "Alva company {company} is not connected to Teamtailor yet; add the partner key first"
+        ))
     })
-    .transpose()
-}
-
-async fn save_connection(deps: &Deps, c: &Connection, key_hash_pk: &str) -> AppResult<()> {
-    let value = serde_json::to_value(c).map_err(AppError::internal)?;
-    let item = Item::new(company_pk(&c.alva_company_id), "TEAMTAILOR")
-        .with("connection", value)
-        .with("key", key_hash_pk);
-    deps.platform.store.put(item, None).await?;
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -72,82 +44,59 @@ struct ConnectBody {
 }
 
 /// `POST /alva/companies/{id}/teamtailor`: the pasted partner key must be one of the listing's
-/// activations; a key already bound to another Alva company is refused.
+/// activations; a key already bound to another Alva company is refused. A company that changes
+/// its key frees the old one.
 pub async fn connect(deps: &Deps, req: &Request, company: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
-    check_company(company)?;
+    write(deps, req, company).await?;
     let body: ConnectBody = web::read_json(req)?;
     let key = body.partner_key.trim();
-    let unknown = || {
-        AppError::unprocessable(
-            "This is not a Teamtailor partner key for Alva. In Teamtailor, open Marketplace → Assessment → Alva Labs, copy the Partner Key shown after activation, and paste it here.",
-        )
-    };
-    let uuid = uuid::Uuid::parse_str(key).map_err(|_| unknown())?;
+    let uuid = uuid::Uuid::parse_str(key).map_err(|_| AppError::unprocessable(NOT_A_PARTNER_KEY))?;
     let platform = &deps.platform;
     let listing = platform.listing(INTEGRATION).await?;
     let base = api_base(&platform.config, None)?;
     let activation = match deps.activations.verify(&platform.http, &base, &listing, &uuid).await {
         Ok(a) => a,
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => return Err(unknown()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => return Err(AppError::unprocessable(NOT_A_PARTNER_KEY)),
         Err(e) => return Err(e),
     };
-    let key_item_pk = key_pk(key);
-    let binding = Item::new(key_item_pk.clone(), "KEY")
-        .with("alva_company_id", company)
-        .with("company_uuid", activation.company_uuid.clone())
-        .with("company_name", activation.company_name.clone());
-    let free = Cond::Or(vec![Cond::NotExists, Cond::Eq("alva_company_id", json!(company))]);
-    if let PutOutcome::Rejected(_) = platform.store.put(binding, Some(free)).await? {
+    let before = store::company(platform.store.as_ref(), company).await?;
+    let connection = Connection {
+        alva_company_id: company.to_owned(),
+        company_uuid: activation.company_uuid,
+        company_name: activation.company_name,
+        sync_hiring_team: before.as_ref().is_some_and(|b| b.connection.sync_hiring_team),
+    };
+    if !store::bind_key(platform.store.as_ref(), key, &connection).await? {
         return Err(AppError::conflict(
             "This partner key is already connected to another Alva company. Each Teamtailor activation connects to one Alva company.",
         ));
     }
-    let sync = connection(deps, company).await?.map(|c| c.sync_hiring_team).unwrap_or(false);
-    let connection = Connection {
-        alva_company_id: company.to_owned(),
-        company_uuid: activation.company_uuid,
-        company_name: activation.company_name.clone(),
-        sync_hiring_team: sync,
-    };
-    save_connection(deps, &connection, &key_item_pk).await?;
-    tracing::info!(company = %company, teamtailor = %connection.company_uuid, "alva company connected to teamtailor");
+    let now = Company::connected(connection, key, before.as_ref());
+    if !store::save_company(platform.store.as_ref(), &now, before.as_ref()).await? {
+        return Err(AppError::conflict("the company was changed by another request at the same time; try again"));
+    }
+    if let Some(old) = before.filter(|b| !b.uses_key(key)) {
+        store::unbind_key(platform.store.as_ref(), &old).await?;
+    }
+    let c = &now.connection;
+    tracing::info!(company = %company, teamtailor = %c.company_uuid, "alva company connected to teamtailor");
     Ok(web::json(
         StatusCode::CREATED,
         &json!({
-            "message": format!("Teamtailor integration added for {}", activation.company_name),
-            "company_name": activation.company_name,
-            "company_uuid": connection.company_uuid,
+            "message": format!("Teamtailor integration added for {}", c.company_name),
+            "company_name": c.company_name,
+            "company_uuid": c.company_uuid,
         }),
     ))
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct Accounts {
-    #[serde(default)]
-    accounts: Vec<Account>,
-}
-
-#[derive(Serialize, Deserialize, Clone)]
-struct Account {
-    id: String,
-    api_key: String,
-    #[serde(default)]
-    teamtailor_host: Option<String>,
-    added_at: i64,
-}
-
-/// A company's Teamtailor account key (the first one added) and its API host.
-pub async fn account_key(deps: &Deps, company: &str) -> AppResult<Option<(SecretString, Option<String>)>> {
-    let accounts: Option<Accounts> = deps.platform.secrets.get_json(&accounts_secret(company)).await?;
-    Ok(accounts
-        .and_then(|a| a.accounts.into_iter().next())
-        .map(|a| (SecretString::new(a.api_key), a.teamtailor_host)))
 }
 
 fn masked(key: &str) -> String {
     let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
     format!("••••{tail}")
+}
+
+fn shown(a: &Account) -> serde_json::Value {
+    json!({"id": a.id, "key": masked(&a.api_key), "added_at": a.added_at})
 }
 
 #[derive(Deserialize)]
@@ -157,11 +106,36 @@ struct AccountBody {
     teamtailor_host: Option<String>,
 }
 
-/// `POST /alva/companies/{id}/teamtailor/accounts`: the key must be valid and an Admin key that
-/// may read and write (a no-op `PATCH /v1/company` proves the write).
+/// What Teamtailor's answer to the key check means, in words the admin can act on (never
+/// Teamtailor's own text).
+fn key_refused(e: &OutboundError) -> AppError {
+    match e.status() {
+        Some(StatusCode::UNAUTHORIZED) => AppError::unprocessable(
+            "Teamtailor says this API key is not valid. Create a key in Teamtailor (Settings → Integrations → API keys) and paste it whole.",
+        ),
+        Some(StatusCode::FORBIDDEN) => AppError::unprocessable(
+            "This Teamtailor API key needs Admin scope with Read and Write. Create a Read Write Admin key in Teamtailor and add that one.",
+        ),
+        _ => AppError::upstream(
+            "Teamtailor could not check this API key right now; nothing was saved. Try again in a minute.",
+        ),
+    }
+}
+
+/// The key must be valid, and an Admin key that may write: a `PATCH /v1/company` that names the
+/// company (JSON:API needs `type` and `id`) and changes no attribute.
+async fn check_read_write_admin(platform: &Platform, base: String, key: &SecretString) -> AppResult<()> {
+    let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, key);
+    let company = api.get("/v1/company").await.map_err(|e| key_refused(&e))?;
+    let id = company.resource().map_err(|e| key_refused(&e))?.id;
+    let noop = json!({"data": {"type": "companies", "id": id, "attributes": {}}});
+    api.patch("/v1/company", &noop).await.map_err(|e| key_refused(&e))?;
+    Ok(())
+}
+
+/// `POST /alva/companies/{id}/teamtailor/accounts`.
 pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
-    check_company(company)?;
+    write(deps, req, company).await?;
     let body: AccountBody = web::read_json(req)?;
     let key = body.api_key.expose().trim().to_owned();
     if key.is_empty() || key.len() > 200 || key.contains(char::is_whitespace) {
@@ -170,80 +144,46 @@ pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult
         ));
     }
     let platform = &deps.platform;
+    let current = connected(deps, company).await?;
     let base = api_base(&platform.config, body.teamtailor_host.as_deref())?;
-    let token = SecretString::new(key.clone());
-    let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
-    let refused = |status: Option<StatusCode>| {
-        match status {
-        Some(StatusCode::UNAUTHORIZED) => Some(AppError::unprocessable(
-            "Teamtailor says this API key is not valid. Create a key in Teamtailor (Settings → Integrations → API keys) and paste it whole.",
-        )),
-        Some(StatusCode::FORBIDDEN) => Some(AppError::unprocessable(
-            "This Teamtailor API key needs Admin scope with Read and Write. Create a Read Write Admin key in Teamtailor and add that one.",
-        )),
-        _ => None,
-    }
-    };
-    if let Err(e) = api.get("/v1/company").await {
-        return Err(
-            refused(e.status()).unwrap_or_else(|| AppError::upstream(format!("{e}; nothing was saved")))
-        );
-    }
-    let noop = json!({"data": {"type": "companies", "attributes": {}}});
-    if let Err(e) = api.patch("/v1/company", &noop).await {
-        return Err(
-            refused(e.status()).unwrap_or_else(|| AppError::upstream(format!("{e}; nothing was saved")))
-        );
-    }
-    let name = accounts_secret(company);
-    let mut accounts: Accounts = platform.secrets.get_json(&name).await?.unwrap_or_default();
+    check_read_write_admin(platform, base, &SecretString::new(key.clone())).await?;
+    let mut accounts = store::accounts(&platform.secrets, &current).await?;
     if let Some(existing) = accounts.accounts.iter().find(|a| a.api_key == key) {
-        return Ok(web::json(
-            StatusCode::OK,
-            &json!({"id": existing.id, "key": masked(&key), "added_at": existing.added_at}),
-        ));
+        return Ok(web::json(StatusCode::OK, &shown(existing)));
     }
     let account = Account {
         id: uuid::Uuid::new_v4().to_string(),
-        api_key: key.clone(),
+        api_key: key,
         teamtailor_host: body.teamtailor_host,
         added_at: platform.now_secs(),
     };
     accounts.accounts.push(account.clone());
-    platform.secrets.put_json(&name, &serde_json::to_value(&accounts).map_err(AppError::internal)?).await?;
-    Ok(web::json(
-        StatusCode::CREATED,
-        &json!({"id": account.id, "key": masked(&key), "added_at": account.added_at}),
-    ))
+    store::replace_accounts(platform, &current, &accounts).await?;
+    Ok(web::json(StatusCode::CREATED, &shown(&account)))
 }
 
+/// `GET /alva/companies/{id}/teamtailor/accounts`: the keys masked.
 pub async fn list_accounts(deps: &Deps, req: &Request, company: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
-    check_company(company)?;
-    let accounts: Accounts =
-        deps.platform.secrets.get_json(&accounts_secret(company)).await?.unwrap_or_default();
-    let list: Vec<_> = accounts
-        .accounts
-        .iter()
-        .map(|a| json!({"id": a.id, "key": masked(&a.api_key), "added_at": a.added_at}))
-        .collect();
+    store::check_company_id(company)?;
+    admin::require_scope(&deps.platform, req, INTEGRATION).await?;
+    let current = connected(deps, company).await?;
+    let accounts = store::accounts(&deps.platform.secrets, &current).await?;
+    let list: Vec<_> = accounts.accounts.iter().map(shown).collect();
     Ok(web::json(StatusCode::OK, &json!({ "accounts": list })))
 }
 
+/// `DELETE /alva/companies/{id}/teamtailor/accounts/{account}`: the key stops being used at
+/// once, on every instance.
 pub async fn remove_account(deps: &Deps, req: &Request, company: &str, account: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
-    check_company(company)?;
-    let name = accounts_secret(company);
-    let mut accounts: Accounts = deps.platform.secrets.get_json(&name).await?.unwrap_or_default();
-    let before = accounts.accounts.len();
-    accounts.accounts.retain(|a| a.id != account);
-    if accounts.accounts.len() == before {
-        return Err(AppError::not_found(format!("company {company} has no account {account}")));
+    write(deps, req, company).await?;
+    let current = connected(deps, company).await?;
+    let Accounts { mut accounts } = store::accounts(&deps.platform.secrets, &current).await?;
+    let before = accounts.len();
+    accounts.retain(|a| a.id != account);
+    if accounts.len() == before {
+        return Err(AppError::not_found(format!("Alva company {company} has no account {account}")));
     }
-    deps.platform
-        .secrets
-        .put_json(&name, &serde_json::to_value(&accounts).map_err(AppError::internal)?)
-        .await?;
+    store::replace_accounts(&deps.platform, &current, &Accounts { accounts }).await?;
     Ok(web::empty(StatusCode::NO_CONTENT))
 }
 
@@ -254,18 +194,13 @@ struct SettingsBody {
 
 /// `PUT /alva/companies/{id}/teamtailor/settings`.
 pub async fn settings(deps: &Deps, req: &Request, company: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
-    check_company(company)?;
+    write(deps, req, company).await?;
     let body: SettingsBody = web::read_json(req)?;
-    let item = deps.platform.store.get(&company_pk(company), "TEAMTAILOR").await?.ok_or_else(|| {
-        AppError::not_found(format!(
-            "Alva company {company} is not connected to Teamtailor yet; add the partner key first"
-        ))
-    })?;
-    let mut connection: Connection =
-        serde_json::from_value(item.attrs.get("connection").cloned().unwrap_or_default())
-            .map_err(AppError::internal)?;
-    connection.sync_hiring_team = body.sync_hiring_team;
-    save_connection(deps, &connection, item.str("key").unwrap_or_default()).await?;
-    Ok(web::json(StatusCode::OK, &json!({"sync_hiring_team": connection.sync_hiring_team})))
+    let current = connected(deps, company).await?;
+    let mut changed = current.clone();
+    changed.connection.sync_hiring_team = body.sync_hiring_team;
+    if !store::save_company(deps.platform.store.as_ref(), &changed, Some(&current)).await? {
+        return Err(AppError::conflict("the company was changed by another request at the same time; try again"));
+    }
+    Ok(web::json(StatusCode::OK, &json!({"sync_hiring_team": body.sync_hiring_team})))
 }

@@ -1,10 +1,6 @@
-//! Switching Learnster on and off (admin routes), and the integration's records.
-//!
-//! Items: `LEARNSTER#{id}`/`INTEGRATION` (settings and the Secret Token's SHA-256),
-//! `LEARNSTER_TOKEN#{sha256}`/`TOKEN` (a copy of the settings, so a webhook finds its integration
-//! in one read), `LEARNSTER#{id}`/`STUDENT#{candidate}` (the candidate's Learnster student).
-//! Secret: `tenant/learnster/{id}` = `{"client_id","client_secret"}`.
-use hirebridge::admin::{require_admin, sha256_hex};
+//! Switching Learnster on and off (admin routes), and the integration's records (keys in
+//! [`crate::store`]).
+use hirebridge::admin::{self, sha256_hex};
 use hirebridge::error::AppResult;
 use hirebridge::store::Item;
 use hirebridge::web::{self, Request, Response};
@@ -15,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api::Credentials;
-use crate::Deps;
+use crate::{store, Deps, INTEGRATION};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TagSwitches {
@@ -47,18 +43,6 @@ pub struct Integration {
     pub created_at: i64,
 }
 
-pub fn pk(id: &str) -> String {
-    format!("LEARNSTER#{id}")
-}
-
-fn token_pk(hash: &str) -> String {
-    format!("LEARNSTER_TOKEN#{hash}")
-}
-
-pub fn secret_name(id: &str) -> String {
-    format!("tenant/learnster/{id}")
-}
-
 fn from_item(item: &Item) -> AppResult<Integration> {
     let value = item.attrs.get("integration").cloned().unwrap_or(Value::Null);
     serde_json::from_value(value).map_err(AppError::internal)
@@ -66,7 +50,8 @@ fn from_item(item: &Item) -> AppResult<Integration> {
 
 /// The active integration a Secret Token belongs to.
 pub async fn by_token(deps: &Deps, token: &SecretString) -> AppResult<Option<Integration>> {
-    let item = deps.platform.store.get(&token_pk(&sha256_hex(token.expose())), "TOKEN").await?;
+    let (pk, sk) = store::token(&sha256_hex(token.expose()));
+    let item = deps.platform.store.get(&pk, sk).await?;
     match item {
         Some(item) => Ok(Some(from_item(&item)?).filter(|i| i.active)),
         None => Ok(None),
@@ -74,10 +59,11 @@ pub async fn by_token(deps: &Deps, token: &SecretString) -> AppResult<Option<Int
 }
 
 async fn load(deps: &Deps, id: &str) -> AppResult<(Integration, String)> {
+    let (pk, sk) = store::integration(id);
     let item = deps
         .platform
         .store
-        .get(&pk(id), "INTEGRATION")
+        .get(&pk, sk)
         .await?
         .ok_or_else(|| AppError::not_found(format!("there is no Learnster integration {id}")))?;
     let hash = item.str("token_hash").unwrap_or_default().to_owned();
@@ -86,19 +72,15 @@ async fn load(deps: &Deps, id: &str) -> AppResult<(Integration, String)> {
 
 async fn save(deps: &Deps, integration: &Integration, token_hash: &str) -> AppResult<()> {
     let value = serde_json::to_value(integration).map_err(AppError::internal)?;
-    let store = &deps.platform.store;
-    store
-        .put(
-            Item::new(pk(&integration.id), "INTEGRATION")
-                .with("integration", value.clone())
-                .with("token_hash", token_hash),
-            None,
-        )
-        .await?;
+    let items = &deps.platform.store;
+    let (pk, sk) = store::integration(&integration.id);
+    let settings = Item::new(pk, sk).with("integration", value.clone()).with("token_hash", token_hash);
+    items.put(settings, None).await?;
+    let (pk, sk) = store::token(token_hash);
     if integration.active {
-        store.put(Item::new(token_pk(token_hash), "TOKEN").with("integration", value), None).await?;
+        items.put(Item::new(pk, sk).with("integration", value), None).await?;
     } else {
-        store.delete(&token_pk(token_hash), "TOKEN").await?;
+        items.delete(&pk, sk).await?;
     }
     Ok(())
 }
@@ -108,7 +90,7 @@ pub async fn by_id(deps: &Deps, id: &str) -> AppResult<Integration> {
 }
 
 pub async fn credentials(deps: &Deps, id: &str) -> AppResult<Credentials> {
-    deps.platform.secrets.get_json(&secret_name(id)).await?.ok_or_else(|| {
+    deps.platform.secrets.get_json(&store::credentials_secret(id)).await?.ok_or_else(|| {
         AppError::internal(format!("the Learnster credentials of integration {id} are missing"))
     })
 }
@@ -173,7 +155,7 @@ fn validate(body: &CreateBody) -> AppResult<()> {
 /// `POST /learnster/integrations`: checks the client credentials with Learnster, stores them in
 /// Secrets Manager, and answers the Secret Token once.
 pub async fn create(deps: &Deps, req: &Request) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
+    admin::write(&deps.platform, req, INTEGRATION, "new integration").await?;
     let body: CreateBody = web::read_json(req)?;
     validate(&body)?;
     let credentials =
@@ -194,7 +176,7 @@ pub async fn create(deps: &Deps, req: &Request) -> AppResult<Response> {
     deps.platform
         .secrets
         .put_json(
-            &secret_name(&id),
+            &store::credentials_secret(&id),
             &json!({"client_id": credentials.client_id, "client_secret": credentials.client_secret.expose()}),
         )
         .await?;
@@ -223,14 +205,14 @@ pub async fn create(deps: &Deps, req: &Request) -> AppResult<Response> {
 }
 
 pub async fn show(deps: &Deps, req: &Request, id: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
+    admin::require_scope(&deps.platform, req, INTEGRATION).await?;
     let (integration, _) = load(deps, id).await?;
     Ok(web::json(StatusCode::OK, &integration))
 }
 
 /// `PUT /learnster/integrations/{id}`: switches tag categories on or off.
 pub async fn update(deps: &Deps, req: &Request, id: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
+    admin::write(&deps.platform, req, INTEGRATION, id).await?;
     let body: UpdateBody = web::read_json(req)?;
     let (mut integration, hash) = load(deps, id).await?;
     if !integration.active {
@@ -248,11 +230,11 @@ pub async fn update(deps: &Deps, req: &Request, id: &str) -> AppResult<Response>
 
 /// `DELETE /learnster/integrations/{id}`: the token stops working and the credentials are deleted.
 pub async fn switch_off(deps: &Deps, req: &Request, id: &str) -> AppResult<Response> {
-    require_admin(&deps.platform.secrets, req).await?;
+    admin::write(&deps.platform, req, INTEGRATION, id).await?;
     let (mut integration, hash) = load(deps, id).await?;
     integration.active = false;
     save(deps, &integration, &hash).await?;
-    deps.platform.secrets.delete(&secret_name(id)).await?;
+    deps.platform.secrets.delete(&store::credentials_secret(id)).await?;
     tracing::info!(integration = %id, "learnster integration switched off");
     Ok(web::empty(StatusCode::NO_CONTENT))
 }

@@ -3,6 +3,7 @@
 //! creates one Learnster student per candidate and adds the enabled `tt_*` tags.
 pub mod api;
 pub mod integrations;
+pub mod store;
 pub mod trigger;
 
 use hirebridge::error::Style;

@@ -226,8 +226,8 @@ async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live
     }
     };
 
-    let student_sk = format!("STUDENT#{}", work.candidate_id);
-    let known = store.get(&integrations::pk(&integration.id), &student_sk).await?;
+    let (student_pk, student_sk) = crate::store::student(&integration.id, &work.candidate_id);
+    let known = store.get(&student_pk, &student_sk).await?;
     let (student_id, created) = match known.as_ref().and_then(|i| i.str("student_id")) {
         Some(id) => (id.to_owned(), false),
         None => {
@@ -244,12 +244,7 @@ async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live
                     (api.create_student(&tenant, &student).await.map_err(learnster_error)?, true)
                 }
             };
-            store
-                .put(
-                    Item::new(integrations::pk(&integration.id), student_sk).with("student_id", id.clone()),
-                    None,
-                )
-                .await?;
+            store.put(Item::new(student_pk, student_sk).with("student_id", id.clone()), None).await?;
             (id, created)
         }
     };

@@ -1,6 +1,7 @@
 //! Authenticator (TOTP, RFC 6238) secrets, parsed once at the boundary: base32 (spaces, lower
 //! case and padding tolerated) or an `otpauth://totp/` URI, only SHA1 / 6 digits / 30 s, at least
-//! 10 bytes. A [`TotpSecret`] has no `Display` and a redacted `Debug`.
+//! 10 bytes. A [`TotpSecret`] has no `Display` and a redacted `Debug`; no error repeats any part
+//! of the input.
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -23,12 +24,12 @@ pub enum TotpError {
     TooShort,
     #[error("the otpauth link must be otpauth://totp/… with a secret parameter")]
     BadUri,
-    #[error("only SHA1 authenticator codes are supported, not {0}")]
-    Algorithm(String),
-    #[error("only 6-digit authenticator codes are supported, not {0}")]
-    Digits(String),
-    #[error("only 30-second authenticator codes are supported, not {0}")]
-    Period(String),
+    #[error("the otpauth link asks for another algorithm: only SHA1 authenticator codes are supported")]
+    Algorithm,
+    #[error("the otpauth link asks for another length: only 6-digit authenticator codes are supported")]
+    Digits,
+    #[error("the otpauth link asks for another period: only 30-second authenticator codes are supported")]
+    Period,
 }
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -79,7 +80,9 @@ impl TotpSecret {
         if input.is_empty() {
             return Err(TotpError::Empty);
         }
-        let encoded = if input.len() >= 10 && input[..10].eq_ignore_ascii_case("otpauth://") {
+        // `get`, not indexing: byte 10 may fall inside a multi-byte character.
+        let is_uri = input.get(..10).is_some_and(|scheme| scheme.eq_ignore_ascii_case("otpauth://"));
+        let encoded = if is_uri {
             let url = url::Url::parse(input).map_err(|_| TotpError::BadUri)?;
             if !url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("totp")) {
                 return Err(TotpError::BadUri);
@@ -88,11 +91,9 @@ impl TotpSecret {
             for (k, v) in url.query_pairs() {
                 match k.to_ascii_lowercase().as_str() {
                     "secret" => secret = Some(v.into_owned()),
-                    "algorithm" if !v.eq_ignore_ascii_case("SHA1") => {
-                        return Err(TotpError::Algorithm(v.into_owned()))
-                    }
-                    "digits" if v != "6" => return Err(TotpError::Digits(v.into_owned())),
-                    "period" if v != "30" => return Err(TotpError::Period(v.into_owned())),
+                    "algorithm" if !v.eq_ignore_ascii_case("SHA1") => return Err(TotpError::Algorithm),
+                    "digits" if v != "6" => return Err(TotpError::Digits),
+                    "period" if v != "30" => return Err(TotpError::Period),
                     _ => {}
                 }
             }
@@ -175,18 +176,29 @@ mod tests {
         assert_eq!(TotpSecret::parse("otpauth://hotp/X?secret=GEZDGNBVGY3TQOJQ"), Err(TotpError::BadUri));
         assert_eq!(
             TotpSecret::parse("otpauth://totp/X?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA256"),
-            Err(TotpError::Algorithm("SHA256".into()))
+            Err(TotpError::Algorithm)
         );
         assert_eq!(
             TotpSecret::parse("otpauth://totp/X?secret=GEZDGNBVGY3TQOJQ&digits=8"),
-            Err(TotpError::Digits("8".into()))
+            Err(TotpError::Digits)
         );
         assert_eq!(
             TotpSecret::parse("otpauth://totp/X?secret=GEZDGNBVGY3TQOJQ&period=60"),
-            Err(TotpError::Period("60".into()))
+            Err(TotpError::Period)
         );
         assert_eq!(TotpSecret::parse("otpauth://totp/X?issuer=Y"), Err(TotpError::BadUri));
         let s = TotpSecret::parse("GEZDGNBVGY3TQOJQ").unwrap();
         assert!(!format!("{s:?}").contains("GEZD"));
+        let e = TotpSecret::parse("otpauth://totp/X?secret=GEZDGNBVGY3TQOJQ&algorithm=S3CR3T").unwrap_err();
+        assert!(!e.to_string().contains("S3CR3T"), "errors do not repeat the input");
+    }
+
+    /// Byte 10 inside a multi-byte character used to panic (`input[..10]`), ending the process.
+    #[test]
+    fn a_multi_byte_character_at_byte_ten_is_refused_not_a_panic() {
+        for input in ["otpauth:/éGEZDGNBVGY3TQOJQ", "abcdefghi€€€", "aäääää", "OTPAUTH:/ü//totp/X?secret=GEZD"] {
+            assert!(!input.is_char_boundary(10), "{input}: byte 10 is inside a character");
+            assert_eq!(TotpSecret::parse(input), Err(TotpError::NotBase32), "{input}");
+        }
     }
 }

@@ -1,57 +1,20 @@
 //! `Teamtailor-Signature: t=<unix>,v1=<hex>[,v0=<decoy>]` where
 //! `v1 = hex(HMAC-SHA256(webhook_secret, "{t}.{partner-event.id}"))`, checked in constant time
 //! within a 5-minute tolerance.
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use crate::error::AppError;
+use crate::timestamped;
 use crate::SecretString;
 
-pub const TOLERANCE_SECS: i64 = 300;
+pub use crate::timestamped::TOLERANCE_SECS;
 
-fn mac(secret: &SecretString, t: i64, event_id: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
-    mac.update(format!("{t}.{event_id}").as_bytes());
-    mac
-}
-
-/// Teamtailor's side: the header value for `event_id` at time `t` (for the sandbox and tests).
+/// Teamtailor's side: the header value for `event_id` at time `t` (for the fakes and tests).
 pub fn sign(t: i64, event_id: &str, secret: &SecretString) -> String {
-    let v1 = hex::encode(mac(secret, t, event_id).finalize().into_bytes());
-    format!("t={t},v1={v1},v0=0000000000000000000000000000000000000000000000000000000000000000")
+    let v1 = timestamped::sign(t, event_id.as_bytes(), secret);
+    format!("{v1},v0=0000000000000000000000000000000000000000000000000000000000000000")
 }
 
-pub fn verify(
-    header: Option<&str>,
-    event_id: &str,
-    secret: &SecretString,
-    now_secs: i64,
-) -> Result<(), AppError> {
-    let header =
-        header.ok_or_else(|| AppError::unauthorized("the Teamtailor-Signature header is missing"))?;
-    let mut t = None;
-    let mut candidates = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = v.trim().parse::<i64>().ok(),
-            Some(("v1", v)) => candidates.push(v.trim()),
-            _ => {} // v0 is a decoy; unknown schemes are ignored
-        }
-    }
-    let t = t.ok_or_else(|| AppError::unauthorized("the Teamtailor-Signature header has no valid t="))?;
-    if (now_secs - t).abs() > TOLERANCE_SECS {
-        return Err(AppError::unauthorized(
-            "the Teamtailor-Signature timestamp is outside the 5-minute tolerance",
-        ));
-    }
-    let ok = candidates.iter().any(|candidate| {
-        hex::decode(candidate).is_ok_and(|bytes| mac(secret, t, event_id).verify_slice(&bytes).is_ok())
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::unauthorized("the Teamtailor-Signature does not match this event"))
-    }
+pub fn verify(header: Option<&str>, event_id: &str, secret: &SecretString, now_secs: i64) -> Result<(), AppError> {
+    timestamped::verify("Teamtailor-Signature", header, event_id.as_bytes(), secret, now_secs)
 }
 
 #[cfg(test)]

@@ -83,11 +83,11 @@ async fn the_partner_key_must_be_one_of_the_listings_activations() {
     w.sandbox.add_activation(&tampered, &ALVA_WEBHOOK_SECRET.into(), "ct", "Tampered AB").await;
     {
         let mut st = w.sandbox.state().await;
-        let last = st.activations.last_mut().unwrap();
-        let jwe = last["provider-key"].as_str().unwrap().to_owned();
+        let last = st.partner.activations.last_mut().unwrap();
+        let jwe = last.provider_key.clone();
         let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
         parts[3] = parts[3].chars().rev().collect();
-        last["provider-key"] = json!(parts.join("."));
+        last.provider_key = parts.join(".");
     }
     let fresh = alva::Deps::new(
         hirebridge::platform::Platform::aws(w.deps.platform.config.clone(), fast_policy()).await.unwrap(),
@@ -172,13 +172,13 @@ async fn hiring_team_sync_grants_every_member_once_inviting_the_unknown() {
     {
         let st = w.sandbox.state().await;
         assert_eq!(st.count_pages(), 2, "the team spans two pages");
-        assert_eq!(st.alva_grants.len(), 4);
-        let mut invited = st.alva_invitations.clone();
+        assert_eq!(st.alva.grants.len(), 4);
+        let mut invited = st.alva.invitations.clone();
         invited.sort();
         assert_eq!(invited, ["ines@acme.se", "olle@acme.se", "rita@acme.se"]);
-        assert_eq!(st.alva_candidates.len(), 1);
-        assert_eq!(st.alva_candidates[0]["body"]["test_profile_id"], "tp-logic");
-        assert_eq!(st.alva_candidates[0]["company"], a.company.as_str());
+        assert_eq!(st.alva.candidates.len(), 1);
+        assert_eq!(st.alva.candidates[0].body["test_profile_id"], "tp-logic");
+        assert_eq!(st.alva.candidates[0].company, a.company);
         let recorded = &st.requests.iter().filter(|r| r.path.contains("/v1/jobs/501")).collect::<Vec<_>>();
         assert!(recorded
             .iter()
@@ -189,9 +189,9 @@ async fn hiring_team_sync_grants_every_member_once_inviting_the_unknown() {
     let summary = json_of(&resp)["partner_result_attributes"]["summary"].as_str().unwrap().to_owned();
     assert!(summary.contains("0 newly granted"), "{summary}");
     let st = w.sandbox.state().await;
-    assert_eq!(st.alva_grants.len(), 4);
-    assert_eq!(st.alva_invitations.len(), 3);
-    assert_eq!(st.partner_results[&first.result_id]["status"], "sent");
+    assert_eq!(st.alva.grants.len(), 4);
+    assert_eq!(st.alva.invitations.len(), 3);
+    assert_eq!(st.partner.results[&first.result_id]["status"], "sent");
 }
 
 #[tokio::test]
@@ -204,7 +204,7 @@ async fn duplicate_and_concurrent_deliveries_invite_once() {
         answers.iter().chain([&again]).map(|r| (r.status().as_u16(), text(r))).collect();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(a.w.sandbox.count("alva", "POST", "/candidates").await, 1);
-    assert_eq!(a.w.sandbox.state().await.alva_candidates.len(), 1);
+    assert_eq!(a.w.sandbox.state().await.alva.candidates.len(), 1);
 }
 
 #[tokio::test]
@@ -212,26 +212,26 @@ async fn results_need_alvas_signature_and_reach_the_card_once() {
     let a = Alva::connected(false).await;
     let mv = a.candidate(8201);
     assert_eq!(a.trigger(&mv).await.status(), 200);
-    let alva_candidate = a.w.sandbox.state().await.alva_candidates[0]["id"].as_str().unwrap().to_owned();
+    let alva_candidate = a.w.sandbox.state().await.alva.candidates[0].id.clone();
     let event = json!({"id": "evt-1", "type": "test_result.completed", "company_id": a.company,
         "candidate": {"id": alva_candidate, "external_id": "8201"},
         "data": {"score": 87, "summary": "Strong logical reasoning", "report_url": "https://app.alvalabs.io/reports/1"}});
 
     let resp = a.event(&event, "not-the-secret").await;
     assert_eq!(resp.status(), 401);
-    assert_eq!(a.w.sandbox.state().await.partner_results[&mv.result_id]["status"], "sent", "nothing changed");
+    assert_eq!(a.w.sandbox.state().await.partner.results[&mv.result_id]["status"], "sent", "nothing changed");
 
     let resp = a.event(&event, ALVA_RESULTS_SECRET).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     let again = a.event(&event, ALVA_RESULTS_SECRET).await;
     assert_eq!(text(&again), text(&resp));
     let st = a.w.sandbox.state().await;
-    let result = &st.partner_results[&mv.result_id];
+    let result = &st.partner.results[&mv.result_id];
     assert_eq!(result["status"], "completed");
     assert_eq!(result["assessment"]["score"], 87);
     assert_eq!(result["url"], "https://app.alvalabs.io/reports/1");
     assert_eq!(
-        st.partner_result_updates.iter().filter(|(id, _)| *id == mv.result_id).count(),
+        st.partner.updates.iter().filter(|u| u.id == mv.result_id).count(),
         2,
         "sent, then completed once"
     );

@@ -47,7 +47,7 @@ async fn the_stackone_link_page_in_a_browser() {
     for secret in ["s3cret-Passw0rd", "tt-public-read-key", "not base32 at all!"] {
         assert!(!source.contains(secret), "the page must not show a secret back");
     }
-    assert!(sandbox.state().await.stackone_accounts.is_empty(), "nothing linked");
+    assert!(sandbox.state().await.stackone.accounts.is_empty(), "nothing linked");
 
     // Correct values: linked.
     browser.fill_labelled("Teamtailor API key", "tt-admin-read-key").await;
@@ -56,7 +56,7 @@ async fn the_stackone_link_page_in_a_browser() {
     browser.click("button[type=submit]").await;
     let text = browser.text().await;
     assert!(text.contains("Connected") && text.contains("active"), "{text}");
-    assert_eq!(sandbox.state().await.stackone_accounts.len(), 1);
+    assert_eq!(sandbox.state().await.stackone.accounts.len(), 1);
 
     // The link works once.
     browser.goto(&url).await;

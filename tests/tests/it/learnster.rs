@@ -51,14 +51,14 @@ async fn offered_then_hired_tags_one_student() {
     assert_eq!(resp.status(), 200, "{}", text(&resp));
 
     let st = w.sandbox.state().await;
-    assert_eq!(st.students.len(), 1, "one student for the candidate");
+    assert_eq!(st.learnster.students.len(), 1, "one student for the candidate");
     let expected: BTreeSet<String> =
         ["tt_title_product designer", "tt_department_design ops", "tt_stage_offered", "tt_stage_hired"]
             .into_iter()
             .map(String::from)
             .collect();
-    assert_eq!(tags_of(&st.students, "ada@example.com"), expected);
-    let user = &st.students[0].user;
+    assert_eq!(tags_of(&st.learnster.students, "ada@example.com"), expected);
+    let user = &st.learnster.students[0].user;
     assert_eq!(
         (user["first_name"].as_str(), user["last_name"].as_str(), user["phone"].as_str()),
         (Some("Juston"), Some("Becker"), Some("+4670432121"))
@@ -66,11 +66,11 @@ async fn offered_then_hired_tags_one_student() {
 
     // Both partner results completed, written with the listing's partner key and version.
     for mv in [&offered, &hired] {
-        let r = &st.partner_results[&mv.result_id];
+        let r = &st.partner.results[&mv.result_id];
         assert_eq!(r["status"], "completed");
         assert!(r["summary"].as_str().unwrap().contains("ada@example.com"));
     }
-    assert!(st.partner_results[&offered.result_id]["summary"].as_str().unwrap().contains("created"));
+    assert!(st.partner.results[&offered.result_id]["summary"].as_str().unwrap().contains("created"));
     let puts: Vec<_> =
         st.requests.iter().filter(|r| r.service == "teamtailor" && r.method == "PUT").collect();
     assert_eq!(puts.len(), 2);
@@ -97,11 +97,11 @@ async fn a_switched_off_tag_category_is_not_added_and_bulk_mode_uses_the_candida
     let resp = w.call(w.teamtailor.webhook("learnster", &key, &bulk, now())).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     let st = w.sandbox.state().await;
-    let bo = tags_of(&st.students, "bo@example.com");
+    let bo = tags_of(&st.learnster.students, "bo@example.com");
     assert!(bo.iter().all(|t| !t.starts_with("tt_title_")), "{bo:?}");
     assert!(bo.contains("tt_department_product development") && bo.contains("tt_stage_offered"), "{bo:?}");
     assert_eq!(
-        tags_of(&st.students, "cy@example.com"),
+        tags_of(&st.learnster.students, "cy@example.com"),
         BTreeSet::from(["tt_department_product development".to_owned()])
     );
 }
@@ -128,8 +128,8 @@ async fn duplicate_and_concurrent_deliveries_have_one_effect() {
     let creations = w.sandbox.count("learnster", "POST", "/users/students/").await;
     assert_eq!(creations, 2, "one student-creation call per candidate");
     let st = w.sandbox.state().await;
-    assert_eq!(st.students.iter().filter(|s| s.user["email"] == "five@example.com").count(), 1);
-    assert_eq!(st.partner_result_updates.iter().filter(|(id, _)| *id == mv.result_id).count(), 1);
+    assert_eq!(st.learnster.students.iter().filter(|s| s.user["email"] == "five@example.com").count(), 1);
+    assert_eq!(st.partner.updates.iter().filter(|u| u.id == mv.result_id).count(), 1);
 }
 
 #[tokio::test]
@@ -260,7 +260,7 @@ async fn learnster_down_is_recorded_as_failed_due_for_a_retry_and_can_be_retried
     );
 
     // The card says what happened and what comes next; the event stays recorded, due again.
-    let result = w.sandbox.state().await.partner_results[&mv.result_id].clone();
+    let result = w.sandbox.state().await.partner.results[&mv.result_id].clone();
     assert_eq!(result["status"], "sending");
     assert_eq!(result["summary"].as_str().unwrap(), message);
     let record =
@@ -286,8 +286,8 @@ async fn learnster_down_is_recorded_as_failed_due_for_a_retry_and_can_be_retried
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     assert_eq!(json_of(&resp)["status"], "completed");
     let st = w.sandbox.state().await;
-    assert_eq!(st.partner_results[&mv.result_id]["status"], "completed");
-    assert_eq!(st.students.iter().filter(|s| s.user["email"] == "down@example.com").count(), 1);
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed");
+    assert_eq!(st.learnster.students.iter().filter(|s| s.user["email"] == "down@example.com").count(), 1);
 }
 
 #[tokio::test]
@@ -461,7 +461,7 @@ async fn teamtailors_documented_example_is_accepted() {
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     let st = w.sandbox.state().await;
     assert_eq!(
-        tags_of(&st.students, "applicant100@example.com"),
+        tags_of(&st.learnster.students, "applicant100@example.com"),
         BTreeSet::from([
             "tt_title_full-stack web developer".to_owned(),
             "tt_department_product development".to_owned(),

@@ -123,7 +123,7 @@ async fn a_recruiter_without_a_key_is_sent_to_the_connect_page_then_sees_their_j
     for unsupported in ["sms", "SMS", "invite link", "reference", "behavioral", "behavioural", "embed"] {
         assert!(!form.to_string().contains(unsupported), "{unsupported} is not offered: {types}");
     }
-    assert!(s.w.sandbox.state().await.sparkhire_webhooks.len() == 1, "the events webhook was registered");
+    assert!(s.w.sandbox.state().await.sparkhire.webhooks.len() == 1, "the events webhook was registered");
     assert!(!logs.text().contains("sh-key-rita") && !logs.text().contains("not-a-key"), "no key in the logs");
 }
 
@@ -161,10 +161,10 @@ async fn each_recruiter_invites_with_their_own_key() {
     let second = s.trigger(&s.candidate(9002, 32, "create")).await;
     assert_eq!(second.status(), 200, "{}", text(&second));
     let st = s.w.sandbox.state().await;
-    let owners: Vec<&str> = st.sparkhire_interviews.iter().map(|i| i["owner"].as_str().unwrap()).collect();
-    let (rita, sam) = (&st.sparkhire_keys["sh-key-31"].0, &st.sparkhire_keys["sh-key-32"].0);
+    let owners: Vec<&str> = st.sparkhire.interviews.iter().map(|i| i.owner.as_str()).collect();
+    let (rita, sam) = (&st.sparkhire.keys["sh-key-31"].uuid, &st.sparkhire.keys["sh-key-32"].uuid);
     assert_eq!(owners, [rita.as_str(), sam.as_str()]);
-    assert_eq!(st.sparkhire_interviews[0]["scheduled_at"], "2026-12-15T23:59:59Z");
+    assert_eq!(st.sparkhire.interviews[0].json()["scheduled_at"], "2026-12-15T23:59:59Z");
 }
 
 #[tokio::test]
@@ -182,7 +182,7 @@ async fn duplicate_deliveries_make_one_interview_and_job_sync_one_job() {
     let answers = futures::future::join_all(others.iter().map(|m| s.trigger(m))).await;
     assert!(answers.iter().all(|r| r.status() == 200), "{:?}", answers.iter().map(text).collect::<Vec<_>>());
     let st = s.w.sandbox.state().await;
-    assert_eq!(st.sparkhire_interviews.len(), 5, "one interview per candidate");
+    assert_eq!(st.sparkhire.interviews.len(), 5, "one interview per candidate");
     assert_eq!(
         st.requests
             .iter()
@@ -191,8 +191,8 @@ async fn duplicate_deliveries_make_one_interview_and_job_sync_one_job() {
         1,
         "one job"
     );
-    let job = st.sparkhire_interviews[0]["job_post"]["uuid"].clone();
-    assert!(st.sparkhire_interviews.iter().all(|i| i["job_post"]["uuid"] == job));
+    let job = st.sparkhire.interviews[0].job_post.uuid.clone();
+    assert!(st.sparkhire.interviews.iter().all(|i| i.job_post.uuid == job));
 }
 
 #[tokio::test]
@@ -200,7 +200,7 @@ async fn a_revoked_key_asks_the_recruiter_to_reconnect_and_rate_limits_are_waite
     let s = SparkHire::new().await;
     s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
     s.connect("31", "sh-key-31").await;
-    let job = s.w.sandbox.state().await.sparkhire_jobs[0].0.clone();
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
     // 429 with Spark Hire's retry header: waited out, then sent.
     s.w.sandbox
         .add_fault(Fault {
@@ -224,7 +224,7 @@ async fn a_revoked_key_asks_the_recruiter_to_reconnect_and_rate_limits_are_waite
     assert_eq!(resp.status(), 422);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     assert!(text(&resp).contains("Reconnect Spark Hire"), "{}", text(&resp));
-    assert_eq!(s.w.sandbox.state().await.partner_results[&mv.result_id]["status"], "failed");
+    assert_eq!(s.w.sandbox.state().await.partner.results[&mv.result_id]["status"], "failed");
     // A recruiter who never connected gets told to.
     let resp = s.trigger(&s.candidate(9203, 77, &job)).await;
     assert_eq!(resp.status(), 422);
@@ -236,11 +236,11 @@ async fn results_come_back_with_the_share_link_and_need_the_registered_credentia
     let s = SparkHire::new().await;
     s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
     s.connect("31", "sh-key-31").await;
-    let job = s.w.sandbox.state().await.sparkhire_jobs[0].0.clone();
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
     let mv = s.candidate(9301, 31, &job);
     assert_eq!(s.trigger(&mv).await.status(), 200);
-    let interview = s.w.sandbox.state().await.sparkhire_interviews[0].clone();
-    let registered = s.w.sandbox.state().await.sparkhire_webhooks[0]["http_auth"].clone();
+    let interview = s.w.sandbox.state().await.sparkhire.interviews[0].json();
+    let registered = s.w.sandbox.state().await.sparkhire.webhooks[0].http_auth.clone();
     let basic = |user: &str, pass: &str| {
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
     };
@@ -257,14 +257,14 @@ async fn results_come_back_with_the_share_link_and_need_the_registered_credentia
     let good = basic(registered["username"].as_str().unwrap(), registered["password"].as_str().unwrap());
     let resp = s.call(event("InterviewCompleted", good.clone())).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
-    let result = s.w.sandbox.state().await.partner_results[&mv.result_id].clone();
+    let result = s.w.sandbox.state().await.partner.results[&mv.result_id].clone();
     assert_eq!(result["status"], "completed");
     assert_eq!(result["attachments"][0]["description"], "Watch");
     assert_eq!(result["url"], interview["share_link"]["url"]);
 
     let other = s.candidate(9302, 31, &job);
     assert_eq!(s.trigger(&other).await.status(), 200);
-    let second = s.w.sandbox.state().await.sparkhire_interviews[1].clone();
+    let second = s.w.sandbox.state().await.sparkhire.interviews[1].json();
     let expired = http::Request::builder()
         .method("POST")
         .uri("/sparkhire/events")
@@ -272,7 +272,7 @@ async fn results_come_back_with_the_share_link_and_need_the_registered_credentia
         .body(Bytes::from(json!({"event": "InterviewExpired", "data": second}).to_string()))
         .unwrap();
     assert_eq!(s.call(expired).await.status(), 200);
-    let result = s.w.sandbox.state().await.partner_results[&other.result_id].clone();
+    let result = s.w.sandbox.state().await.partner.results[&other.result_id].clone();
     assert_eq!(result["status"], "failed");
     assert!(result["summary"].as_str().unwrap().contains("expired"));
 }

@@ -74,7 +74,7 @@ async fn linking_an_owner_twice_updates_one_stackone_account() {
     let resp = submit(&w, &good(&ticket)).await;
     assert_eq!(json_of(&resp)["account_id"], first["account_id"]);
     let st = w.sandbox.state().await;
-    let accounts: Vec<_> = st.stackone_accounts.iter().filter(|a| a.origin_owner_id == owner).collect();
+    let accounts: Vec<_> = st.stackone.accounts.iter().filter(|a| a.origin_owner_id == owner).collect();
     assert_eq!(accounts.len(), 1, "never a duplicate");
     assert_eq!(accounts[0].updates, 1, "the second link updated it");
     assert_eq!(accounts[0].credentials["totp_secret"], "JBSWY3DPEHPK3PXPJBSWY3DP");
@@ -122,7 +122,7 @@ async fn every_field_gets_its_own_message_and_nothing_is_stored() {
     assert!(errors["company_id"].as_str().unwrap().contains("not the company ID of the API key"));
 
     assert!(w.secret(&format!("tenant/stackone/{owner}")).await.is_none(), "nothing stored");
-    assert!(w.sandbox.state().await.stackone_accounts.is_empty(), "nothing linked");
+    assert!(w.sandbox.state().await.stackone.accounts.is_empty(), "nothing linked");
     // Corrected, the same link still works.
     assert_eq!(submit(&w, &good(&ticket)).await.status(), 201);
 }

@@ -65,8 +65,8 @@ impl TwoSecure {
 
     async fn only_order_id(&self) -> String {
         let st = self.w.sandbox.state().await;
-        assert_eq!(st.twosecure_orders.len(), 1);
-        st.twosecure_orders[0].id.clone()
+        assert_eq!(st.twosecure.orders.len(), 1);
+        st.twosecure.orders[0].id.clone()
     }
 }
 
@@ -92,14 +92,14 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
     let order_id = t.only_order_id().await;
     {
         let st = w.sandbox.state().await;
-        let sent = &st.twosecure_orders[0];
+        let sent = &st.twosecure.orders[0];
         assert_eq!(sent.body["candidate"]["personal_number"], PNR_12, "normalised to 12 digits");
         assert_eq!(sent.body["candidate"]["phone"], "+4670432121");
         assert_eq!(sent.body["package_id"], "standard");
         assert_eq!(sent.body["billing"]["reference"], "HR-17");
         assert_eq!(sent.body["callback_url"], "http://hirebridge.test/2secure/callback");
         assert_eq!(sent.attachment_names, vec!["cv.pdf".to_owned()]);
-        assert_eq!(st.partner_results[&mv.result_id]["status"], "sent");
+        assert_eq!(st.partner.results[&mv.result_id]["status"], "sent");
     }
 
     let resp = t
@@ -109,7 +109,7 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
         )
         .await;
     assert_eq!(json_of(&resp)["status"], "pending", "{}", text(&resp));
-    assert_eq!(w.sandbox.state().await.partner_results[&mv.result_id]["status"], "pending");
+    assert_eq!(w.sandbox.state().await.partner.results[&mv.result_id]["status"], "pending");
 
     let done = json!({"order_id": order_id, "status": "completed", "report_url": "https://portal.2secure.se/reports/r1"});
     let resp = t.callback(done.clone(), TS_CALLBACK_SECRET).await;
@@ -120,7 +120,7 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
     assert_eq!(json_of(&resp)["status"], "completed");
 
     let st = w.sandbox.state().await;
-    let result = &st.partner_results[&mv.result_id];
+    let result = &st.partner.results[&mv.result_id];
     assert_eq!(result["status"], "completed");
     assert_eq!(result["url"], "https://portal.2secure.se/reports/r1");
     assert_eq!(result["attachments"][0]["description"], "View report");
@@ -129,11 +129,11 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
         summary.contains("does not mean clean") && summary.contains("moved to the next stage, Offer"),
         "{summary}"
     );
-    assert_eq!(st.applications[0].stage_id, "s3");
+    assert_eq!(st.teamtailor.applications[0].stage_id, "s3");
     let moves =
         st.requests.iter().filter(|r| r.method == "PATCH" && r.path.contains("job-applications")).count();
     assert_eq!(moves, 1, "moved once");
-    let updates = st.partner_result_updates.iter().filter(|(id, _)| *id == mv.result_id).count();
+    let updates = st.partner.updates.iter().filter(|u| u.id == mv.result_id).count();
     assert_eq!(updates, 3, "sent, pending, completed; repeats change nothing");
 }
 
@@ -169,7 +169,7 @@ async fn invalid_input_gets_a_plain_message_and_no_order_and_the_personnummer_st
     let ok = t.candidate(7106, Some(PNR));
     assert_eq!(t.order(&ok, "tok").await.status(), 200);
     let st = t.w.sandbox.state().await;
-    assert_eq!(st.twosecure_orders.len(), 1, "no order for invalid input");
+    assert_eq!(st.twosecure.orders.len(), 1, "no order for invalid input");
     drop(st);
     let captured = logs.text();
     assert!(captured.lines().count() > 3);
@@ -193,7 +193,7 @@ async fn duplicate_and_concurrent_deliveries_place_one_order() {
         answers.iter().chain([&again]).map(|r| (r.status().as_u16(), text(r))).collect();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(t.w.sandbox.count("2secure", "POST", "/orders").await, 1);
-    assert_eq!(t.w.sandbox.state().await.twosecure_orders.len(), 1);
+    assert_eq!(t.w.sandbox.state().await.twosecure.orders.len(), 1);
 }
 
 #[tokio::test]
@@ -212,7 +212,7 @@ async fn a_callback_with_a_bad_signature_changes_nothing() {
         .unwrap();
     assert_eq!(twosecure::handle_status(&t.w.twosecure_status, unsigned).await.status(), 401);
     let st = t.w.sandbox.state().await;
-    assert_eq!(st.partner_results[&mv.result_id]["status"], "sent");
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "sent");
     drop(st);
     let tenant = t.tenant();
     let order = orders::load(&t.w.twosecure_status.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
@@ -251,7 +251,7 @@ async fn the_poll_asks_only_about_open_orders() {
     use futures::StreamExt;
     finished.buffer_unordered(16).collect::<Vec<_>>().await;
 
-    let ids: Vec<String> = t.w.sandbox.state().await.twosecure_orders.iter().map(|o| o.id.clone()).collect();
+    let ids: Vec<String> = t.w.sandbox.state().await.twosecure.orders.iter().map(|o| o.id.clone()).collect();
     t.w.sandbox.set_twosecure_status(&ids[0], "pending", None).await;
     t.w.sandbox.set_twosecure_status(&ids[1], "completed", Some("https://portal.2secure.se/r/2")).await;
     let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
@@ -285,12 +285,12 @@ async fn two_secure_down_leaves_the_order_recorded_as_not_sent_and_a_repeat_send
     let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
     assert_eq!(order.status, Status::NotSent);
     assert!(order.error.as_deref().unwrap().contains("503"));
-    assert_eq!(t.w.sandbox.state().await.partner_results[&mv.result_id]["status"], "failed");
+    assert_eq!(t.w.sandbox.state().await.partner.results[&mv.result_id]["status"], "failed");
 
     // 2Secure is back; the same event delivered again is ordered, once.
     let resp = t.order(&mv, "tok").await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
-    assert_eq!(t.w.sandbox.state().await.twosecure_orders.len(), 1);
+    assert_eq!(t.w.sandbox.state().await.twosecure.orders.len(), 1);
     let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
     assert_eq!(order.status, Status::Sent);
 }
@@ -309,10 +309,10 @@ async fn a_read_only_company_key_is_reported_on_the_card() {
     )
     .await;
     let st = t.w.sandbox.state().await;
-    let summary = st.partner_results[&mv.result_id]["summary"].as_str().unwrap().to_owned();
+    let summary = st.partner.results[&mv.result_id]["summary"].as_str().unwrap().to_owned();
     assert!(summary.contains("may not write"), "{summary}");
-    assert_eq!(st.partner_results[&mv.result_id]["status"], "completed");
-    assert_eq!(st.applications[0].stage_id, "s1");
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed");
+    assert_eq!(st.teamtailor.applications[0].stage_id, "s1");
 }
 
 #[tokio::test]
@@ -327,7 +327,7 @@ async fn orders_open_for_thirty_days_are_given_up() {
     assert!(orders::save(platform, &order, Some(Status::Sent)).await.unwrap());
     let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
     assert!(report.gave_up >= 1, "{report:?}");
-    let result = t.w.sandbox.state().await.partner_results[&mv.result_id].clone();
+    let result = t.w.sandbox.state().await.partner.results[&mv.result_id].clone();
     assert_eq!(result["status"], "failed");
     assert!(result["summary"].as_str().unwrap().contains("30 days"));
     assert_eq!(orders::load(platform, &tenant, &mv.event_id).await.unwrap().unwrap().status, Status::GaveUp);

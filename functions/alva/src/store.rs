@@ -1,0 +1,330 @@
+//! Everything Alva keeps, in one place: its items in the table (every pk starts with `ALVA#`, the
+//! prefix `template.yaml` grants `alva-activation`), their keys, and its secret's name.
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | [`Company`]: an Alva company's connection to Teamtailor, its settings, its accounts' version | `ALVA#{company}` | `TEAMTAILOR` |
+//! | which Alva company a partner key is connected to | `ALVA#KEY#{sha256 of the key}` | `KEY` |
+//! | [`Invited`]: a candidate hirebridge invited, by Alva's candidate id | `ALVA#{company}#CANDIDATE#{alva id}` | `CANDIDATE` |
+//! | one person's access to a test profile's results ([`claim_grant`]) | `ALVA#{company}` | `GRANT#{profile}#{e-mail}` |
+//!
+//! Secret `tenant/alva/{company}/accounts/{version}` = [`Accounts`]: the company's Teamtailor
+//! account keys. A change writes a new version and points the company item at it, so every
+//! instance sees it on the item it reads anyway, and a cached old version is never used again.
+use std::time::Duration;
+
+use hirebridge::admin::sha256_hex;
+use hirebridge::claim::{self, Claimed};
+use hirebridge::error::AppResult;
+use hirebridge::platform::Platform;
+use hirebridge::secrets::Secrets;
+use hirebridge::store::{Cond, Item, ItemStore, PutOutcome, StoreError, EXPIRES_AT};
+use hirebridge::AppError;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+const COMPANY_SK: &str = "TEAMTAILOR";
+const KEY_SK: &str = "KEY";
+const CANDIDATE_SK: &str = "CANDIDATE";
+/// How long the mapping of an invited candidate is kept for Alva's result (a year).
+const INVITED_RETENTION_SECS: i64 = 365 * 24 * 3600;
+
+/// Alva company ids become parts of keys, secret names and headers: 1–64 letters, digits, `-`
+/// and `_` (never `#`, so that a company's keys cannot reach another's).
+pub fn check_company_id(company: &str) -> AppResult<()> {
+    let ok = !company.is_empty()
+        && company.len() <= 64
+        && company.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then_some(())
+        .ok_or_else(|| AppError::bad_request("the Alva company id must be 1–64 letters, digits, '-' or '_'"))
+}
+
+fn company_pk(company: &str) -> String {
+    format!("ALVA#{company}")
+}
+
+fn key_pk(partner_key: &str) -> String {
+    format!("ALVA#KEY#{}", sha256_hex(partner_key))
+}
+
+fn invited_pk(company: &str, alva_candidate: &str) -> String {
+    format!("ALVA#{company}#CANDIDATE#{alva_candidate}")
+}
+
+fn grant_sk(profile: &str, email: &str) -> String {
+    format!("GRANT#{profile}#{email}")
+}
+
+/// An Alva company's connection to a Teamtailor company (as the admin API shows it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Connection {
+    pub alva_company_id: String,
+    pub company_uuid: String,
+    pub company_name: String,
+    #[serde(default)]
+    pub sync_hiring_team: bool,
+}
+
+/// `ALVA#{company}`/`TEAMTAILOR`: what the trigger reads first, so it also carries the version
+/// of the company's accounts.
+#[derive(Clone, Debug)]
+pub struct Company {
+    pub connection: Connection,
+    /// The partner key's binding (its pk) this company is connected with; a binding left from
+    /// an earlier key does not authenticate.
+    key: String,
+    /// The version of the accounts secret; `None` on items from before versions (whose secret
+    /// is `tenant/alva/{company}`).
+    accounts_version: Option<String>,
+}
+
+impl Company {
+    /// A company connected with `partner_key`, keeping `before`'s accounts and settings.
+    pub fn connected(connection: Connection, partner_key: &str, before: Option<&Company>) -> Self {
+        let accounts_version = match before {
+            Some(b) => b.accounts_version.clone(),
+            None => Some(new_version()),
+        };
+        Company { connection, key: key_pk(partner_key), accounts_version }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.connection.alva_company_id
+    }
+
+    /// Whether `partner_key` is the key this company is connected with now.
+    pub fn uses_key(&self, partner_key: &str) -> bool {
+        self.key == key_pk(partner_key)
+    }
+
+    fn accounts_secret(&self) -> String {
+        match &self.accounts_version {
+            Some(version) => format!("tenant/alva/{}/accounts/{version}", self.id()),
+            None => format!("tenant/alva/{}", self.id()),
+        }
+    }
+
+    fn from_item(item: &Item) -> AppResult<Self> {
+        let connection = serde_json::from_value(item.attrs.get("connection").cloned().unwrap_or_default())
+            .map_err(AppError::internal)?;
+        Ok(Company {
+            connection,
+            key: item.str("key").unwrap_or_default().to_owned(),
+            accounts_version: item.str("accounts_version").map(str::to_owned),
+        })
+    }
+
+    fn to_item(&self) -> AppResult<Item> {
+        let connection = serde_json::to_value(&self.connection).map_err(AppError::internal)?;
+        let mut item = Item::new(company_pk(self.id()), COMPANY_SK)
+            .with("connection", connection)
+            .with("key", self.key.clone());
+        if let Some(version) = &self.accounts_version {
+            item = item.with("accounts_version", version.clone());
+        }
+        Ok(item)
+    }
+
+    /// The stored item is still this one (as far as accounts and the key go).
+    fn unchanged(&self) -> Cond {
+        match &self.accounts_version {
+            Some(version) => Cond::Eq("accounts_version", json!(version)),
+            None => Cond::Eq("key", json!(self.key)),
+        }
+    }
+}
+
+fn new_version() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+}
+
+pub async fn company(store: &dyn ItemStore, company: &str) -> AppResult<Option<Company>> {
+    store.get(&company_pk(company), COMPANY_SK).await?.as_ref().map(Company::from_item).transpose()
+}
+
+/// Writes `new` if the stored item is still `read` (`None`: there was none); `false` when another
+/// request changed it meanwhile.
+pub async fn save_company(store: &dyn ItemStore, new: &Company, read: Option<&Company>) -> AppResult<bool> {
+    let cond = read.map_or(Cond::NotExists, Company::unchanged);
+    Ok(store.put(new.to_item()?, Some(cond)).await? == PutOutcome::Written)
+}
+
+/// Binds `partner_key` to `company` unless it is bound to another company (`false`).
+pub async fn bind_key(store: &dyn ItemStore, partner_key: &str, c: &Connection) -> AppResult<bool> {
+    let item = Item::new(key_pk(partner_key), KEY_SK)
+        .with("alva_company_id", c.alva_company_id.clone())
+        .with("company_uuid", c.company_uuid.clone())
+        .with("company_name", c.company_name.clone());
+    let free = Cond::Or(vec![Cond::NotExists, Cond::Eq("alva_company_id", json!(c.alva_company_id))]);
+    Ok(store.put(item, Some(free)).await? == PutOutcome::Written)
+}
+
+/// Frees the partner key `company` was connected with before, for another company to use.
+pub async fn unbind_key(store: &dyn ItemStore, company: &Company) -> AppResult<()> {
+    Ok(store.delete(&company.key, KEY_SK).await?)
+}
+
+/// The Alva company `partner_key` is connected to.
+pub async fn company_of_key(store: &dyn ItemStore, partner_key: &str) -> AppResult<Option<String>> {
+    let binding = store.get(&key_pk(partner_key), KEY_SK).await?;
+    Ok(binding.and_then(|b| b.str("alva_company_id").map(str::to_owned)))
+}
+
+/// The secret's value: a company's Teamtailor accounts.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Accounts {
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Account {
+    pub id: String,
+    pub api_key: String,
+    #[serde(default)]
+    pub teamtailor_host: Option<String>,
+    pub added_at: i64,
+}
+
+/// The accounts of `company`'s current version (a cached copy only if it is that version).
+pub async fn accounts(secrets: &Secrets, company: &Company) -> AppResult<Accounts> {
+    Ok(secrets.get_json(&company.accounts_secret()).await?.unwrap_or_default())
+}
+
+/// Replaces `company`'s accounts: writes them as a new version, then points the company item at
+/// it if nobody changed the item meanwhile (else `409`), then deletes the old version.
+pub async fn replace_accounts(platform: &Platform, company: &Company, accounts: &Accounts) -> AppResult<()> {
+    let next = Company { accounts_version: Some(new_version()), ..company.clone() };
+    let value = serde_json::to_value(accounts).map_err(AppError::internal)?;
+    platform.secrets.put_json(&next.accounts_secret(), &value).await?;
+    if !save_company(platform.store.as_ref(), &next, Some(company)).await? {
+        let _ = platform.secrets.delete(&next.accounts_secret()).await;
+        return Err(AppError::conflict(
+            "the company's accounts were changed by another request at the same time; try again",
+        ));
+    }
+    if let Err(e) = platform.secrets.delete(&company.accounts_secret()).await {
+        // Nothing points at it any more; it only waits to be cleaned up.
+        tracing::warn!(error = %e, "an earlier version of an Alva company's accounts was not deleted");
+    }
+    Ok(())
+}
+
+/// `ALVA#{company}#CANDIDATE#{alva id}`: where Alva's result for a candidate lands.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Invited {
+    pub alva_company_id: String,
+    pub update_url: String,
+    pub event_id: String,
+}
+
+pub async fn save_invited(
+    store: &dyn ItemStore,
+    alva_candidate: &str,
+    invited: &Invited,
+    now: i64,
+) -> AppResult<()> {
+    let mut item = Item::new(invited_pk(&invited.alva_company_id, alva_candidate), CANDIDATE_SK);
+    if let Value::Object(attrs) = serde_json::to_value(invited).map_err(AppError::internal)? {
+        item.attrs.extend(attrs);
+    }
+    store.put(item.with(EXPIRES_AT, now + INVITED_RETENTION_SECS), None).await?;
+    Ok(())
+}
+
+/// The candidate of `company` whose Alva id is `alva_candidate`, when hirebridge invited them.
+pub async fn invited(
+    store: &dyn ItemStore,
+    company: &str,
+    alva_candidate: &str,
+) -> AppResult<Option<Invited>> {
+    let Some(item) = store.get(&invited_pk(company, alva_candidate), CANDIDATE_SK).await? else {
+        return Ok(None);
+    };
+    let invited: Invited = serde_json::from_value(Value::Object(item.attrs)).map_err(AppError::internal)?;
+    Ok(Some(invited))
+}
+
+/// Where one person's access to one test profile's results is claimed.
+pub struct Access<'a> {
+    pub company: &'a str,
+    pub profile: &'a str,
+    /// Lower-cased.
+    pub email: &'a str,
+}
+
+impl Access<'_> {
+    fn item(&self) -> Item {
+        Item::new(company_pk(self.company), grant_sk(self.profile, self.email))
+    }
+}
+
+/// How a claim of one person's access went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GrantClaim {
+    /// Ours to grant: [`grant_done`] or [`grant_released`] when finished.
+    Ours,
+    /// Granted before.
+    Granted,
+    /// Another trigger is granting it right now.
+    Granting,
+}
+
+/// Claims `access` for `lease` (taken over when a holder died with it).
+pub async fn claim_grant(
+    platform: &Platform,
+    access: &Access<'_>,
+    lease: Duration,
+) -> Result<GrantClaim, StoreError> {
+    Ok(match claim::once(platform.store.as_ref(), platform.clock.as_ref(), access.item(), lease).await? {
+        Claimed::Won => GrantClaim::Ours,
+        Claimed::Held(Some(current)) if claim::is_done(&current) => GrantClaim::Granted,
+        Claimed::Held(_) => GrantClaim::Granting,
+    })
+}
+
+pub async fn grant_done(
+    store: &dyn ItemStore,
+    access: &Access<'_>,
+    alva_user: &str,
+) -> Result<(), StoreError> {
+    claim::done(store, access.item().with("alva_user_id", alva_user)).await
+}
+
+/// Gives up a claim that could not be granted, so that the next trigger tries again at once.
+pub async fn grant_released(store: &dyn ItemStore, access: &Access<'_>) {
+    let item = access.item();
+    let _ = store.delete(&item.pk, &item.sk).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_starts_with_the_granted_prefix_and_company_ids_cannot_reach_anothers() {
+        for pk in [company_pk("acme"), key_pk("k"), invited_pk("acme", "ac-1")] {
+            assert!(pk.starts_with("ALVA#"), "{pk}");
+        }
+        for bad in ["", "a#b", "a/b", "a b", &"x".repeat(65)] {
+            assert_eq!(check_company_id(bad).unwrap_err().status, 400, "{bad:?}");
+        }
+        check_company_id("acme-Alva_1").unwrap();
+    }
+
+    #[test]
+    fn a_new_accounts_version_names_a_new_secret_under_the_company() {
+        let connection = Connection {
+            alva_company_id: "acme".into(),
+            company_uuid: "u".into(),
+            company_name: "Acme".into(),
+            sync_hiring_team: false,
+        };
+        let first = Company::connected(connection, "key", None);
+        let second = Company { accounts_version: Some(new_version()), ..first.clone() };
+        assert!(first.accounts_secret().starts_with("tenant/alva/acme/accounts/"));
+        assert_ne!(first.accounts_secret(), second.accounts_secret());
+        let legacy = Company { accounts_version: None, ..first };
+        assert_eq!(legacy.accounts_secret(), "tenant/alva/acme");
+    }
+}

@@ -1,0 +1,548 @@
+//! Spark Hire's API (`/_sandbox/sparkhire/...`; docs.sparkhire.com, docs/contracts.md §7,
+//! `research/partners.md` §4, SPEC §6.4):
+//! - HTTP Basic with the user's API key as username (the password is ignored); an unknown or
+//!   revoked key is `401 {"status":"error","code","message"}`; a key sees only its user's things;
+//! - lists are bare arrays paged with `range=<from>-<to>` (1-based, inclusive), at most 100 items
+//!   per page (else `400`);
+//! - jobs carry both `name` and `title`; `POST /jobs` needs a `title` (`422`);
+//! - `POST /interviews` needs `type` (`one_way` or `live`), `job_post.uuid` (a job of the user)
+//!   and `assigned_to: [{name, email}]` (else `422`); `GET /interviews/{uuid}` of an expired
+//!   interview is `410`;
+//! - `POST /webhooks` with `url`, `description`, `http_auth`.
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::common::{self, Here};
+use crate::sandbox::{Sandbox, SandboxState};
+
+/// At most this many items per `range=`.
+pub const MAX_RANGE: usize = 100;
+/// The page served when `range=` is absent.
+pub const DEFAULT_RANGE: usize = 20;
+
+/// The user a User API Key belongs to.
+#[derive(Clone, Debug, Serialize)]
+pub struct SparkHireUser {
+    pub uuid: String,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SparkHireJob {
+    pub uuid: String,
+    pub title: String,
+    /// The user who owns it (the only one whose key sees it).
+    pub owner: String,
+    pub status: String,
+}
+
+impl SparkHireJob {
+    /// As Spark Hire serves a job: both `name` and `title` (Crelate's `JobResponse`).
+    pub fn json(&self) -> Value {
+        json!({"uuid": self.uuid, "name": self.title, "title": self.title, "status": self.status,
+            "location": "Remote", "description": "", "created_by": self.owner})
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct QuestionSet {
+    pub uuid: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterviewType {
+    OneWay,
+    Live,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterviewStatus {
+    Created,
+    Completed,
+    Expired,
+}
+
+/// The job an interview is for, as an interview carries it.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobPost {
+    pub uuid: String,
+    pub name: String,
+    pub title: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Invitee {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ShareLink {
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Interview {
+    pub uuid: String,
+    #[serde(rename = "type")]
+    pub kind: InterviewType,
+    pub status: InterviewStatus,
+    /// The user whose key created it.
+    pub owner: String,
+    pub job_post: JobPost,
+    pub assigned_to: Vec<Invitee>,
+    pub interview_question_set: Option<String>,
+    pub scheduled_at: Option<String>,
+    pub email_message: Option<String>,
+    pub share_link: ShareLink,
+    pub join_url: Option<String>,
+}
+
+impl Interview {
+    /// As Spark Hire serves it, and sends it in its webhooks' `data`.
+    pub fn json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// A webhook a user registered.
+#[derive(Clone, Debug, Serialize)]
+pub struct Webhook {
+    pub uuid: String,
+    pub owner: String,
+    pub url: String,
+    pub description: String,
+    /// The credentials Spark Hire sends back (SPEC: `{"username","password"}`).
+    pub http_auth: Value,
+}
+
+#[derive(Serialize)]
+pub struct SparkHireState {
+    /// Users by User API Key.
+    #[serde(skip)]
+    pub keys: HashMap<String, SparkHireUser>,
+    pub jobs: Vec<SparkHireJob>,
+    pub question_sets: Vec<QuestionSet>,
+    pub interviews: Vec<Interview>,
+    pub webhooks: Vec<Webhook>,
+}
+
+impl Default for SparkHireState {
+    fn default() -> Self {
+        let set = |uuid: &str, name: &str| QuestionSet { uuid: uuid.into(), name: name.into() };
+        SparkHireState {
+            keys: HashMap::new(),
+            jobs: vec![],
+            question_sets: vec![set("qs-general", "General screening"), set("qs-design", "Design portfolio")],
+            interviews: vec![],
+            webhooks: vec![],
+        }
+    }
+}
+
+impl Sandbox {
+    /// A Spark Hire user and their User API Key; `jobs` are that user's job titles.
+    pub async fn add_sparkhire_user(&self, key: &str, name: &str, email: &str, jobs: &[&str]) {
+        let mut st = self.state().await;
+        let uuid = common::new_id("shu-", 8);
+        for title in jobs {
+            st.sparkhire.jobs.push(SparkHireJob {
+                uuid: common::new_id("shj-", 8),
+                title: (*title).into(),
+                owner: uuid.clone(),
+                status: "active".into(),
+            });
+        }
+        st.sparkhire.keys.insert(key.into(), SparkHireUser { uuid, name: name.into(), email: email.into() });
+    }
+
+    /// Revokes a Spark Hire key (its user is disabled, say).
+    pub async fn revoke_sparkhire_key(&self, key: &str) {
+        self.state().await.sparkhire.keys.remove(key);
+    }
+
+    /// The interview's deadline passes: `GET /interviews/{uuid}` answers `410` from now on.
+    pub async fn expire_sparkhire_interview(&self, uuid: &str) {
+        if let Some(i) = self.state().await.sparkhire.interviews.iter_mut().find(|i| i.uuid == uuid) {
+            i.status = InterviewStatus::Expired;
+        }
+    }
+}
+
+pub(crate) fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/sparkhire/me", get(me))
+        .route("/sparkhire/jobs", get(list_jobs).post(create_job))
+        .route("/sparkhire/question_sets", get(list_question_sets))
+        .route("/sparkhire/interviews", post(create_interview))
+        .route("/sparkhire/interviews/{uuid}", get(get_interview))
+        .route("/sparkhire/webhooks", post(register_webhook))
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"status": "error", "code": code, "message": message}))).into_response()
+}
+
+/// The key's user, or `401`.
+fn user(st: &SandboxState, headers: &HeaderMap) -> Result<SparkHireUser, Response> {
+    common::basic_username(headers)
+        .and_then(|key| st.sparkhire.keys.get(&key).cloned())
+        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unauthorized", "Invalid API key"))
+}
+
+/// The items of `range=<from>-<to>`; `400` for a malformed range or one over 100 items.
+fn ranged<T: Clone>(here: &Here, items: &[T]) -> Result<Vec<T>, Response> {
+    let (from, to) = match here.param("range") {
+        None => (1, DEFAULT_RANGE),
+        Some(r) => r
+            .split_once('-')
+            .and_then(|(a, b)| Some((a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?)))
+            .filter(|(a, b)| *a >= 1 && b >= a && b - a < MAX_RANGE)
+            .ok_or_else(|| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_range",
+                    &format!("range must be <from>-<to>, from 1, with at most {MAX_RANGE} items"),
+                )
+            })?,
+    };
+    Ok(items.iter().skip(from - 1).take(to - from + 1).cloned().collect())
+}
+
+async fn me(State(sb): State<Sandbox>, headers: HeaderMap) -> Response {
+    match user(&*sb.state().await, &headers) {
+        Ok(u) => Json(json!({"uuid": u.uuid, "name": u.name, "email": u.email})).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+async fn list_jobs(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
+    let st = sb.state().await;
+    let me = match user(&st, &headers) {
+        Ok(u) => u,
+        Err(refused) => return refused,
+    };
+    let mut jobs: Vec<&SparkHireJob> = st.sparkhire.jobs.iter().filter(|j| j.owner == me.uuid).collect();
+    match here.param("orderby") {
+        Some("title_asc") => jobs.sort_by(|a, b| a.title.cmp(&b.title)),
+        Some("title_desc") => jobs.sort_by(|a, b| b.title.cmp(&a.title)),
+        _ => {}
+    }
+    let jobs: Vec<Value> = jobs.iter().map(|j| j.json()).collect();
+    match ranged(&here, &jobs) {
+        Ok(page) => Json(Value::Array(page)).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+async fn create_job(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut st = sb.state().await;
+    let me = match user(&st, &headers) {
+        Ok(u) => u,
+        Err(refused) => return refused,
+    };
+    let body = common::json_of(&body).unwrap_or_default();
+    let Some(title) = body["title"].as_str().filter(|t| !t.trim().is_empty()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_title", "title is required");
+    };
+    let job = SparkHireJob {
+        uuid: common::new_id("shj-", 8),
+        title: title.to_owned(),
+        owner: me.uuid,
+        status: body["status"].as_str().unwrap_or("active").to_owned(),
+    };
+    st.sparkhire.jobs.push(job.clone());
+    (StatusCode::CREATED, Json(job.json())).into_response()
+}
+
+async fn list_question_sets(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
+    let st = sb.state().await;
+    if let Err(refused) = user(&st, &headers) {
+        return refused;
+    }
+    let sets: Vec<Value> = st
+        .sparkhire
+        .question_sets
+        .iter()
+        .map(|s| json!({"uuid": s.uuid, "name": s.name, "questions": []}))
+        .collect();
+    match ranged(&here, &sets) {
+        Ok(page) => Json(Value::Array(page)).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+fn invitees(v: &Value) -> Option<Vec<Invitee>> {
+    let list = v.as_array().filter(|l| !l.is_empty())?;
+    list.iter()
+        .map(|p| {
+            let name = p["name"].as_str().filter(|s| !s.trim().is_empty())?;
+            let email = p["email"].as_str().filter(|s| s.contains('@'))?;
+            Some(Invitee { name: name.into(), email: email.into() })
+        })
+        .collect()
+}
+
+async fn create_interview(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut st = sb.state().await;
+    let me = match user(&st, &headers) {
+        Ok(u) => u,
+        Err(refused) => return refused,
+    };
+    let body = common::json_of(&body).unwrap_or_default();
+    let kind = match body["type"].as_str() {
+        Some("one_way") => InterviewType::OneWay,
+        Some("live") => InterviewType::Live,
+        _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "type must be one_way or live"),
+    };
+    let job_uuid = body["job_post"]["uuid"].as_str().unwrap_or_default();
+    let Some(job) = st.sparkhire.jobs.iter().find(|j| j.uuid == job_uuid && j.owner == me.uuid).cloned()
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_job",
+            "job_post.uuid is not one of your jobs",
+        );
+    };
+    let Some(assigned_to) = invitees(&body["assigned_to"]) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_assigned_to",
+            "assigned_to must list {name, email}",
+        );
+    };
+    let question_set = body["interview_question_set"].as_str().map(str::to_owned);
+    if question_set.as_ref().is_some_and(|q| !st.sparkhire.question_sets.iter().any(|s| &s.uuid == q)) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_question_set",
+            "unknown interview_question_set",
+        );
+    }
+    let uuid = common::new_id("shi-", 10);
+    let interview = Interview {
+        kind,
+        status: InterviewStatus::Created,
+        owner: me.uuid,
+        job_post: JobPost {
+            uuid: job.uuid.clone(),
+            name: job.title.clone(),
+            title: job.title,
+            status: job.status,
+        },
+        assigned_to,
+        interview_question_set: question_set,
+        scheduled_at: body["scheduled_at"].as_str().map(str::to_owned),
+        email_message: body["email_message"].as_str().map(str::to_owned),
+        share_link: ShareLink { url: format!("https://app.sparkhire.com/share/{uuid}") },
+        join_url: (kind == InterviewType::Live).then(|| format!("https://app.sparkhire.com/live/{uuid}")),
+        uuid,
+    };
+    st.sparkhire.interviews.push(interview.clone());
+    (StatusCode::CREATED, Json(interview.json())).into_response()
+}
+
+async fn get_interview(State(sb): State<Sandbox>, Path(uuid): Path<String>, headers: HeaderMap) -> Response {
+    let st = sb.state().await;
+    let me = match user(&st, &headers) {
+        Ok(u) => u,
+        Err(refused) => return refused,
+    };
+    match st.sparkhire.interviews.iter().find(|i| i.uuid == uuid && i.owner == me.uuid) {
+        Some(i) if i.status == InterviewStatus::Expired => {
+            error(StatusCode::GONE, "gone", "The interview has expired and is no longer available")
+        }
+        Some(i) => Json(i.json()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found", "no such interview"),
+    }
+}
+
+async fn register_webhook(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut st = sb.state().await;
+    let me = match user(&st, &headers) {
+        Ok(u) => u,
+        Err(refused) => return refused,
+    };
+    let body = common::json_of(&body).unwrap_or_default();
+    let Some(url) = body["url"].as_str().filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_url", "url is required");
+    };
+    let webhook = Webhook {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        owner: me.uuid,
+        url: url.to_owned(),
+        description: body["description"].as_str().unwrap_or_default().to_owned(),
+        http_auth: body["http_auth"].clone(),
+    };
+    let answer = json!({"uuid": webhook.uuid, "url": webhook.url, "description": webhook.description});
+    st.sparkhire.webhooks.push(webhook);
+    (StatusCode::CREATED, Json(answer)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::testing::*;
+
+    fn call(method: &str, path: &str, key: &str) -> axum::http::request::Builder {
+        request(method, &format!("/sparkhire{path}")).header("authorization", basic(key, "x"))
+    }
+
+    async fn rita(jobs: &[&str]) -> Sandbox {
+        let sb = Sandbox::new();
+        sb.add_sparkhire_user("rita-key", "Rita", "rita@acme.se", jobs).await;
+        sb
+    }
+
+    fn interview(job: &str) -> Value {
+        json!({"type": "one_way", "job_post": {"uuid": job}, "interview_question_set": "qs-general",
+            "assigned_to": [{"name": "Ada L", "email": "ada@example.com"}], "scheduled_at": "2026-12-15T23:59:59Z"})
+    }
+
+    #[tokio::test]
+    async fn the_key_is_the_basic_username_and_an_unknown_one_is_refused_with_401() {
+        let sb = rita(&[]).await;
+        let a = send(&sb, call("GET", "/me", "rita-key"), None).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert_eq!(a.body["name"], "Rita");
+        for auth in [basic("other-key", "x"), "Bearer rita-key".to_owned(), basic("", "rita-key")] {
+            let a =
+                send(&sb, request("GET", "/sparkhire/me").header("authorization", auth.as_str()), None).await;
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{auth}");
+            assert_eq!(a.body["status"], "error");
+        }
+        sb.revoke_sparkhire_key("rita-key").await;
+        assert_eq!(send(&sb, call("GET", "/me", "rita-key"), None).await.status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn jobs_carry_both_name_and_title() {
+        let sb = rita(&["Designer"]).await;
+        let a = send(&sb, call("GET", "/jobs", "rita-key"), None).await;
+        let job = &a.body[0];
+        assert_eq!((job["name"].as_str(), job["title"].as_str()), (Some("Designer"), Some("Designer")));
+        let created = send(
+            &sb,
+            call("POST", "/jobs", "rita-key"),
+            Some(json!({"title": "Engineer", "status": "active"})),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        assert_eq!(
+            (created.body["name"].as_str(), created.body["title"].as_str()),
+            (Some("Engineer"), Some("Engineer"))
+        );
+        let untitled = send(&sb, call("POST", "/jobs", "rita-key"), Some(json!({"status": "active"}))).await;
+        assert_eq!(untitled.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[tokio::test]
+    async fn lists_are_paged_by_range() {
+        let titles: Vec<String> = (1..=23).map(|i| format!("Job {i:02}")).collect();
+        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+        let sb = rita(&titles).await;
+        let a = send(&sb, call("GET", "/jobs?orderby=title_asc&range=21-40", "rita-key"), None).await;
+        let names: Vec<&str> =
+            a.body.as_array().unwrap().iter().map(|j| j["title"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Job 21", "Job 22", "Job 23"]);
+        let a = send(&sb, call("GET", "/jobs", "rita-key"), None).await;
+        assert_eq!(a.body.as_array().unwrap().len(), DEFAULT_RANGE);
+        let a = send(&sb, call("GET", "/jobs?range=1-100", "rita-key"), None).await;
+        assert_eq!(a.body.as_array().unwrap().len(), 23);
+    }
+
+    #[tokio::test]
+    async fn a_range_of_more_than_a_hundred_items_is_refused_with_400() {
+        let sb = rita(&["Designer"]).await;
+        for range in ["1-101", "0-20", "20-1", "all"] {
+            let a = send(&sb, call("GET", &format!("/jobs?range={range}"), "rita-key"), None).await;
+            assert_eq!(a.status, StatusCode::BAD_REQUEST, "{range}");
+        }
+        let a = send(&sb, call("GET", "/question_sets?range=1-500", "rita-key"), None).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn a_key_sees_only_its_users_jobs() {
+        let sb = rita(&["Designer"]).await;
+        sb.add_sparkhire_user("sam-key", "Sam", "sam@acme.se", &["Engineer"]).await;
+        let a = send(&sb, call("GET", "/jobs", "sam-key"), None).await;
+        assert_eq!(a.body.as_array().unwrap().len(), 1);
+        let ritas = sb.state().await.sparkhire.jobs[0].uuid.clone();
+        let a = send(&sb, call("POST", "/interviews", "sam-key"), Some(interview(&ritas))).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "Rita's job is not Sam's");
+    }
+
+    #[tokio::test]
+    async fn an_interview_needs_a_type_a_job_and_someone_to_invite_else_422() {
+        let sb = rita(&["Designer"]).await;
+        let job = sb.state().await.sparkhire.jobs[0].uuid.clone();
+        let mut no_type = interview(&job);
+        no_type.as_object_mut().unwrap().remove("type");
+        let mut sms = interview(&job);
+        sms["type"] = json!("sms");
+        let mut no_job = interview(&job);
+        no_job["job_post"] = json!({});
+        let mut nobody = interview(&job);
+        nobody["assigned_to"] = json!([]);
+        let mut no_email = interview(&job);
+        no_email["assigned_to"] = json!([{"name": "Ada"}]);
+        for body in [no_type, sms, no_job, nobody, no_email] {
+            let a = send(&sb, call("POST", "/interviews", "rita-key"), Some(body.clone())).await;
+            assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        }
+        assert!(sb.state().await.sparkhire.interviews.is_empty());
+        let a = send(&sb, call("POST", "/interviews", "rita-key"), Some(interview(&job))).await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        assert_eq!(a.body["job_post"]["title"], "Designer");
+        assert_eq!(a.body["job_post"]["name"], "Designer");
+        assert!(a.body["share_link"]["url"].as_str().unwrap().starts_with("https://"));
+        assert!(a.body["join_url"].is_null(), "one-way interviews have no join link");
+    }
+
+    #[tokio::test]
+    async fn an_expired_interview_answers_410() {
+        let sb = rita(&["Designer"]).await;
+        let job = sb.state().await.sparkhire.jobs[0].uuid.clone();
+        let created = send(&sb, call("POST", "/interviews", "rita-key"), Some(interview(&job))).await;
+        let uuid = created.body["uuid"].as_str().unwrap().to_owned();
+        assert_eq!(
+            send(&sb, call("GET", &format!("/interviews/{uuid}"), "rita-key"), None).await.status,
+            StatusCode::OK
+        );
+        sb.expire_sparkhire_interview(&uuid).await;
+        let a = send(&sb, call("GET", &format!("/interviews/{uuid}"), "rita-key"), None).await;
+        assert_eq!(a.status, StatusCode::GONE);
+        assert_eq!(
+            send(&sb, call("GET", "/interviews/shi-none", "rita-key"), None).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn a_webhook_is_registered_with_its_credentials() {
+        let sb = rita(&[]).await;
+        let body = json!({"url": "https://hb.example/sparkhire/events", "description": "results",
+            "http_auth": {"username": "hirebridge", "password": "p"}});
+        let a = send(&sb, call("POST", "/webhooks", "rita-key"), Some(body)).await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        assert_eq!(sb.state().await.sparkhire.webhooks[0].http_auth["username"], "hirebridge");
+        let a =
+            send(&sb, call("POST", "/webhooks", "rita-key"), Some(json!({"description": "no url"}))).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
