@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the build, deploy and check scripts: command-line tools from PyPI, each in its own
 # virtual environment under $HIREBRIDGE_TOOLS (default ~/.cache/hirebridge-tools), installed the
 # first time they are needed. Nothing is installed into the system Python or the repository.
@@ -49,7 +50,9 @@ ensure_arm64_target() {
 ensure_sam() {
   local bin
   bin=$(tool_venv sam 'aws-sam-cli>=1.170,<2' 'openapi-spec-validator>=0.7,<1') || return 1
+  # shellcheck disable=SC2034 # used by the scripts that source this file
   SAM="$bin/sam"
+  # shellcheck disable=SC2034
   SAM_PYTHON="$bin/python"
   export SAM_CLI_TELEMETRY=0
 }

@@ -33,6 +33,10 @@ async fn main() {
         if std::env::var_os("RUST_LOG").is_none() {
             std::env::set_var("RUST_LOG", "error");
         }
+        // The story shows a retry: its first delay is a second instead of a minute.
+        if std::env::var_os("HIREBRIDGE_RETRY_SCHEDULE").is_none() {
+            std::env::set_var("HIREBRIDGE_RETRY_SCHEDULE", "1,1,1");
+        }
         hirebridge::logging::init();
         let addr = addr.unwrap_or_else(|| "127.0.0.1:0".parse().expect("valid address"));
         match demo::run(addr, secrets).await {

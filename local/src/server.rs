@@ -34,8 +34,11 @@ pub struct Functions {
     pub sparkhire: sparkhire::Deps,
 }
 
+/// What a route table declares: (method, path, function, access).
+pub type Declared = Vec<(http::Method, &'static str, &'static str, Access)>;
+
 /// Each Lambda and the routes it serves, as declared by its integration.
-pub fn route_tables() -> Vec<(&'static str, Vec<(http::Method, &'static str, &'static str, Access)>)> {
+pub fn route_tables() -> Vec<(&'static str, Declared)> {
     vec![
         ("alva", routes::describe(alva::ROUTES)),
         ("learnster", routes::describe(learnster::ROUTES)),
@@ -58,6 +61,7 @@ impl Functions {
     pub async fn sweep(&self) -> serde_json::Value {
         serde_json::json!({
             "learnster": learnster::sweep(&self.learnster).await,
+            "stackone": stackone::sweep(&self.stackone).await,
         })
     }
 
@@ -221,7 +225,7 @@ mod tests {
     use super::*;
 
     /// `(function, METHOD, path)` with parameter names erased (`{}`), so that only the shape counts.
-    type Declared = BTreeSet<(String, String, String)>;
+    type Shapes = BTreeSet<(String, String, String)>;
 
     fn shape(path: &str) -> String {
         path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
@@ -237,13 +241,13 @@ mod tests {
 
     /// Routes as SAM `HttpApi` events of a function, or as `AWS::ApiGatewayV2::Route`s whose target
     /// integration invokes a function; each named by the function's binary.
-    fn template_routes(template: &str) -> Declared {
+    fn template_routes(template: &str) -> Shapes {
         let doc: serde_yaml::Value = serde_yaml::from_str(template).expect("template.yaml is YAML");
         let resources = doc["Resources"].as_mapping().expect("Resources");
         let name = |k: &serde_yaml::Value| k.as_str().unwrap_or_default().to_owned();
         let mut binaries = std::collections::HashMap::new();
         let mut integrations = std::collections::HashMap::new();
-        let mut out = Declared::new();
+        let mut out = Shapes::new();
         for (key, r) in resources {
             match r["Type"].as_str() {
                 Some("AWS::Serverless::Function") => {
@@ -280,7 +284,7 @@ mod tests {
         out
     }
 
-    fn code_routes() -> Declared {
+    fn code_routes() -> Shapes {
         route_tables()
             .into_iter()
             .flat_map(|(_, table)| table)
@@ -288,7 +292,7 @@ mod tests {
             .collect()
     }
 
-    fn disagreements(template: &Declared, code: &Declared) -> Vec<String> {
+    fn disagreements(template: &Shapes, code: &Shapes) -> Vec<String> {
         let mut out: Vec<String> =
             template.difference(code).map(|r| format!("only in template.yaml: {r:?}")).collect();
         out.extend(code.difference(template).map(|r| format!("only in the code: {r:?}")));

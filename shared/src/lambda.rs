@@ -108,7 +108,7 @@ where
 #[derive(Debug)]
 pub enum Invocation {
     Http(Box<ApiGatewayV2httpRequest>),
-    EventBridge(EventBridgeEvent),
+    EventBridge(Box<EventBridgeEvent>),
 }
 
 impl<'de> Deserialize<'de> for Invocation {
@@ -116,7 +116,9 @@ impl<'de> Deserialize<'de> for Invocation {
         use serde::de::Error as _;
         let payload = serde_json::Value::deserialize(deserializer)?;
         if payload.get("detail-type").is_some() {
-            serde_json::from_value(payload).map(Invocation::EventBridge).map_err(D::Error::custom)
+            serde_json::from_value(payload)
+                .map(|e| Invocation::EventBridge(Box::new(e)))
+                .map_err(D::Error::custom)
         } else {
             serde_json::from_value(payload).map(|r| Invocation::Http(Box::new(r))).map_err(D::Error::custom)
         }

@@ -23,7 +23,13 @@ pub fn sign(t: i64, payload: &[u8], secret: &SecretString) -> String {
 }
 
 /// Checks `header` (named `name` in messages) over `payload`; `401` saying what is wrong.
-pub fn verify(name: &str, header: Option<&str>, payload: &[u8], secret: &SecretString, now: i64) -> Result<(), AppError> {
+pub fn verify(
+    name: &str,
+    header: Option<&str>,
+    payload: &[u8],
+    secret: &SecretString,
+    now: i64,
+) -> Result<(), AppError> {
     let header = header.ok_or_else(|| AppError::unauthorized(format!("the {name} header is missing")))?;
     let mut t = None;
     let mut candidates = Vec::new();
@@ -37,7 +43,9 @@ pub fn verify(name: &str, header: Option<&str>, payload: &[u8], secret: &SecretS
     let t = t.ok_or_else(|| AppError::unauthorized(format!("the {name} header has no valid t=")))?;
     // Checked: a hostile `t` near i64's ends must not overflow.
     if now.checked_sub(t).is_none_or(|age| age.checked_abs().is_none_or(|a| a > TOLERANCE_SECS)) {
-        return Err(AppError::unauthorized(format!("the {name} timestamp is outside the 5-minute tolerance")));
+        return Err(AppError::unauthorized(format!(
+            "the {name} timestamp is outside the 5-minute tolerance"
+        )));
     }
     let ok = candidates
         .iter()

@@ -180,10 +180,9 @@ fn shape_error<T: DeserializeOwned>(value: &serde_json::Value, e: &serde_json::E
         })
     });
     match (field, expected) {
-        (Some(field), Some(expected)) => format!(
-            "the field `{}` must be {expected}",
-            field.chars().take(64).collect::<String>()
-        ),
+        (Some(field), Some(expected)) => {
+            format!("the field `{}` must be {expected}", field.chars().take(64).collect::<String>())
+        }
         (Some(field), None) => {
             format!("the field `{}` has the wrong type or value", field.chars().take(64).collect::<String>())
         }

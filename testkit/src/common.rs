@@ -108,7 +108,7 @@ pub(crate) async fn record_and_fault(State(sb): State<Sandbox>, req: Request, ne
     let rest = path.strip_prefix("/_sandbox").unwrap_or(&path).to_owned();
     let service = rest.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
     let method = req.method().to_string();
-    let fault = {
+    let (fault, after) = {
         let mut st = sb.state().await;
         if service != "control" {
             let h = req.headers();
@@ -121,26 +121,40 @@ pub(crate) async fn record_and_fault(State(sb): State<Sandbox>, req: Request, ne
                 api_version: header(h, "x-api-version").map(str::to_owned),
             });
         }
-        st.faults.iter_mut().find(|f| f.matches(&service, &method, &rest)).map(|f| {
-            f.times -= 1;
-            f.clone()
-        })
+        let take = |faults: &mut Vec<Fault>| {
+            faults.iter_mut().find(|f| f.matches(&service, &method, &rest)).map(|f| {
+                f.times -= 1;
+                f.clone()
+            })
+        };
+        (take(&mut st.faults), take(&mut st.faults_after))
     };
     if let Some(fault) = fault {
-        if fault.delay_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
-        }
-        if let Some(status) = fault.status {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut response =
-                (status, Json(json!({"error": "sandbox fault", "status": status.as_u16()}))).into_response();
-            if let Some(seconds) = fault.try_again_seconds {
-                response.headers_mut().insert("x-rate-limit-try-again-seconds", seconds.into());
-            }
+        if let Some(response) = apply(fault).await {
             return response;
         }
     }
-    next.run(req).await
+    let performed = next.run(req).await;
+    if let Some(fault) = after {
+        if let Some(response) = apply(fault).await {
+            return response;
+        }
+    }
+    performed
+}
+
+/// Waits out a fault's delay; answers its status, when it has one.
+async fn apply(fault: Fault) -> Option<Response> {
+    if fault.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+    }
+    let status = StatusCode::from_u16(fault.status?).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response =
+        (status, Json(json!({"error": "sandbox fault", "status": status.as_u16()}))).into_response();
+    if let Some(seconds) = fault.try_again_seconds {
+        response.headers_mut().insert("x-rate-limit-try-again-seconds", seconds.into());
+    }
+    Some(response)
 }
 
 /// A header's value, when it is text.
@@ -288,6 +302,22 @@ mod tests {
         );
         assert_eq!(r.query.as_deref(), Some("x=1"));
         assert_eq!(r.authorization.as_deref(), Some("Bearer k"));
+    }
+
+    #[tokio::test]
+    async fn a_fault_after_performing_does_the_work_then_answers_its_status() {
+        let sb = Sandbox::new();
+        sb.add_twosecure_key("k", "Acme AB").await;
+        let fault: Fault = serde_json::from_value(serde_json::json!(
+            {"service": "2secure", "method": "GET", "path_contains": "/account", "status": 502}
+        ))
+        .unwrap();
+        sb.add_fault_after_performing(fault).await;
+        let a = send(&sb, request("GET", "/2secure/account").header("authorization", "Bearer k"), None).await;
+        assert_eq!(a.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(sb.count("2secure", "GET", "/account").await, 1, "the request reached the service");
+        let a = send(&sb, request("GET", "/2secure/account").header("authorization", "Bearer k"), None).await;
+        assert_eq!(a.status, StatusCode::OK, "once");
     }
 
     #[tokio::test]

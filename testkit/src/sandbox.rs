@@ -37,6 +37,9 @@ pub struct SandboxState {
     /// Every request received, in order.
     pub requests: Vec<Recorded>,
     pub faults: Vec<Fault>,
+    /// Faults applied after the request was performed: the service did the work, then answered
+    /// the fault's status (or answered only after the delay).
+    pub faults_after: Vec<Fault>,
     pub unregistered: Unregistered,
     /// Teamtailor's public API: keys, jobs, stages, applications, users, teams, files.
     pub teamtailor: TeamtailorState,
@@ -78,6 +81,12 @@ impl Sandbox {
 
     pub async fn add_fault(&self, fault: Fault) {
         self.state().await.faults.push(fault);
+    }
+
+    /// A service that performs the request but answers `fault.status` (e.g. `502`) or answers
+    /// only after `fault.delay_ms` (past the caller's time-out).
+    pub async fn add_fault_after_performing(&self, fault: Fault) {
+        self.state().await.faults_after.push(fault);
     }
 
     /// Requests to `service` whose method and path match.

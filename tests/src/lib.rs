@@ -18,6 +18,12 @@ use testkit::sandbox::Sandbox;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
+/// An admin token that may manage only `scope` (`alva`, `learnster`, `2secure`, `sparkhire`,
+/// `stackone`), as seeded in every World's `operator` secret.
+pub fn scoped_token(scope: &str) -> String {
+    format!("test-{scope}-only-token")
+}
+
 /// The moto server's endpoint and table, set by `scripts/test.sh` (`make test`).
 pub fn moto() -> (String, String) {
     match (std::env::var("AWS_ENDPOINT_URL"), std::env::var("TABLE_NAME")) {
@@ -121,6 +127,11 @@ impl World {
             (
                 format!("{prefix}/operator"),
                 json!({"admin_tokens_sha256": [hirebridge::admin::sha256_hex(ADMIN_TOKEN)],
+                       "admin_tokens": hirebridge::admin::SCOPES.iter().map(|scope| json!({
+                           "name": format!("{scope}-operator"),
+                           "sha256": hirebridge::admin::sha256_hex(&scoped_token(scope)),
+                           "scopes": [scope],
+                       })).collect::<Vec<_>>(),
                        "link_signing_key": "ZGV2LWxpbmstc2lnbmluZy1rZXktMzItYnl0ZXMhISE="}),
             ),
         ];

@@ -51,6 +51,12 @@ pub struct NewCandidate<'a> {
     pub external_id: &'a str,
 }
 
+/// A link of Alva's (a candidate's page, a report) fit for a card: an absolute http(s) URL.
+pub fn web_link(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    matches!(parsed.scheme(), "https" | "http").then(|| parsed.into())
+}
+
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -56,7 +56,9 @@ pub async fn connect(deps: &Deps, req: &Request, company: &str) -> AppResult<Res
     let base = api_base(&platform.config, None)?;
     let activation = match deps.activations.verify(&platform.http, &base, &listing, &uuid).await {
         Ok(a) => a,
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => return Err(AppError::unprocessable(NOT_A_PARTNER_KEY)),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            return Err(AppError::unprocessable(NOT_A_PARTNER_KEY))
+        }
         Err(e) => return Err(e),
     };
     let before = store::company(platform.store.as_ref(), company).await?;
@@ -73,7 +75,9 @@ pub async fn connect(deps: &Deps, req: &Request, company: &str) -> AppResult<Res
     }
     let now = Company::connected(connection, key, before.as_ref());
     if !store::save_company(platform.store.as_ref(), &now, before.as_ref()).await? {
-        return Err(AppError::conflict("the company was changed by another request at the same time; try again"));
+        return Err(AppError::conflict(
+            "the company was changed by another request at the same time; try again",
+        ));
     }
     if let Some(old) = before.filter(|b| !b.uses_key(key)) {
         store::unbind_key(platform.store.as_ref(), &old).await?;
@@ -200,7 +204,9 @@ pub async fn settings(deps: &Deps, req: &Request, company: &str) -> AppResult<Re
     let mut changed = current.clone();
     changed.connection.sync_hiring_team = body.sync_hiring_team;
     if !store::save_company(deps.platform.store.as_ref(), &changed, Some(&current)).await? {
-        return Err(AppError::conflict("the company was changed by another request at the same time; try again"));
+        return Err(AppError::conflict(
+            "the company was changed by another request at the same time; try again",
+        ));
     }
     Ok(web::json(StatusCode::OK, &json!({"sync_hiring_team": body.sync_hiring_team})))
 }

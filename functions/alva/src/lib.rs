@@ -3,12 +3,14 @@
 //! trigger invites the candidate to a test profile; Alva's results come back to the card.
 pub mod alva;
 mod companies;
+mod hiring_team;
 pub mod results;
-mod trigger;
+pub mod store;
+pub mod trigger;
 
 use hirebridge::error::Style;
-use hirebridge::routes::{self, Access, Route};
 use hirebridge::platform::Platform;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::teamtailor::activations::Activations;
 use hirebridge::web::{Request, Response};
 use http::Method;
@@ -106,7 +108,31 @@ pub static ROUTES: &[Route<Deps>] = &[
         style: Style::Problem,
         handler: |d, r, p| Box::pin(companies::settings(d, r, p.get(0))),
     },
+    Route {
+        method: Method::GET,
+        path: "/alva/work",
+        function: "alva-activation",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(hirebridge::trigger::list(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/alva/work/{id}/retry",
+        function: "alva-activation",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(hirebridge::trigger::retry(d, r, p.get(0))),
+    },
 ];
+
+/// The scheduled run (EventBridge, every 5 minutes): the due work and undelivered cards.
+pub async fn sweep(deps: &Deps) -> serde_json::Value {
+    match hirebridge::trigger::sweep(deps).await {
+        Ok(report) => serde_json::json!(report),
+        Err(e) => serde_json::json!({"error": e.detail}),
+    }
+}
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     routes::dispatch(ROUTES, deps, req).await

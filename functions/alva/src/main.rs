@@ -1,4 +1,5 @@
-//! The `alva-activation` Lambda: build the dependencies once, then serve.
+//! The `alva-activation` Lambda: build the dependencies once, then serve the routes and the
+//! scheduled sweep of due work.
 use alva::Deps;
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
@@ -9,5 +10,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps = Deps::new(platform);
-    hirebridge::lambda::run(|req| alva::handle(&deps, req)).await
+    let deps = &deps;
+    hirebridge::lambda::run_with_schedule(|req| alva::handle(deps, req), || alva::sweep(deps)).await
 }

@@ -1,17 +1,20 @@
 //! `POST /alva/events`: Alva's results webhook, signed over the raw body
-//! (`X-Alva-Signature: sha256=<hex HMAC-SHA256(webhook_secret, body)>`). A completed test becomes
-//! partner result `completed` with score, summary and report; unknown candidates and repeated
-//! events are harmless.
+//! (`X-Alva-Signature: sha256=<hex HMAC-SHA256(webhook_secret, body)>`). A completed test of a
+//! candidate hirebridge invited for the event's company lands on that candidate's card as
+//! `completed` with score, summary and report, once ([`hirebridge::vendor_event::land`]).
+use hirebridge::body_signature;
+use hirebridge::cards::CardUpdate;
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::{Claim, Outcome};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
+use hirebridge::vendor_event::{self, VendorEvent};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::AppError;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{Deps, VendorSecret, INTEGRATION, VENDOR_SECRET};
+use crate::store::{self, Invited};
+use crate::{trigger, Deps, INTEGRATION};
 
 #[derive(Deserialize)]
 struct Event {
@@ -20,7 +23,8 @@ struct Event {
     kind: String,
     #[serde(default)]
     company_id: Option<String>,
-    candidate: EventCandidate,
+    #[serde(default)]
+    candidate: Option<EventCandidate>,
     #[serde(default)]
     data: Value,
 }
@@ -30,11 +34,27 @@ struct EventCandidate {
     id: Value,
 }
 
+const COMPLETED: &str = "test_result.completed";
+
+fn ignored(why: &str) -> Response {
+    web::json(StatusCode::OK, &json!({ "ignored": why }))
+}
+
+/// An id of Alva's as text: 1–128 characters.
+fn id_of(value: &Value) -> Option<String> {
+    let id = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!id.is_empty() && id.len() <= 128).then_some(id)
+}
+
 pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
     let platform = &deps.platform;
     let body = web::bounded_body(req)?;
-    let vendor: VendorSecret = platform.secrets.require_json(VENDOR_SECRET).await?;
-    hirebridge::body_signature::verify(
+    let vendor = trigger::vendor(deps).await?;
+    body_signature::verify(
         "X-Alva-Signature",
         web::header(req, "x-alva-signature"),
         body,
@@ -44,64 +64,59 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
     if event.id.is_empty() || event.id.len() > 128 {
         return Err(AppError::unprocessable("id must be 1–128 characters"));
     }
-    if event.kind != "test_result.completed" {
-        return Ok(web::json(
-            StatusCode::OK,
-            &json!({"ignored": format!("event type {} is not handled", event.kind)}),
-        ));
+    if event.kind != COMPLETED {
+        return Ok(ignored("this event type is not handled"));
     }
-    let candidate = match &event.candidate.id {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return Err(AppError::unprocessable("candidate.id must be a string or number")),
+    let company = event.company_id.as_deref().unwrap_or_default();
+    store::check_company_id(company)
+        .map_err(|_| AppError::unprocessable("company_id must be an Alva company id"))?;
+    let candidate = event.candidate.as_ref().and_then(|c| id_of(&c.id)).ok_or_else(|| {
+        AppError::unprocessable("candidate.id must be a string or number of 1–128 characters")
+    })?;
+    // The mapping is looked up under the event's company only, and must name it.
+    let invited = store::invited(platform.store.as_ref(), company, &candidate).await?;
+    let Some(invited) = invited.filter(|i| i.alva_company_id == company) else {
+        return Ok(ignored("hirebridge did not invite this candidate for this company"));
     };
-    let lease = match platform
-        .idempotency
-        .claim(&format!("{INTEGRATION}-results"), &event.id, json!({"candidate": candidate}))
-        .await?
-    {
-        Claim::Replay(outcome) => return Ok(outcome.to_response()),
-        Claim::Acquired(lease) => lease,
-    };
-    let mapping = platform.store.get(&format!("ALVA_CANDIDATE#{candidate}"), "CANDIDATE").await?;
-    let same_company = |m: &hirebridge::store::Item| match &event.company_id {
-        Some(c) => m.str("alva_company_id") == Some(c.as_str()),
-        None => true,
-    };
-    let mut error = None;
-    let response = match mapping.filter(same_company) {
-        None => web::json(StatusCode::OK, &json!({"ignored": "hirebridge did not invite this candidate"})),
-        Some(mapping) => {
-            let data = &event.data;
-            let mut result = PartnerResult::new(ResultStatus::Completed);
-            if let Some(score) = data.get("score").and_then(Value::as_f64) {
-                result = result.score(score.clamp(0.0, 100.0).round() as u8);
-            }
-            let summary =
-                data.get("summary").and_then(Value::as_str).unwrap_or("The Alva test is completed.");
-            result = result.summary(summary);
-            if let Some(url) = data
-                .get("report_url")
-                .and_then(Value::as_str)
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            {
-                result = result.url(url).attachment(url, "Alva report");
-            }
-            let listing = platform.listing(INTEGRATION).await?;
-            match platform
-                .partner_results
-                .update(mapping.str("update_url").unwrap_or_default(), &listing.partner_api_key, &result)
-                .await
-            {
-                Ok(()) => web::json(StatusCode::OK, &json!({"status": "completed"})),
-                // Recorded as failed, so Alva's redelivery of this event is processed again.
-                Err(e) => {
-                    error = Some(e.detail.clone());
-                    e.into_response(hirebridge::error::Style::Problem)
-                }
-            }
-        }
-    };
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), hirebridge::idempotency::Finish::from_error(error)).await?;
-    Ok(response)
+    land(deps, &event, &invited).await
+}
+
+async fn land(deps: &Deps, event: &Event, invited: &Invited) -> AppResult<Response> {
+    let result = completed(&event.data);
+    let at = VendorEvent { integration: INTEGRATION, tenant: &invited.alva_company_id, id: &event.id };
+    let card = CardUpdate { integration: INTEGRATION, update_url: &invited.update_url, result: &result };
+    vendor_event::land(&deps.platform, at, card).await
+}
+
+/// The card of a completed test: score (0–100), Alva's summary, the report when it is a web link.
+fn completed(data: &Value) -> PartnerResult {
+    let mut result = PartnerResult::new(ResultStatus::Completed);
+    if let Some(score) = data.get("score").and_then(Value::as_f64).filter(|s| s.is_finite()) {
+        result = result.score(score.clamp(0.0, 100.0).round() as u8);
+    }
+    let summary = data.get("summary").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    result = result.summary(summary.unwrap_or("The Alva test is completed."));
+    if let Some(url) = data.get("report_url").and_then(Value::as_str).and_then(crate::alva::web_link) {
+        result = result.url(url.clone()).attachment(url, "Alva report");
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completed_card_carries_a_bounded_score_and_only_a_web_link() {
+        let card =
+            completed(&json!({"score": 187.4, "summary": " Strong ", "report_url": "javascript:alert(1)"}));
+        let v = serde_json::to_value(&card).unwrap();
+        assert_eq!(v["assessment"]["score"], 100);
+        assert_eq!(v["summary"], "Strong");
+        assert!(v.get("url").is_none_or(Value::is_null), "{v}");
+        let card = completed(&json!({"report_url": "https://app.alvalabs.io/reports/1"}));
+        let v = serde_json::to_value(&card).unwrap();
+        assert_eq!(v["url"], "https://app.alvalabs.io/reports/1");
+        assert_eq!(v["summary"], "The Alva test is completed.");
+    }
 }

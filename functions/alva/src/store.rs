@@ -215,7 +215,8 @@ pub async fn replace_accounts(platform: &Platform, company: &Company, accounts: 
 pub struct Invited {
     pub alva_company_id: String,
     pub update_url: String,
-    pub event_id: String,
+    /// Teamtailor's candidate id.
+    pub candidate_id: String,
 }
 
 pub async fn save_invited(

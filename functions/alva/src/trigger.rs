@@ -1,60 +1,58 @@
-//! What Teamtailor calls: the trigger form and the trigger webhook, which invites the candidate
-//! to an Alva test profile and, with hiring-team sync on, grants the job's team access.
-use std::collections::BTreeMap;
-
+//! What Teamtailor calls: the trigger form, and the trigger on the shared pipeline
+//! ([`hirebridge::trigger`]): the tenant is the Alva company the partner key is connected to, the
+//! work is the candidate, the test profile and the job, and performing it invites the candidate
+//! in Alva (once, whatever is retried) and then syncs the hiring team.
+use async_trait::async_trait;
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::Claim;
-use hirebridge::platform::Listing;
-use hirebridge::store::{Cond, Item, PutOutcome};
-use hirebridge::teamtailor::api_base;
+use hirebridge::outbound::OutboundError;
+use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
-use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::webhook::Webhook;
+use hirebridge::trigger::{self, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::AppError;
 use http::StatusCode;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::alva::NewCandidate;
-use crate::companies::{self, key_pk, Connection};
-use crate::{Deps, VendorSecret, INTEGRATION, VENDOR_SECRET};
+use crate::store::{self, Company, Invited};
+use crate::{hiring_team, Deps, VendorSecret, INTEGRATION, VENDOR_SECRET};
 
 const NOT_CONNECTED: &str = "This Teamtailor account is not connected to Alva yet. In Alva, open Settings → Integrations → Add integration → Teamtailor and paste the Partner Key.";
 
-/// The provider key is Teamtailor's UUID: it must be one of the listing's activations and be
-/// connected to an Alva company.
-async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Connection)> {
+/// The provider key is Teamtailor's UUID: it must be one of the listing's activations, and the
+/// key an Alva company is connected with now, for the same Teamtailor company.
+async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Company)> {
     let platform = &deps.platform;
     let auth = deps.activations.authenticate(platform, INTEGRATION, req).await?;
-    let (listing, key) = (auth.listing, auth.key);
-    let binding = platform
-        .store
-        .get(&key_pk(&key.to_string()), "KEY")
-        .await?
-        .ok_or_else(|| AppError::forbidden(NOT_CONNECTED))?;
-    let company = binding.str("alva_company_id").unwrap_or_default().to_owned();
-    let connection =
-        companies::connection(deps, &company).await?.ok_or_else(|| AppError::forbidden(NOT_CONNECTED))?;
-    Ok((listing, connection))
+    let key = auth.key.to_string();
+    let store = platform.store.as_ref();
+    let not_connected = || AppError::forbidden(NOT_CONNECTED);
+    let id = store::company_of_key(store, &key).await?.ok_or_else(not_connected)?;
+    let company = store::company(store, &id).await?.ok_or_else(not_connected)?;
+    if !company.uses_key(&key) || company.connection.company_uuid != auth.activation.company_uuid {
+        return Err(not_connected());
+    }
+    Ok((auth.listing, company))
 }
 
-async fn vendor(deps: &Deps) -> AppResult<VendorSecret> {
+pub(crate) async fn vendor(deps: &Deps) -> AppResult<VendorSecret> {
     Ok(deps.platform.secrets.require_json(VENDOR_SECRET).await?)
 }
 
 /// `GET /alva/config`: the test profile to send.
 pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
-    let (_, connection) = authenticate(deps, req).await?;
+    let (_, company) = authenticate(deps, req).await?;
     let vendor = vendor(deps).await?;
-    let profiles = deps
-        .alva
-        .test_profiles(&vendor.api_key, &connection.alva_company_id)
-        .await
-        .map_err(|e| AppError::upstream(format!("{e}; open the trigger again in a minute")))?;
+    let profiles = deps.alva.test_profiles(&vendor.api_key, company.id()).await.map_err(|e| {
+        tracing::warn!(error = %e, "alva test profiles not read");
+        AppError::upstream("Alva's test profiles could not be read; open the trigger again in a minute.")
+    })?;
     let options: Vec<(String, String)> = profiles.into_iter().map(|p| (p.id, p.name)).collect();
     let mut form = Form::new().field(Field::select("test_profile", "Alva test profile", &options).required());
-    if connection.sync_hiring_team {
+    if company.connection.sync_hiring_team {
         form = form.infobox(
             "Hiring team sync is on: the job's recruiter and hiring team get access to the results in Alva.",
             "info",
@@ -63,223 +61,174 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
     Ok(form.into_response())
 }
 
-/// `POST /alva/webhook`.
+/// `POST /alva/webhook`: the shared trigger pipeline with Alva's part below.
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
-    let (listing, connection) = authenticate(deps, req).await?;
-    let platform = &deps.platform;
-    let event = Webhook::receive(platform, &listing, req)?.partner_event;
-    let c = &event.candidate;
-    let (first, last, email) = (
-        hirebridge::web::present(&c.first_name),
-        hirebridge::web::present(&c.last_name),
-        hirebridge::web::present(&c.email),
-    );
-    let (Some(first), Some(last), Some(email)) = (first, last, email) else {
-        return Err(AppError::unprocessable("Alva needs the candidate's first name, last name and e-mail address; add them and move the candidate again."));
-    };
-    let profile = ["test_profile", "test-profile"]
-        .iter()
-        .find_map(|k| event.webhook_data.get(*k))
-        .and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            AppError::unprocessable("The trigger has no Alva test profile; edit the trigger and choose one.")
-        })?;
-    let job_id = c.job.as_ref().map(|j| j.id.clone());
-    let host = web::header(req, "teamtailor-host").map(str::to_owned);
-    let work = json!({"candidate_id": c.id, "email": email, "test_profile": profile, "job_id": job_id, "update_url": event.partner_result.update_url});
-    let scope = format!("{INTEGRATION}#{}", connection.alva_company_id);
-    let lease = match platform.idempotency.claim(&scope, &event.id, work).await? {
-        Claim::Replay(outcome) => return Ok(outcome.to_response()),
-        Claim::Acquired(lease) => lease,
-    };
-    let vendor = vendor(deps).await?;
-    let company = &connection.alva_company_id;
-    let new = NewCandidate {
-        test_profile_id: &profile,
-        first_name: &first,
-        last_name: &last,
-        email: &email,
-        phone: c.phone.as_deref(),
-        external_id: &c.id,
-    };
-    let (result, error) = match deps
-        .alva
-        .create_candidate(&vendor.api_key, company, &format!("{scope}#{}", event.id), &new)
-        .await
-    {
-        Ok(created) => {
-            let mapping = Item::new(format!("ALVA_CANDIDATE#{}", created.id), "CANDIDATE")
-                .with("alva_company_id", company.clone())
-                .with("update_url", event.partner_result.update_url.clone())
-                .with("event_id", event.id.clone());
-            platform.store.put(mapping, None).await?;
-            let mut summary = format!("Alva test invitation sent to {email}.");
-            if connection.sync_hiring_team {
-                summary.push(' ');
-                summary.push_str(&match job_id.as_deref() {
-                    Some(job) => sync_team(deps, &vendor, &connection, &profile, job, host.as_deref()).await,
-                    None => "Hiring team not synced: the trigger ran without a job.".into(),
-                });
-            }
-            let mut result = PartnerResult::new(ResultStatus::Sent).summary(summary);
-            if let Some(url) = created.candidate_url {
-                result = result.url(url);
-            }
-            (result, None)
-        }
-        Err(e) => {
-            let message =
-                format!("The Alva test was not sent: {e}. Move the candidate to this stage again to retry.");
-            (PartnerResult::new(ResultStatus::Failed).summary(message.clone()), Some(message))
-        }
-    };
-    let response = hirebridge::teamtailor::conclude(
-        platform,
-        lease,
-        &event.partner_result.update_url,
-        &listing.partner_api_key,
-        &result,
-        error.as_deref(),
-        StatusCode::BAD_GATEWAY,
-    )
-    .await?;
-    tracing::info!(event = %event.id, company = %company, failed = error.is_some(), "alva trigger handled");
-    Ok(response)
+    trigger::receive(deps, req).await
 }
 
-/// Grants the job's recruiter and team members access to the test profile's results in Alva,
-/// inviting those Alva does not know. Each person is granted once per profile. Answers a
-/// sentence for the card.
-async fn sync_team(
-    deps: &Deps,
-    vendor: &VendorSecret,
-    connection: &Connection,
-    profile: &str,
-    job_id: &str,
-    host: Option<&str>,
-) -> String {
-    match team(deps, connection, job_id, host).await {
-        Err(why) => format!("Hiring team not synced: {why}."),
-        Ok(people) => {
-            let (mut granted, mut invited, mut errors) = (0, 0, Vec::new());
-            for (email, name) in &people {
-                match grant(deps, vendor, &connection.alva_company_id, profile, email, name).await {
-                    Ok(Granted::Now { invited: i }) => {
-                        granted += 1;
-                        invited += usize::from(i);
-                    }
-                    Ok(Granted::Before) => {}
-                    Err(e) => errors.push(e),
-                }
-            }
-            let mut text = format!(
-                "Hiring team: {} member(s), {granted} newly granted access ({invited} invited to Alva).",
-                people.len()
-            );
-            if !errors.is_empty() {
-                text.push_str(&format!(" {} could not be granted: {}.", errors.len(), errors.join("; ")));
-            }
-            text
-        }
-    }
+/// What one trigger asks for, recorded before anything is sent (no credential in it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Work {
+    pub candidate_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub test_profile: String,
+    pub job_id: Option<String>,
+    /// `Teamtailor-Host` of the trigger (where the hiring team is read when the account names none).
+    pub teamtailor_host: Option<String>,
+    /// Alva's `Idempotency-Key` for this invitation: the same on every attempt of this event.
+    pub invitation_key: String,
+    /// The card, where Alva's result lands later.
+    pub update_url: String,
 }
 
-/// The job's recruiter and team members as e-mail → name, read with the company's account key.
-async fn team(
-    deps: &Deps,
-    connection: &Connection,
-    job_id: &str,
-    host: Option<&str>,
-) -> Result<BTreeMap<String, String>, String> {
-    if !job_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err("the job id is not valid".into());
-    }
-    let (token, account_host) = companies::account_key(deps, &connection.alva_company_id)
-        .await
-        .map_err(|e| e.detail)?
-        .ok_or("no Teamtailor account has been added in Alva (Add account)")?;
-    let platform = &deps.platform;
-    let base = api_base(&platform.config, account_host.as_deref().or(host)).map_err(|e| e.detail)?;
-    let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
-    let mut people = BTreeMap::new();
-    let mut add = |user: &hirebridge::teamtailor::public_api::Resource| {
-        if let Some(email) = user.attr_str("email").filter(|e| e.contains('@')) {
-            people.insert(email.to_ascii_lowercase(), user.attr_str("name").unwrap_or(email).to_owned());
-        }
-    };
-    let job = api.get(&format!("/v1/jobs/{job_id}?include=user")).await.map_err(|e| e.to_string())?;
-    if let Some(recruiter) = job.resource().ok().and_then(|j| j.related_id("user").map(str::to_owned)) {
-        if let Some(user) = job.included_of("users", &recruiter) {
-            add(user);
-        }
-    }
-    let (members, included) = api
-        .get_all_with_included(&format!("/v1/jobs/{job_id}/team-memberships?include=user"))
-        .await
-        .map_err(|e| e.to_string())?;
-    for member in &members {
-        if let Some(user) =
-            member.related_id("user").and_then(|id| included.iter().find(|u| u.kind == "users" && u.id == id))
-        {
-            add(user);
-        }
-    }
-    Ok(people)
-}
-
-enum Granted {
-    Now { invited: bool },
-    Before,
-}
-
-/// One person's access, claimed in the table first so that concurrent triggers grant once.
-async fn grant(
-    deps: &Deps,
-    vendor: &VendorSecret,
-    company: &str,
-    profile: &str,
-    email: &str,
-    name: &str,
-) -> Result<Granted, String> {
-    let store = &deps.platform.store;
-    let pk = crate::companies::company_pk(company);
-    let sk = format!("GRANT#{profile}#{email}");
-    let now = deps.platform.now_secs();
-    let claim = Item::new(pk.clone(), sk.clone()).with("status", "granting").with("at", now);
-    // A claim abandoned for a minute (a crash mid-way) may be taken over.
-    let free = Cond::Or(vec![
-        Cond::NotExists,
-        Cond::And(vec![Cond::Eq("status", json!("granting")), Cond::Lt("at", now - 60)]),
-    ]);
-    match store.put(claim, Some(free)).await.map_err(|e| e.to_string())? {
-        PutOutcome::Rejected(_) => return Ok(Granted::Before),
-        PutOutcome::Written => {}
-    }
-    let result = async {
-        let key = &vendor.api_key;
-        let (user_id, invited) = match deps.alva.find_user(key, company, email).await? {
-            Some(id) => (id, false),
-            None => (deps.alva.invite_user(key, company, email, name).await?, true),
+impl Work {
+    fn from_webhook(company: &Company, hook: Webhook, teamtailor_host: Option<&str>) -> AppResult<Self> {
+        let event = hook.partner_event;
+        let c = event.candidate;
+        let (first, last, email) =
+            (web::present(&c.first_name), web::present(&c.last_name), web::present(&c.email));
+        let (Some(first_name), Some(last_name), Some(email)) = (first, last, email) else {
+            return Err(AppError::unprocessable(
+                "Alva needs the candidate's first name, last name and e-mail address; add them and move the candidate again.",
+            ));
         };
-        deps.alva.grant(key, company, profile, &user_id).await?;
-        Ok::<_, hirebridge::outbound::OutboundError>((user_id, invited))
+        if !web::valid_email(&email) {
+            return Err(AppError::unprocessable(
+                "The candidate's e-mail address is not valid; correct it and move the candidate again.",
+            ));
+        }
+        let test_profile = ["test_profile", "test-profile"]
+            .iter()
+            .find_map(|k| event.webhook_data.get(*k))
+            .and_then(|v| match v {
+                Value::String(s) => Some(s.trim().to_owned()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty() && s.len() <= 128)
+            .ok_or_else(|| {
+                AppError::unprocessable(
+                    "The trigger has no Alva test profile; edit the trigger and choose one.",
+                )
+            })?;
+        Ok(Work {
+            invitation_key: invitation_key(company, &event.id),
+            update_url: event.partner_result.update_url,
+            candidate_id: c.id,
+            first_name,
+            last_name,
+            email,
+            phone: web::present(&c.phone),
+            test_profile,
+            job_id: c.job.map(|j| j.id),
+            teamtailor_host: teamtailor_host.map(str::to_owned),
+        })
     }
-    .await;
-    match result {
-        Ok((user_id, invited)) => {
-            let done =
-                Item::new(pk, sk).with("status", "granted").with("alva_user_id", user_id).with("at", now);
-            store.put(done, None).await.map_err(|e| e.to_string())?;
-            Ok(Granted::Now { invited })
+}
+
+/// Alva's `Idempotency-Key` of the invitation for one event: stable, and fit for a header.
+fn invitation_key(company: &Company, event_id: &str) -> String {
+    let plain =
+        event_id.len() <= 64 && event_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let event =
+        if plain { event_id.to_owned() } else { hirebridge::admin::sha256_hex(event_id)[..32].to_owned() };
+    format!("{INTEGRATION}:{}:{event}", company.id())
+}
+
+#[async_trait]
+impl Trigger for Deps {
+    type Tenant = Company;
+    type Work = Work;
+    type Live = ();
+    const INTEGRATION: &'static str = INTEGRATION;
+    const NOT_DONE: &'static str = "The Alva test invitation is not confirmed";
+
+    fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    async fn authenticate(&self, req: &Request) -> AppResult<(Listing, Company)> {
+        authenticate(self, req).await
+    }
+
+    fn tenant_id(company: &Company) -> String {
+        company.id().to_owned()
+    }
+
+    async fn tenant(&self, id: &str) -> AppResult<Company> {
+        store::company(self.platform.store.as_ref(), id)
+            .await?
+            .ok_or_else(|| AppError::conflict("the Alva company is no longer connected to Teamtailor"))
+    }
+
+    fn work(&self, company: &Company, hook: Webhook, req: &Request) -> AppResult<(Work, ())> {
+        Ok((Work::from_webhook(company, hook, web::header(req, "teamtailor-host"))?, ()))
+    }
+
+    async fn perform(&self, company: &Company, work: &Work, _: &()) -> AppResult<PartnerResult> {
+        let vendor = vendor(self).await?;
+        let (alva_candidate, candidate_url) = invite(self, &vendor, company, work).await?;
+        let invited = Invited {
+            alva_company_id: company.id().to_owned(),
+            update_url: work.update_url.clone(),
+            candidate_id: work.candidate_id.clone(),
+        };
+        let now = self.platform.now_secs();
+        store::save_invited(self.platform.store.as_ref(), &alva_candidate, &invited, now).await?;
+        let mut summary = format!("Alva test invitation sent to {}.", work.email);
+        if company.connection.sync_hiring_team {
+            summary.push(' ');
+            summary.push_str(&hiring_team::sync(self, &vendor, company, work).await);
         }
+        let result = PartnerResult::new(ResultStatus::Sent).summary(summary);
+        Ok(match candidate_url.as_deref().and_then(crate::alva::web_link) {
+            Some(url) => result.url(url),
+            None => result,
+        })
+    }
+}
+
+/// Invites the candidate; Alva's `Idempotency-Key` makes every retry of this event the same
+/// invitation. Answers Alva's candidate id and link.
+async fn invite(
+    deps: &Deps,
+    vendor: &VendorSecret,
+    company: &Company,
+    work: &Work,
+) -> AppResult<(String, Option<String>)> {
+    let new = NewCandidate {
+        test_profile_id: &work.test_profile,
+        first_name: &work.first_name,
+        last_name: &work.last_name,
+        email: &work.email,
+        phone: work.phone.as_deref(),
+        external_id: &work.candidate_id,
+    };
+    match deps.alva.create_candidate(&vendor.api_key, company.id(), &work.invitation_key, &new).await {
+        Ok(created) => Ok((created.id, created.candidate_url)),
         Err(e) => {
-            let _ = store.delete(&pk, &sk).await;
-            Err(format!("{email} ({e})"))
+            tracing::warn!(error = %e, "alva invitation not confirmed");
+            Err(not_invited(&e))
         }
+    }
+}
+
+/// Why the invitation did not go out, in fixed words (never Alva's text): a refusal of the
+/// candidate or profile is final; anything else is retried.
+fn not_invited(e: &OutboundError) -> AppError {
+    match e.status() {
+        Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+            AppError::upstream("Alva refused hirebridge's API key; hirebridge's operators have to renew it")
+        }
+        Some(s) if s.is_client_error() && !e.is_transient() => AppError::unprocessable(
+            "Alva refused it; check the candidate's e-mail address and the trigger's test profile, then move the candidate again",
+        ),
+        _ if e.maybe_performed() => {
+            AppError::upstream("Alva did not answer clearly (a retry does not invite twice)")
+        }
+        _ => AppError::upstream("Alva could not be reached"),
     }
 }

@@ -1,31 +1,106 @@
-//! `POST /sparkhire/events`: Spark Hire's webhook, authenticated with the Basic credentials
-//! registered with it. Completed → `completed` with the share link ("Watch"); expired → `failed`.
+//! Spark Hire's events (`POST /sparkhire/events`): each company has its own random Basic
+//! credentials, registered with the Spark Hire webhook of each of its recruiters; an event is
+//! taken only with the credentials of the company whose interview it is about, and lands on that
+//! interview's card once (completed → the share link, "Watch"; expired → failed).
+use std::time::Duration;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use hirebridge::cards::CardUpdate;
+use hirebridge::claim::{self, Claimed};
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::{Claim, Outcome};
-use hirebridge::secrets::Secrets;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
+use hirebridge::vendor_event::{self, VendorEvent};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
-use hmac::{Hmac, Mac};
 use http::StatusCode;
+use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::store::{self, InterviewCard, KeyRecord};
 use crate::{Deps, INTEGRATION};
 
-pub const EVENTS_USERNAME: &str = "hirebridge";
+/// A company's credentials for Spark Hire's events.
+#[derive(Deserialize)]
+pub struct EventsAuth {
+    pub username: String,
+    pub password: SecretString,
+}
 
-/// The Basic credentials Spark Hire sends with its events: derived from the operator secret's
-/// link signing key, so there is no extra secret to keep.
-pub async fn webhook_credentials(secrets: &Secrets) -> AppResult<(&'static str, SecretString)> {
-    let key = hirebridge::tickets::signing_key(secrets).await?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key");
-    mac.update(b"sparkhire-events");
-    Ok((EVENTS_USERNAME, SecretString::new(hex::encode(mac.finalize().into_bytes()))))
+impl EventsAuth {
+    fn random() -> EventsAuth {
+        let bytes: [u8; 32] = rand::rng().random();
+        EventsAuth { username: "hirebridge".into(), password: SecretString::new(hex::encode(bytes)) }
+    }
+
+    fn basic(&self) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.username, self.password.expose())))
+    }
+}
+
+/// The company's events credentials, made once (the first of its recruiters to connect makes
+/// them; the others wait for them).
+pub async fn credentials(deps: &Deps, company: &str) -> AppResult<EventsAuth> {
+    let platform = &deps.platform;
+    let name = store::events_secret(company);
+    for _ in 0..50 {
+        if let Some(auth) = platform.secrets.get_json::<EventsAuth>(&name).await? {
+            return Ok(auth);
+        }
+        let lease = Duration::from_secs(30);
+        match claim::once(
+            platform.store.as_ref(),
+            platform.clock.as_ref(),
+            store::events_claim(company),
+            lease,
+        )
+        .await?
+        {
+            Claimed::Won => {
+                let auth = EventsAuth::random();
+                let value = json!({"username": auth.username, "password": auth.password.expose()});
+                platform.secrets.put_json(&name, &value).await?;
+                claim::done(platform.store.as_ref(), store::events_claim(company)).await?;
+                return Ok(auth);
+            }
+            Claimed::Held(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    Err(AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Spark Hire's events for this company are still being set up; try again in a minute.",
+    ))
+}
+
+/// Registers hirebridge's events endpoint in the recruiter's Spark Hire account with the
+/// company's credentials, and records that it is. A failure is logged: the next trigger tries again.
+pub async fn register(deps: &Deps, api_key: &SecretString, company: &str) -> bool {
+    let registered = async {
+        let auth = credentials(deps, company).await?;
+        let url = deps.platform.config.public_url("/sparkhire/events");
+        deps.sparkhire
+            .register_webhook(api_key, &url, &auth.username, &auth.password)
+            .await
+            .map_err(|e| AppError::upstream(e.to_string()))
+    };
+    match registered.await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(company, error = %e.detail, "spark hire events webhook not registered");
+            false
+        }
+    }
+}
+
+/// Before a trigger: the recruiter's account sends its events here (keys connected before
+/// per-company credentials, or whose registration failed, are registered now).
+pub async fn ensure_registered(deps: &Deps, record: &KeyRecord, api_key: &SecretString) -> AppResult<()> {
+    if !record.webhook && register(deps, api_key, &record.recruiter.company).await {
+        crate::recruiters::mark_webhook(deps, record).await?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -34,61 +109,60 @@ struct Event {
     data: Value,
 }
 
+/// `POST /sparkhire/events`.
 pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
-    let platform = &deps.platform;
-    let (username, password) = webhook_credentials(&platform.secrets).await?;
-    let expected = format!("Basic {}", STANDARD.encode(format!("{username}:{}", password.expose())));
-    let presented = web::header(req, "authorization").unwrap_or_default();
-    if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-        return Err(AppError::unauthorized(
-            "Spark Hire events must carry the Basic credentials registered with the webhook",
-        ));
-    }
+    let presented = web::header(req, "authorization").filter(|h| h.starts_with("Basic "));
+    let presented = presented.ok_or_else(refused)?;
     let event: Event = web::read_json(req)?;
-    let interview = event.data.get("uuid").and_then(Value::as_str).unwrap_or_default().to_owned();
-    if interview.is_empty() || interview.len() > 128 {
+    let uuid = event.data.get("uuid").and_then(Value::as_str).unwrap_or_default();
+    if uuid.is_empty() || uuid.len() > 128 {
         return Err(AppError::unprocessable("data.uuid (the interview) is required"));
     }
-    let result = match event.event.as_str() {
+    let platform = &deps.platform;
+    let item = platform.store.get(&store::interview_pk(uuid), store::INTERVIEW_SK).await?;
+    let Some(card) = item.and_then(|i| InterviewCard::from_item(uuid, &i)) else {
+        return Ok(ignored("hirebridge did not create this interview"));
+    };
+    let expected: Option<EventsAuth> =
+        platform.secrets.get_json(&store::events_secret(&card.company)).await?;
+    let matches =
+        expected.is_some_and(|auth| bool::from(presented.as_bytes().ct_eq(auth.basic().as_bytes())));
+    if !matches {
+        return Err(refused());
+    }
+    let Some(result) = card_of(&event) else {
+        return Ok(ignored("this event is not handled"));
+    };
+    let id = format!("{uuid}-{}", event.event);
+    let landing = VendorEvent { integration: INTEGRATION, tenant: &card.company, id: &id };
+    let update = CardUpdate { integration: INTEGRATION, update_url: &card.update_url, result: &result };
+    vendor_event::land(platform, landing, update).await
+}
+
+fn refused() -> AppError {
+    AppError::unauthorized("Spark Hire events must carry the Basic credentials registered with the webhook")
+}
+
+fn ignored(why: &str) -> Response {
+    web::json(StatusCode::OK, &json!({ "ignored": why }))
+}
+
+/// The card an event means, if it means one.
+fn card_of(event: &Event) -> Option<PartnerResult> {
+    match event.event.as_str() {
         "InterviewCompleted" => {
-            let link = event.data.pointer("/share_link/url").and_then(Value::as_str).filter(|u| u.starts_with("https://") || u.starts_with("http://"));
-            let mut r = PartnerResult::new(ResultStatus::Completed).summary("The candidate completed the Spark Hire interview.");
-            if let Some(link) = link {
-                r = r.url(link).attachment(link, "Watch");
-            }
-            r
+            let link = event.data.pointer("/share_link/url").and_then(Value::as_str);
+            let link = link.filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+            let done = PartnerResult::new(ResultStatus::Completed)
+                .summary("The candidate completed the Spark Hire interview.");
+            Some(match link {
+                Some(link) => done.url(link).attachment(link, "Watch"),
+                None => done,
+            })
         }
-        "InterviewExpired" => PartnerResult::new(ResultStatus::Failed)
-            .summary("The Spark Hire interview expired before the candidate completed it; invite them again if needed."),
-        other => return Ok(web::json(StatusCode::OK, &json!({"ignored": format!("event {other} is not handled")}))),
-    };
-    let lease = match platform
-        .idempotency
-        .claim(&format!("{INTEGRATION}-events"), &format!("{interview}-{}", event.event), json!({}))
-        .await?
-    {
-        Claim::Replay(outcome) => return Ok(outcome.to_response()),
-        Claim::Acquired(lease) => lease,
-    };
-    let mapping = platform.store.get(&format!("SPARKHIRE_INTERVIEW#{interview}"), "INTERVIEW").await?;
-    let mut error = None;
-    let response = match mapping {
-        None => web::json(StatusCode::OK, &json!({"ignored": "hirebridge did not create this interview"})),
-        Some(mapping) => {
-            let listing = platform.listing(INTEGRATION).await?;
-            match platform
-                .partner_results
-                .update(mapping.str("update_url").unwrap_or_default(), &listing.partner_api_key, &result)
-                .await
-            {
-                Ok(()) => web::json(StatusCode::OK, &json!({"status": result.status})),
-                Err(e) => {
-                    error = Some(e.detail.clone());
-                    e.into_response(hirebridge::error::Style::Problem)
-                }
-            }
-        }
-    };
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), hirebridge::idempotency::Finish::from_error(error)).await?;
-    Ok(response)
+        "InterviewExpired" => Some(PartnerResult::new(ResultStatus::Failed).summary(
+            "The Spark Hire interview expired before the candidate completed it; invite them again if needed.",
+        )),
+        _ => None,
+    }
 }

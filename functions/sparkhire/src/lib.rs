@@ -1,21 +1,28 @@
 //! Spark Hire video interviews (SPEC §5.4): each recruiter connects their own Spark Hire User API
-//! Key (a connect page reached from the trigger form, or an admin route); a trigger creates the
-//! interview with the triggering recruiter's key, creating the Spark Hire job once per
-//! Teamtailor job when asked; Spark Hire's events bring the result back to the card.
+//! Key for their company (a connect page reached from the trigger form, or an admin route); a
+//! trigger, on the shared pipeline, creates the interview with the triggering recruiter's key,
+//! creating the Spark Hire job once per Teamtailor job when asked; Spark Hire's events, with the
+//! company's own credentials, bring the result back to the card.
 mod connect;
 mod events;
 mod page;
+mod recruiters;
+mod send;
 pub mod sparkhire;
+pub mod store;
 mod trigger;
 
-use hirebridge::error::Style;
-use hirebridge::routes::{self, Access, Route};
+use std::collections::{HashMap, HashSet};
+
+use hirebridge::error::{AppResult, Style};
 use hirebridge::platform::Platform;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::teamtailor::activations::Activations;
 use hirebridge::web::{Request, Response};
+use hirebridge::{AppError, SecretString};
 use http::Method;
+use tokio::sync::RwLock;
 
-pub use events::{webhook_credentials, EVENTS_USERNAME};
 pub use sparkhire::SparkHireApi;
 
 pub const INTEGRATION: &str = "sparkhire";
@@ -25,13 +32,35 @@ pub struct Deps {
     pub platform: Platform,
     pub sparkhire: SparkHireApi,
     pub activations: Activations,
+    /// Recruiters' keys by versioned secret name (a version never changes).
+    keys: RwLock<HashMap<String, SecretString>>,
+    /// Recruiters (`{company}.{user}`) whose pre-company key was looked for already.
+    legacy_checked: RwLock<HashSet<String>>,
 }
 
 impl Deps {
     pub fn new(platform: Platform) -> Self {
         let sparkhire = SparkHireApi::new(platform.http.clone(), &platform.config.sparkhire_api_url);
-        Deps { platform, sparkhire, activations: Activations::new() }
+        Deps {
+            platform,
+            sparkhire,
+            activations: Activations::new(),
+            keys: RwLock::default(),
+            legacy_checked: RwLock::default(),
+        }
     }
+}
+
+/// Only for `local/src/demo.rs` until it sends the credentials registered in Spark Hire: each
+/// company has its own events credentials now, and there are no shared ones.
+#[doc(hidden)]
+pub async fn webhook_credentials(
+    _: &hirebridge::secrets::Secrets,
+) -> AppResult<(&'static str, SecretString)> {
+    Err(AppError::new(
+        http::StatusCode::GONE,
+        "Spark Hire's events credentials are per company: use the ones registered with the Spark Hire webhook",
+    ))
 }
 
 /// Every route of this integration, once: the router, the local runner and the template test read it.
@@ -92,7 +121,31 @@ pub static ROUTES: &[Route<Deps>] = &[
         style: Style::Problem,
         handler: |d, r, _| Box::pin(events::events(d, r)),
     },
+    Route {
+        method: Method::GET,
+        path: "/sparkhire/work",
+        function: "sparkhire-key-exchange",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(hirebridge::trigger::list(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/sparkhire/work/{id}/retry",
+        function: "sparkhire-key-exchange",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(hirebridge::trigger::retry(d, r, p.get(0))),
+    },
 ];
+
+/// The scheduled run (EventBridge, every 5 minutes): the due work and undelivered cards.
+pub async fn sweep(deps: &Deps) -> serde_json::Value {
+    match hirebridge::trigger::sweep(deps).await {
+        Ok(report) => serde_json::json!(report),
+        Err(e) => serde_json::json!({"error": e.detail}),
+    }
+}
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     routes::dispatch(ROUTES, deps, req).await

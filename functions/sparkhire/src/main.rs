@@ -1,4 +1,5 @@
-//! The `sparkhire-key-exchange` Lambda: build the dependencies once, then serve.
+//! The `sparkhire-key-exchange` Lambda: build the dependencies once, then serve the routes and
+//! the scheduled sweep of due work.
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
@@ -9,5 +10,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps = Deps::new(platform);
-    hirebridge::lambda::run(|req| sparkhire::handle(&deps, req)).await
+    let deps = &deps;
+    hirebridge::lambda::run_with_schedule(|req| sparkhire::handle(deps, req), || sparkhire::sweep(deps)).await
 }

@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 const SERVICE: &str = "Spark Hire";
 const PAGE: usize = 20;
 const MAX_PAGES: usize = 50;
+/// How many of the most recent interviews a look-up reads (Spark Hire's largest range).
+const LOOKUP: usize = 100;
 
 pub struct SparkHireApi {
     http: HttpClient,
@@ -24,20 +26,47 @@ pub struct Me {
     pub email: String,
 }
 
+/// A job, a question set: Spark Hire's jobs carry both `name` and `title` (question sets only a
+/// `name`), so both are read and [`Named::label`] picks one.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Named {
     pub uuid: String,
-    #[serde(default, alias = "title")]
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+impl Named {
+    /// The title, else the name.
+    pub fn label(&self) -> &str {
+        [&self.title, &self.name].into_iter().flatten().find(|s| !s.trim().is_empty()).map_or("", |s| s)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Interview {
     pub uuid: String,
     #[serde(default)]
-    pub share_link: Option<Value>,
-    #[serde(default)]
     pub join_url: Option<String>,
+    #[serde(default)]
+    pub job_post: Option<Named>,
+    /// A list of `{name, email}`, or one such object.
+    #[serde(default)]
+    pub assigned_to: Value,
+}
+
+impl Interview {
+    /// Whether this is `email`'s interview for the job `job_uuid`.
+    fn is_for(&self, job_uuid: &str, email: &str) -> bool {
+        let invited =
+            |p: &Value| p["email"].as_str().is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()));
+        let to_them = match &self.assigned_to {
+            Value::Array(people) => people.iter().any(invited),
+            person => invited(person),
+        };
+        to_them && self.job_post.as_ref().is_some_and(|j| j.uuid == job_uuid)
+    }
 }
 
 pub struct NewInterview<'a> {
@@ -97,6 +126,26 @@ impl SparkHireApi {
         self.all("/question_sets", key).await
     }
 
+    /// The job titled `title`, if the user has one (the one a `POST /jobs` without an answer made).
+    pub async fn find_job(&self, key: &SecretString, title: &str) -> Result<Option<String>, OutboundError> {
+        let jobs = self.jobs(key).await?;
+        Ok(jobs.into_iter().find(|j| j.label() == title).map(|j| j.uuid))
+    }
+
+    /// `email`'s interview for the job, among the user's most recent interviews (the one a
+    /// `POST /interviews` without an answer made).
+    pub async fn find_interview(
+        &self,
+        key: &SecretString,
+        job_uuid: &str,
+        email: &str,
+    ) -> Result<Option<Interview>, OutboundError> {
+        let path = format!("/interviews?orderby=updated_desc&range=1-{LOOKUP}");
+        let recent: Vec<Interview> =
+            self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key)).await?;
+        Ok(recent.into_iter().find(|i| i.is_for(job_uuid, email)))
+    }
+
     pub async fn create_job(&self, key: &SecretString, title: &str) -> Result<Named, OutboundError> {
         let body =
             json!({"title": title, "status": "active", "description": format!("{title} (from Teamtailor)")});
@@ -116,6 +165,7 @@ impl SparkHireApi {
             "scheduled_at": i.scheduled_at,
             "email_message": i.message,
         });
+        // Not replayed on a time-out or a 5xx (no idempotency key): the caller looks it up instead.
         self.http
             .send_json(SERVICE, self.request(reqwest::Method::POST, "/interviews", key).json(&body))
             .await
@@ -136,5 +186,36 @@ impl SparkHireApi {
             .send_json(SERVICE, self.request(reqwest::Method::POST, "/webhooks", key).json(&body))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_with_both_name_and_title_is_read_by_its_title() {
+        let job: Named = serde_json::from_value(
+            json!({"uuid": "j1", "name": "Designer (old)", "title": "Designer", "status": "active"}),
+        )
+        .unwrap();
+        assert_eq!(job.label(), "Designer");
+        let set: Named = serde_json::from_value(json!({"uuid": "q1", "name": "General"})).unwrap();
+        assert_eq!(set.label(), "General");
+    }
+
+    #[test]
+    fn an_interview_is_matched_by_job_and_e_mail() {
+        let i: Interview = serde_json::from_value(
+            json!({"uuid": "i1", "job_post": {"uuid": "j1", "name": "D", "title": "D"},
+            "assigned_to": [{"name": "Ada", "email": "Ada@Example.com"}]}),
+        )
+        .unwrap();
+        assert!(i.is_for("j1", "ada@example.com"));
+        assert!(!i.is_for("j2", "ada@example.com") && !i.is_for("j1", "bob@example.com"));
+        let one: Interview = serde_json::from_value(json!({"uuid": "i2", "job_post": {"uuid": "j1"},
+            "assigned_to": {"email": "ada@example.com"}}))
+        .unwrap();
+        assert!(one.is_for("j1", "ada@example.com"));
     }
 }

@@ -1,83 +1,92 @@
-//! The trigger form and webhook. Teamtailor's provider key for this listing is its UUID (no
-//! activation fields), verified against the listing's activations.
-use std::time::Duration;
-
+//! What Teamtailor calls: the trigger form (`GET /sparkhire/config`) and the trigger on the shared
+//! pipeline (`POST /sparkhire/webhook`). The provider key is the listing's UUID (no activation
+//! fields), verified against its activations; the tenant is the company and the recruiter whose
+//! own Spark Hire key sends the interview.
+use async_trait::async_trait;
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::Claim;
-use hirebridge::platform::Listing;
-use hirebridge::store::{Cond, Item, PutOutcome};
-use hirebridge::teamtailor::activations::Activation;
+use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::Webhook;
+use hirebridge::trigger::{self, Trigger};
 use hirebridge::web::{self, Request, Response};
-use hirebridge::{tickets, AppError, SecretString};
-use http::StatusCode;
+use hirebridge::{tickets, AppError};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::connect::{check_user, key_secret, UserKey};
-use crate::sparkhire::NewInterview;
-use crate::{Deps, INTEGRATION, TICKET_PURPOSE};
+use crate::recruiters::{self, check_user};
+use crate::sparkhire::{Named, NewInterview};
+use crate::store::Recruiter;
+use crate::{events, send, Deps, INTEGRATION, TICKET_PURPOSE};
 
 const CREATE_JOB: &str = "create";
 const CONNECT_TTL_SECS: i64 = 30 * 60;
+/// The signed recruiter in a trigger's form: bulk mode names no recruiter in the webhook.
+const RECRUITER_PURPOSE: &str = "sparkhire-recruiter";
+/// Saved triggers keep their form values, so the recruiter they name stays valid.
+const RECRUITER_TTL_SECS: i64 = 10 * 365 * 24 * 3600;
 
-async fn authenticate(deps: &Deps, req: &Request) -> AppResult<(Listing, Activation)> {
-    let auth = deps.activations.authenticate(&deps.platform, INTEGRATION, req).await?;
-    Ok((auth.listing, auth.activation))
-}
+const NOT_CONNECTED: &str =
+    "Spark Hire sends interviews in your name, so connect your own Spark Hire account first:";
+const REVOKED: &str = "Spark Hire no longer accepts your key (it was revoked, or your Spark Hire user was disabled), so connect your Spark Hire account again:";
+const NOT_CONNECTED_CARD: &str = "Spark Hire is not connected for the recruiter who triggered this. Open the trigger's settings in Teamtailor and connect your Spark Hire account, then move the candidate again.";
 
-/// The recruiter's key, if they connected one for this company.
-async fn user_key(deps: &Deps, user: &str, company: &str) -> AppResult<Option<UserKey>> {
-    let key: Option<UserKey> = deps.platform.secrets.get_json(&key_secret(user)).await?;
-    Ok(key.filter(|k| k.company_uuid.as_deref().is_none_or(|c| c == company)))
-}
-
-/// `GET /sparkhire/config?job_id=&stage_id=&user_id=`.
+/// `GET /sparkhire/config?job_id=&stage_id=&user_id=`: for the authenticated company's user only.
 pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
-    let (_, activation) = authenticate(deps, req).await?;
-    let query = web::query(req);
-    let user = query.get("user_id").cloned().unwrap_or_default();
+    let auth = deps.activations.authenticate(&deps.platform, INTEGRATION, req).await?;
+    let user = web::query(req).get("user_id").cloned().unwrap_or_default();
     check_user(&user)?;
-    let Some(key) = user_key(deps, &user, &activation.company_uuid).await? else {
-        let platform = &deps.platform;
-        let signing = tickets::signing_key(&platform.secrets).await?;
-        let ticket = tickets::issue(
-            &signing,
-            TICKET_PURPOSE,
-            &user,
-            &activation.company_uuid,
-            platform.now_secs() + CONNECT_TTL_SECS,
-        );
-        let url = format!("{}?ticket={ticket}", platform.config.public_url("/sparkhire/connect"));
-        return Ok(Form::new()
-            .infobox(
-                &format!("Spark Hire sends interviews in your name, so connect your own Spark Hire account first: <a href=\"{}\" target=\"_blank\">Connect Spark Hire</a>. Then open this trigger again.", web::escape(&url)),
-                "warning",
-            )
-            .error("Connect your Spark Hire account first (the link above), then open this trigger again.")
-            .into_response());
+    let r = Recruiter { company: auth.activation.company_uuid, user };
+    let Some(key) = recruiters::key(deps, &r).await? else {
+        return connect_form(deps, &r, NOT_CONNECTED).await;
     };
-    let reconnect = |e: hirebridge::outbound::OutboundError| {
-        match e.status() {
-        Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN) => AppError::unprocessable(
-            "Spark Hire no longer accepts your key. Ask your admin to disconnect it, then connect your Spark Hire account again.",
-        ),
-        _ => AppError::upstream(format!("{e}; open the trigger again in a minute")),
+    let api = &deps.sparkhire;
+    match tokio::try_join!(api.jobs(&key.api_key), api.question_sets(&key.api_key)) {
+        Ok((jobs, sets)) => trigger_form(deps, &r, &key.record.name, (&jobs, &sets)).await,
+        Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(401 | 403)) => {
+            connect_form(deps, &r, REVOKED).await
+        }
+        Err(_) => Err(AppError::upstream(
+            "Spark Hire could not list your jobs just now; open the trigger again in a minute.",
+        )),
     }
-    };
-    let jobs = deps.sparkhire.jobs(&key.api_key).await.map_err(reconnect)?;
-    let sets = deps.sparkhire.question_sets(&key.api_key).await.map_err(reconnect)?;
+}
+
+/// A link to the connect page with a fresh ticket for this company's user, and an error that
+/// blocks saving until they have connected.
+async fn connect_form(deps: &Deps, r: &Recruiter, why: &str) -> AppResult<Response> {
+    let platform = &deps.platform;
+    let signing = tickets::signing_key(&platform.secrets).await?;
+    let expires = platform.now_secs() + CONNECT_TTL_SECS;
+    let ticket = tickets::issue(&signing, TICKET_PURPOSE, &r.user, &r.company, expires);
+    let url = format!("{}?ticket={ticket}", platform.config.public_url("/sparkhire/connect"));
+    let link = format!("<a href=\"{}\" target=\"_blank\">Connect Spark Hire</a>", web::escape(&url));
+    Ok(Form::new()
+        .infobox(&format!("{why} {link}. Then open this trigger again."), "warning")
+        .error("Connect your Spark Hire account first (the link above), then open this trigger again.")
+        .into_response())
+}
+
+async fn trigger_form(
+    deps: &Deps,
+    r: &Recruiter,
+    name: &str,
+    (jobs, sets): (&[Named], &[Named]),
+) -> AppResult<Response> {
+    let platform = &deps.platform;
+    let signing = tickets::signing_key(&platform.secrets).await?;
+    let expires = platform.now_secs() + RECRUITER_TTL_SECS;
+    let set_up_by = tickets::issue(&signing, RECRUITER_PURPOSE, &r.user, &r.company, expires);
     let mut job_options = vec![(CREATE_JOB.to_owned(), "Create from this Teamtailor job".to_owned())];
-    job_options.extend(jobs.into_iter().map(|j| (j.uuid, j.name)));
+    job_options.extend(jobs.iter().map(|j| (j.uuid.clone(), j.label().to_owned())));
     let types = [
         ("one_way".to_owned(), "One-way interview".to_owned()),
         ("live".to_owned(), "Live interview".to_owned()),
     ];
-    let sets: Vec<(String, String)> = sets.into_iter().map(|s| (s.uuid, s.name)).collect();
+    let sets: Vec<(String, String)> = sets.iter().map(|s| (s.uuid.clone(), s.label().to_owned())).collect();
     Ok(Form::new()
         .infobox(
-            &format!("Interviews are sent with the Spark Hire account of {}.", web::escape(&key.name)),
+            &format!("Interviews are sent with the Spark Hire account of {}.", web::escape(name)),
             "info",
         )
         .field(Field::select("job", "Spark Hire job", &job_options).required())
@@ -86,8 +95,111 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
         .field(Field::new_typed("date", "deadline", "Deadline (one-way interviews)"))
         .field(Field::new_typed("datetime-local", "interview_time", "Interview time (live interviews, UTC)"))
         .field(Field::text("message", "Message to the candidate (optional)"))
-        .field(Field::new_typed("hidden", "set_up_by", "Set up by").set("value", json!(user)))
+        .field(Field::new_typed("hidden", "set_up_by", "Set up by").set("value", json!(set_up_by)))
         .into_response())
+}
+
+/// `POST /sparkhire/webhook`: the shared trigger pipeline with Spark Hire's part below.
+pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
+    trigger::receive(deps, req).await
+}
+
+/// The Spark Hire job the trigger names.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobChoice {
+    Existing {
+        uuid: String,
+    },
+    /// "Create from this Teamtailor job": made once per Teamtailor job.
+    FromTeamtailor {
+        id: String,
+        title: String,
+    },
+}
+
+/// What one trigger asks for, recorded before anything is sent (no credential in it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Work {
+    pub event_id: String,
+    pub update_url: String,
+    pub name: String,
+    pub email: String,
+    pub job: JobChoice,
+    pub question_set: String,
+    pub live: bool,
+    /// RFC 3339: the live interview's time, or the one-way interview's deadline.
+    pub scheduled_at: String,
+    pub message: Option<String>,
+}
+
+impl Work {
+    fn from_webhook(hook: Webhook) -> AppResult<Work> {
+        let event = hook.partner_event;
+        let (data, c) = (&event.webhook_data, &event.candidate);
+        let (Some(first), Some(email)) = (web::present(&c.first_name), web::present(&c.email)) else {
+            return Err(AppError::unprocessable("Spark Hire needs the candidate's name and e-mail address; add them and move the candidate again."));
+        };
+        let name = format!("{first} {}", web::present(&c.last_name).unwrap_or_default()).trim().to_owned();
+        let chosen = data_str(data, "job").ok_or_else(|| {
+            AppError::unprocessable("The trigger has no Spark Hire job: edit the trigger and choose one.")
+        })?;
+        let job = match (chosen.as_str(), &c.job) {
+            (CREATE_JOB, Some(j)) => JobChoice::FromTeamtailor {
+                id: j.id.clone(),
+                title: j.title.clone().unwrap_or_else(|| format!("Teamtailor job {}", j.id)),
+            },
+            (CREATE_JOB, None) => return Err(AppError::unprocessable("\"Create from this Teamtailor job\" needs a job; run the trigger from a job, or choose a Spark Hire job.")),
+            (uuid, _) => JobChoice::Existing { uuid: uuid.to_owned() },
+        };
+        let question_set = data_str(data, "question_set").ok_or_else(|| {
+            AppError::unprocessable("The trigger has no question set: edit the trigger and choose one.")
+        })?;
+        let live = data_str(data, "interview_type").as_deref() == Some("live");
+        Ok(Work {
+            scheduled_at: schedule(live, data)?,
+            message: data_str(data, "message").map(|m| m.chars().take(2000).collect()),
+            event_id: event.id,
+            update_url: event.partner_result.update_url,
+            name,
+            email,
+            job,
+            question_set,
+            live,
+        })
+    }
+
+    fn interview<'a>(&'a self, job_uuid: &'a str) -> NewInterview<'a> {
+        NewInterview {
+            live: self.live,
+            job_uuid,
+            question_set: &self.question_set,
+            name: &self.name,
+            email: &self.email,
+            scheduled_at: &self.scheduled_at,
+            message: self.message.as_deref(),
+        }
+    }
+
+    /// The card once the interview is sent (a live one with its join link).
+    fn card(&self, join_url: Option<String>) -> PartnerResult {
+        let sent = PartnerResult::new(ResultStatus::Sent);
+        if !self.live {
+            let deadline = self.scheduled_at.get(..10).unwrap_or_default();
+            return sent.summary(format!(
+                "One-way Spark Hire interview sent to {}; deadline {deadline}.",
+                self.email
+            ));
+        }
+        let sent = sent.summary(format!(
+            "Live Spark Hire interview scheduled with {} at {}.",
+            self.email, self.scheduled_at
+        ));
+        match join_url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            Some(join) => sent.url(join.clone()).attachment(join, "Join the interview"),
+            None => sent,
+        }
+    }
 }
 
 fn data_str(data: &Map<String, Value>, id: &str) -> Option<String> {
@@ -107,7 +219,10 @@ fn schedule(live: bool, data: &Map<String, Value>) -> AppResult<String> {
         let t = data_str(data, "interview_time").ok_or_else(|| {
             AppError::unprocessable("A live interview needs an interview time: edit the trigger and set one.")
         })?;
-        if t.len() >= 16 && digits_at(&t, &[0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]) && &t[10..11] == "T" {
+        if t.len() >= 16
+            && digits_at(&t, &[0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15])
+            && t.get(10..11) == Some("T")
+        {
             return Ok(format!("{}:00Z", &t[..16]));
         }
         Err(AppError::unprocessable("The interview time must look like 2026-12-01T14:30: edit the trigger."))
@@ -122,176 +237,73 @@ fn schedule(live: bool, data: &Map<String, Value>) -> AppResult<String> {
     }
 }
 
-/// `POST /sparkhire/webhook`.
-pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
-    let (listing, activation) = authenticate(deps, req).await?;
-    let platform = &deps.platform;
-    let event = Webhook::receive(platform, &listing, req)?.partner_event;
-    let data = &event.webhook_data;
-    let c = &event.candidate;
-    // The recruiter who triggered it; in bulk mode, the one who set the trigger up.
-    let user = c
-        .job
-        .as_ref()
-        .and_then(|j| j.triggered_by.as_ref())
-        .and_then(|p| p.id.clone())
-        .or_else(|| data_str(data, "set_up_by"))
-        .ok_or_else(|| {
-            AppError::unprocessable(
-                "Teamtailor did not say which recruiter triggered this; set the trigger up again.",
-            )
-        })?;
-    check_user(&user)?;
-    let Some(key) = user_key(deps, &user, &activation.company_uuid).await? else {
-        return Err(AppError::unprocessable(
-            "Spark Hire is not connected for the recruiter who triggered this. Open the trigger's settings in Teamtailor and connect your Spark Hire account, then move the candidate again.",
-        ));
-    };
-    let (Some(first), Some(email)) =
-        (hirebridge::web::present(&c.first_name), hirebridge::web::present(&c.email))
-    else {
-        return Err(AppError::unprocessable("Spark Hire needs the candidate's name and e-mail address; add them and move the candidate again."));
-    };
-    let name =
-        format!("{first} {}", hirebridge::web::present(&c.last_name).unwrap_or_default()).trim().to_owned();
-    let job_choice = data_str(data, "job").ok_or_else(|| {
-        AppError::unprocessable("The trigger has no Spark Hire job: edit the trigger and choose one.")
-    })?;
-    let question_set = data_str(data, "question_set").ok_or_else(|| {
-        AppError::unprocessable("The trigger has no question set: edit the trigger and choose one.")
-    })?;
-    let live = data_str(data, "interview_type").as_deref() == Some("live");
-    let scheduled_at = schedule(live, data)?;
-    let tt_job = c
-        .job
-        .as_ref()
-        .map(|j| (j.id.clone(), j.title.clone().unwrap_or_else(|| format!("Teamtailor job {}", j.id))));
-    if job_choice == CREATE_JOB && tt_job.is_none() {
-        return Err(AppError::unprocessable("\"Create from this Teamtailor job\" needs a job; run the trigger from a job, or choose a Spark Hire job."));
+/// Who triggered it: Teamtailor's `triggered-by`; in bulk mode (no job, so no `triggered-by`) the
+/// user Teamtailor named when the form was opened (`GET /config?user_id=`), carried in the form as
+/// a signed value bound to this company, so that it cannot be edited into another recruiter.
+async fn recruiter_of(deps: &Deps, company: &str, hook: &Webhook) -> AppResult<String> {
+    let event = &hook.partner_event;
+    let triggered_by =
+        event.candidate.job.as_ref().and_then(|j| j.triggered_by.as_ref()).and_then(|p| p.id.clone());
+    if let Some(user) = triggered_by {
+        check_user(&user)?;
+        return Ok(user);
     }
-
-    let scope = format!("{INTEGRATION}#{}", activation.company_uuid);
-    let work = json!({"candidate_id": c.id, "user": user, "job": job_choice, "live": live, "update_url": event.partner_result.update_url});
-    let lease = match platform.idempotency.claim(&scope, &event.id, work).await? {
-        Claim::Replay(outcome) => return Ok(outcome.to_response()),
-        Claim::Acquired(lease) => lease,
+    let unknown = || {
+        AppError::unprocessable(
+            "Teamtailor did not say which recruiter triggered this; open the trigger's settings again and save them.",
+        )
     };
-    let outcome = async {
-        let job_uuid = match (&job_choice[..], &tt_job) {
-            (CREATE_JOB, Some((id, title))) => synced_job(deps, &activation.company_uuid, id, title, &key.api_key).await?,
-            _ => job_choice.clone(),
-        };
-        let message: Option<String> = data_str(data, "message").map(|m| m.chars().take(2000).collect());
-        let interview = NewInterview {
-            live,
-            job_uuid: &job_uuid,
-            question_set: &question_set,
-            name: &name,
-            email: &email,
-            scheduled_at: &scheduled_at,
-            message: message.as_deref(),
-        };
-        deps.sparkhire.create_interview(&key.api_key, &interview).await.map_err(|e| match e.status() {
-            Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN) => AppError::unprocessable(
-                "Spark Hire no longer accepts the triggering recruiter's key. Reconnect Spark Hire from the trigger's settings, then move the candidate again.",
-            ),
-            _ => AppError::upstream(format!("The Spark Hire interview was not created: {e}. Move the candidate again to retry.")),
-        })
-    }
-    .await;
-    let (result, error, status) = match outcome {
-        Ok(interview) => {
-            platform
-                .store
-                .put(
-                    Item::new(format!("SPARKHIRE_INTERVIEW#{}", interview.uuid), "INTERVIEW")
-                        .with("update_url", event.partner_result.update_url.clone())
-                        .with("company_uuid", activation.company_uuid.clone()),
-                    None,
-                )
-                .await?;
-            let mut result = PartnerResult::new(ResultStatus::Sent);
-            if live {
-                result = result
-                    .summary(format!("Live Spark Hire interview scheduled with {email} at {scheduled_at}."));
-                if let Some(join) =
-                    interview.join_url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-                {
-                    result = result.url(join.clone()).attachment(join, "Join the interview");
-                }
-            } else {
-                result = result.summary(format!(
-                    "One-way Spark Hire interview sent to {email}; deadline {}.",
-                    &scheduled_at[..10]
-                ));
-            }
-            (result, None, StatusCode::OK)
-        }
-        Err(e) => (
-            PartnerResult::new(ResultStatus::Failed).summary(e.detail.clone()),
-            Some(e.detail.clone()),
-            e.status,
-        ),
-    };
-    let response = hirebridge::teamtailor::conclude(
-        platform,
-        lease,
-        &event.partner_result.update_url,
-        &listing.partner_api_key,
-        &result,
-        error.as_deref(),
-        status,
-    )
-    .await?;
-    tracing::info!(event = %event.id, user = %user, failed = error.is_some(), "spark hire trigger handled");
-    Ok(response)
+    let signed = data_str(&event.webhook_data, "set_up_by").ok_or_else(unknown)?;
+    let signing = tickets::signing_key(&deps.platform.secrets).await?;
+    let set_up = tickets::verify(&signing, &signed, RECRUITER_PURPOSE, deps.platform.now_secs())
+        .map_err(|_| unknown())?;
+    (set_up.label == company).then_some(set_up.subject).ok_or_else(unknown)
 }
 
-/// The Spark Hire job made from a Teamtailor job: created once, however many candidates are
-/// invited at once (a claim in the table; the others wait for its uuid).
-async fn synced_job(
-    deps: &Deps,
-    company: &str,
-    tt_job: &str,
-    title: &str,
-    key: &SecretString,
-) -> AppResult<String> {
-    let store = &deps.platform.store;
-    let pk = format!("SPARKHIRE_JOB#{company}#{tt_job}");
-    for _ in 0..100 {
-        if let Some(item) = store.get(&pk, "JOB").await? {
-            if let Some(uuid) = item.str("uuid") {
-                return Ok(uuid.to_owned());
-            }
-            let stale = item.i64("at").is_some_and(|at| at < deps.platform.now_secs() - 60);
-            if !stale {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        }
-        let now = deps.platform.now_secs();
-        let claim = Item::new(pk.clone(), "JOB").with("status", "creating").with("at", now);
-        let free = Cond::Or(vec![
-            Cond::NotExists,
-            Cond::And(vec![Cond::Eq("status", json!("creating")), Cond::Lt("at", now - 60)]),
-        ]);
-        if let PutOutcome::Rejected(_) = store.put(claim, Some(free)).await? {
-            continue;
-        }
-        return match deps.sparkhire.create_job(key, title).await {
-            Ok(job) => {
-                store
-                    .put(Item::new(pk, "JOB").with("status", "created").with("uuid", job.uuid.clone()), None)
-                    .await?;
-                Ok(job.uuid)
-            }
-            Err(e) => {
-                store.delete(&pk, "JOB").await?;
-                Err(AppError::upstream(format!(
-                    "The Spark Hire job was not created: {e}. Move the candidate again to retry."
-                )))
+#[async_trait]
+impl Trigger for Deps {
+    type Tenant = Recruiter;
+    type Work = Work;
+    type Live = ();
+    const INTEGRATION: &'static str = INTEGRATION;
+    const NOT_DONE: &'static str = "The Spark Hire interview was not sent";
+
+    fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    async fn authenticate(&self, req: &Request) -> AppResult<(Listing, Recruiter)> {
+        let auth = self.activations.authenticate(&self.platform, INTEGRATION, req).await?;
+        let hook = Webhook::parse(web::bounded_body(req)?)?;
+        let company = auth.activation.company_uuid;
+        let user = recruiter_of(self, &company, &hook).await?;
+        Ok((auth.listing, Recruiter { company, user }))
+    }
+
+    fn tenant_id(r: &Recruiter) -> String {
+        r.id()
+    }
+
+    async fn tenant(&self, id: &str) -> AppResult<Recruiter> {
+        Recruiter::parse(id).ok_or_else(|| AppError::not_found(format!("no Spark Hire recruiter {id}")))
+    }
+
+    fn work(&self, _: &Recruiter, hook: Webhook, _: &Request) -> AppResult<(Work, ())> {
+        Ok((Work::from_webhook(hook)?, ()))
+    }
+
+    async fn perform(&self, r: &Recruiter, work: &Work, _: &()) -> AppResult<PartnerResult> {
+        let key =
+            recruiters::key(self, r).await?.ok_or_else(|| AppError::unprocessable(NOT_CONNECTED_CARD))?;
+        events::ensure_registered(self, &key.record, &key.api_key).await?;
+        let job_uuid = match &work.job {
+            JobChoice::Existing { uuid } => uuid.clone(),
+            JobChoice::FromTeamtailor { id, title } => {
+                send::synced_job(self, &r.company, (id, title), &key.api_key).await?
             }
         };
+        let interview = send::interview_once(self, r, work, &work.interview(&job_uuid), &key.api_key).await?;
+        send::remember_card(self, &r.company, &interview, &work.update_url).await?;
+        Ok(work.card(interview.join_url))
     }
-    Err(AppError::conflict("The Spark Hire job for this Teamtailor job is still being created; move the candidate again in a minute."))
 }

@@ -103,7 +103,8 @@ pub async fn validate(deps: &Deps, form: &Submitted) -> Result<Credentials, Fiel
         );
     }
     if !web::valid_email(&email) {
-        errors.insert("email", "Enter the dedicated user's e-mail address, like name@company.com.".to_owned());
+        errors
+            .insert("email", "Enter the dedicated user's e-mail address, like name@company.com.".to_owned());
     }
     if password.is_empty() {
         errors.insert("password", "Enter the dedicated user's password.".to_owned());

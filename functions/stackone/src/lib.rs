@@ -1,20 +1,27 @@
 //! StackOne credential linking (SPEC §5.5): an operator opens a link session for an origin owner;
 //! the customer fills in the Link Account page; the credentials are checked field by field,
-//! kept in Secrets Manager only, and the owner's StackOne linked account is created or updated.
+//! kept in Secrets Manager only, and the owner's StackOne linked account is created or updated as
+//! durable work (retried by the scheduled sweep when StackOne is down).
+mod credentials;
+mod events;
 mod link;
 mod page;
 pub mod stackone;
+pub mod store;
 pub mod totp;
+pub mod work;
 
 use hirebridge::error::Style;
-use hirebridge::routes::{self, Access, Route};
 use hirebridge::platform::Platform;
+use hirebridge::routes::{self, Access, Route};
 use hirebridge::web::{Request, Response};
 use http::Method;
 use serde::Deserialize;
 
 pub use stackone::StackOneApi;
 
+/// The scope of this integration's admin tokens, work items and audit records.
+pub const INTEGRATION: &str = "stackone";
 pub const VENDOR_SECRET: &str = "vendor/stackone";
 pub const TICKET_PURPOSE: &str = "stackone-link";
 
@@ -77,9 +84,33 @@ pub static ROUTES: &[Route<Deps>] = &[
         function: "stackone-credential-link",
         access: Access::Vendor,
         style: Style::Problem,
-        handler: |d, r, _| Box::pin(link::events(d, r)),
+        handler: |d, r, _| Box::pin(events::receive(d, r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/stackone/work",
+        function: "stackone-credential-link",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, _| Box::pin(work::list(d, r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/stackone/work/{id}/retry",
+        function: "stackone-credential-link",
+        access: Access::Admin,
+        style: Style::Problem,
+        handler: |d, r, p| Box::pin(work::retry(d, r, p.get(0))),
     },
 ];
+
+/// The scheduled run (EventBridge, every 5 minutes): account syncs that are due again.
+pub async fn sweep(deps: &Deps) -> serde_json::Value {
+    match work::sweep(deps).await {
+        Ok(report) => serde_json::json!(report),
+        Err(e) => serde_json::json!({"error": e.detail}),
+    }
+}
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     routes::dispatch(ROUTES, deps, req).await

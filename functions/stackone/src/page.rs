@@ -30,7 +30,11 @@ pub fn form(f: &Form, values: &BTreeMap<String, String>, errors: &BTreeMap<&str,
         body.push_str("<div class=\"summary\" role=\"alert\" id=\"error-summary\"><p>Nothing was saved. Please correct:</p><ul>");
         for (id, label, _, _) in FIELDS {
             if let Some(message) = errors.get(id) {
-                body.push_str(&format!("<li><a href=\"#{id}\">{}</a>: {}</li>", escape(label), escape(message)));
+                body.push_str(&format!(
+                    "<li><a href=\"#{id}\">{}</a>: {}</li>",
+                    escape(label),
+                    escape(message)
+                ));
             }
         }
         body.push_str("</ul></div>");
@@ -77,7 +81,7 @@ pub fn pending(owner_name: &str) -> String {
     page(
         "Your details are saved",
         &format!(
-            "<p role=\"status\" id=\"result\">The Teamtailor details of <strong>{}</strong> are checked and saved. StackOne could not be reached just now; hirebridge will finish linking automatically, you do not need to do anything. You can close this page.</p>",
+            "<p role=\"status\" id=\"result\">The Teamtailor details of <strong>{}</strong> are checked and saved. The link to StackOne could not be finished just now; hirebridge will finish it automatically, you do not need to do anything. You can close this page.</p>",
             escape(owner_name)
         ),
     )

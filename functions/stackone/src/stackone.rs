@@ -33,10 +33,13 @@ pub struct Ambiguous(pub usize);
 
 /// The owner's Teamtailor account among `accounts`, checked here whatever StackOne filtered:
 /// an account of another owner or provider is never the one to update.
-pub fn owned_by<'a>(accounts: &'a [LinkedAccount], owner: &str) -> Result<Option<&'a LinkedAccount>, Ambiguous> {
-    let mut mine = accounts.iter().filter(|a| {
-        a.origin_owner_id.as_deref() == Some(owner) && a.provider.as_deref() == Some(PROVIDER)
-    });
+pub fn owned_by<'a>(
+    accounts: &'a [LinkedAccount],
+    owner: &str,
+) -> Result<Option<&'a LinkedAccount>, Ambiguous> {
+    let mut mine = accounts
+        .iter()
+        .filter(|a| a.origin_owner_id.as_deref() == Some(owner) && a.provider.as_deref() == Some(PROVIDER));
     match (mine.next(), mine.count()) {
         (None, _) => Ok(None),
         (Some(account), 0) => Ok(Some(account)),
@@ -111,7 +114,10 @@ mod tests {
         listed.push(account("c", "org-a", PROVIDER));
         assert_eq!(owned_by(&listed, "org-a").unwrap().map(|a| a.id.as_str()), Some("c"));
         let unlabelled = LinkedAccount { origin_owner_id: None, provider: None, ..account("d", "", "") };
-        assert!(owned_by(&[unlabelled], "org-a").unwrap().is_none(), "an account that does not say whose: none");
+        assert!(
+            owned_by(&[unlabelled], "org-a").unwrap().is_none(),
+            "an account that does not say whose: none"
+        );
         listed.push(account("e", "org-a", PROVIDER));
         assert_eq!(owned_by(&listed, "org-a").unwrap_err(), Ambiguous(2));
     }

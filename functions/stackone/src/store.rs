@@ -34,6 +34,8 @@ pub enum LinkStatus {
     Error,
     /// StackOne deleted the account.
     Deleted,
+    /// hirebridge gave up creating or updating StackOne's account (see `GET /stackone/work`).
+    Failed,
     /// A status StackOne sent that hirebridge does not know.
     Unknown,
 }
@@ -49,6 +51,7 @@ impl LinkStatus {
             LinkStatus::Expired => "expired",
             LinkStatus::Error => "error",
             LinkStatus::Deleted => "deleted",
+            LinkStatus::Failed => "failed",
             LinkStatus::Unknown => "unknown",
         }
     }
@@ -64,6 +67,7 @@ impl LinkStatus {
             LinkStatus::Expired,
             LinkStatus::Error,
             LinkStatus::Deleted,
+            LinkStatus::Failed,
         ]
         .into_iter()
         .find(|status| status.as_str().eq_ignore_ascii_case(s.trim()))

@@ -196,7 +196,9 @@ mod tests {
     /// Byte 10 inside a multi-byte character used to panic (`input[..10]`), ending the process.
     #[test]
     fn a_multi_byte_character_at_byte_ten_is_refused_not_a_panic() {
-        for input in ["otpauth:/éGEZDGNBVGY3TQOJQ", "abcdefghi€€€", "aäääää", "OTPAUTH:/ü//totp/X?secret=GEZD"] {
+        for input in
+            ["otpauth:/éGEZDGNBVGY3TQOJQ", "abcdefghi€€€", "aäääää", "OTPAUTH:/ü//totp/X?secret=GEZD"]
+        {
             assert!(!input.is_char_boundary(10), "{input}: byte 10 is inside a character");
             assert_eq!(TotpSecret::parse(input), Err(TotpError::NotBase32), "{input}");
         }

@@ -48,7 +48,7 @@ pub async fn validate(deps: &Deps, req: &Request) -> AppResult<Response> {
             Ok(web::json(StatusCode::OK, &json!({"valid": true, "company": account.company_name})))
         }
         Err(e) if e.status().is_some_and(|s| s.is_client_error()) => Err(key_refused()),
-        Err(e) => Err(AppError::upstream(format!("{e}; try again in a minute"))),
+        Err(e) => Err(AppError::upstream(format!("{}; try again in a minute", crate::api::describe(&e)))),
     }
 }
 
@@ -58,7 +58,12 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
     let packages = match deps.twosecure.packages(&api_key).await {
         Ok(p) => p,
         Err(e) if e.status().is_some_and(|s| s.is_client_error()) => return Err(key_refused()),
-        Err(e) => return Err(AppError::upstream(format!("{e}; open the trigger again in a minute"))),
+        Err(e) => {
+            return Err(AppError::upstream(format!(
+                "{}; open the trigger again in a minute",
+                crate::api::describe(&e)
+            )))
+        }
     };
     let levels: Vec<(String, String)> = packages.into_iter().map(|p| (p.id, p.name)).collect();
     let files = [

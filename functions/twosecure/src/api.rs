@@ -1,7 +1,7 @@
 //! 2Secure's API as SPEC §6.2 assumes it (no public contract exists): the one module that knows
 //! its wire format, so the real one can be swapped in here.
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::personnummer::Personnummer;
 use hirebridge::outbound::{HttpClient, OutboundError};
@@ -38,6 +38,8 @@ pub struct OrderAnswer {
     pub report_url: Option<String>,
 }
 
+/// One file of an order, base64-encoded as 2Secure takes it.
+#[derive(Serialize)]
 pub struct Attachment {
     pub file_name: String,
     pub content_base64: String,
@@ -56,6 +58,32 @@ pub struct NewOrder<'a> {
     pub callback_url: &'a str,
     pub external_reference: &'a str,
     pub attachments: &'a [Attachment],
+}
+
+/// `POST /orders`'s body, serialized once straight from the order (the files are large).
+#[derive(Serialize)]
+struct OrderBody<'a> {
+    package_id: &'a str,
+    candidate: CandidateBody<'a>,
+    billing: BillingBody<'a>,
+    orderer_email: &'a str,
+    callback_url: &'a str,
+    external_reference: &'a str,
+    attachments: &'a [Attachment],
+}
+
+#[derive(Serialize)]
+struct CandidateBody<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    personal_number: String,
+    email: &'a str,
+    phone: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct BillingBody<'a> {
+    reference: &'a str,
 }
 
 impl TwoSecureApi {
@@ -82,21 +110,21 @@ impl TwoSecureApi {
         idempotency_key: &str,
         o: &NewOrder<'_>,
     ) -> Result<OrderAnswer, OutboundError> {
-        let body = json!({
-            "package_id": o.package_id,
-            "candidate": {
-                "first_name": o.first_name,
-                "last_name": o.last_name,
-                "personal_number": o.personnummer.twelve_digits(),
-                "email": o.email,
-                "phone": o.phone,
+        let body = OrderBody {
+            package_id: o.package_id,
+            candidate: CandidateBody {
+                first_name: o.first_name,
+                last_name: o.last_name,
+                personal_number: o.personnummer.twelve_digits(),
+                email: o.email,
+                phone: o.phone,
             },
-            "billing": {"reference": o.billing_reference},
-            "orderer_email": o.orderer_email,
-            "callback_url": o.callback_url,
-            "external_reference": o.external_reference,
-            "attachments": o.attachments.iter().map(|a| json!({"file_name": a.file_name, "content_base64": a.content_base64})).collect::<Vec<_>>(),
-        });
+            billing: BillingBody { reference: o.billing_reference },
+            orderer_email: o.orderer_email,
+            callback_url: o.callback_url,
+            external_reference: o.external_reference,
+            attachments: o.attachments,
+        };
         let request = self
             .request(reqwest::Method::POST, "/orders", key)
             .header("Idempotency-Key", idempotency_key)
@@ -113,11 +141,55 @@ impl TwoSecureApi {
     }
 }
 
-/// 2Secure's error body (`{"error","message"}`) as a sentence, when it sent one.
-pub fn error_message(e: &OutboundError) -> Option<String> {
+/// What went wrong with a call to 2Secure, in hirebridge's own words: 2Secure's error text is
+/// never shown (it may quote the personnummer), only its error code, with digit runs redacted.
+pub fn describe(e: &OutboundError) -> String {
+    match e {
+        OutboundError::TimedOut { .. } => "2Secure did not answer in time".into(),
+        OutboundError::OutOfTime { .. } => {
+            "2Secure could not be asked again before this run's time ran out".into()
+        }
+        OutboundError::Unreachable { .. } => "2Secure could not be reached".into(),
+        OutboundError::Malformed { .. } => "2Secure's answer could not be read".into(),
+        OutboundError::Status { status, .. } => match error_code(e) {
+            Some(code) => format!("2Secure answered {} ({code})", status.as_u16()),
+            None => format!("2Secure answered {}", status.as_u16()),
+        },
+    }
+}
+
+/// 2Secure's error code (`{"error": "..."}`), when it sent one: letters, digits and `_` only, at
+/// most 40, digit runs redacted.
+pub fn error_code(e: &OutboundError) -> Option<String> {
     let OutboundError::Status { body, .. } = e else {
         return None;
     };
     let v: Value = serde_json::from_str(body).ok()?;
-    v.get("message").and_then(Value::as_str).map(str::to_owned)
+    let code: String = v
+        .get("error")?
+        .as_str()?
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    (!code.is_empty()).then(|| crate::redacted(&code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn two_secures_error_text_is_never_repeated_and_its_code_has_no_digit_runs() {
+        let e = OutboundError::Status {
+            service: SERVICE,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            attempts: 1,
+            body: r#"{"error":"invalid_pn_198112189876","message":"198112189876 is not a valid personal number"}"#.into(),
+        };
+        let text = describe(&e);
+        assert!(text.starts_with("2Secure answered 422 (invalid_pn_"), "{text}");
+        assert!(!text.contains("198112189876") && !text.contains("not a valid"), "{text}");
+    }
 }

@@ -1,9 +1,15 @@
 //! Provider keys that are UUIDs (listings without activation fields): a UUID verifies when it is
 //! one of the listing's activations. `GET /partner/v1/partner-activations` lists them, each
 //! `provider-key` a compact JWE (`alg: dir`) decrypted with a key derived from the listing's
-//! webhook secret (`research/teamtailor.md` §2.5). What was learnt is kept, so a warm call does
-//! not list them again.
+//! webhook secret (`research/teamtailor.md` §2.5).
+//!
+//! The listing is called with the partner key, which also writes every partner result, so it is
+//! guarded: a webhook's signature is checked before it; what was learnt is kept for at most
+//! [`FRESH`] (an uninstalled company stops working by then) and a key found in it is not listed
+//! again meanwhile; an unknown key costs at most one listing per [`MIN_INTERVAL`], with one listing
+//! in flight at a time.
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce};
@@ -12,7 +18,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
+use tokio::time::Instant;
 
 use super::partner_results::PARTNER_API_VERSION;
 use crate::error::AppError;
@@ -102,10 +109,61 @@ struct ActivationRow {
     attributes: serde_json::Map<String, Value>,
 }
 
+/// How long a listing is trusted: a key found in it is accepted without listing again.
+pub const FRESH: Duration = Duration::from_secs(15 * 60);
+/// The least time between two listings of one listing's activations.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What one listing's activations (at one Teamtailor API base) told us, and when.
+struct Listed {
+    keys: HashMap<String, Activation>,
+    listed_at: Option<Instant>,
+    tried_at: Instant,
+    failed: bool,
+}
+
+/// What to do about one key.
+#[derive(Debug, PartialEq)]
+enum Lookup {
+    Known(Activation),
+    /// Not among the activations listed less than [`MIN_INTERVAL`] ago.
+    Refused,
+    /// The last try to list them, less than [`MIN_INTERVAL`] ago, failed.
+    Unavailable,
+    /// Time to list them again.
+    Refresh,
+}
+
+impl Listed {
+    fn lookup(listed: Option<&Listed>, key: &str, now: Instant) -> Lookup {
+        let Some(l) = listed else { return Lookup::Refresh };
+        let fresh = l.listed_at.is_some_and(|at| now.saturating_duration_since(at) < FRESH);
+        if let Some(found) = l.keys.get(key).filter(|_| fresh) {
+            return Lookup::Known(found.clone());
+        }
+        match now.saturating_duration_since(l.tried_at) < MIN_INTERVAL {
+            true if l.failed => Lookup::Unavailable,
+            true => Lookup::Refused,
+            false => Lookup::Refresh,
+        }
+    }
+}
+
+fn refused() -> AppError {
+    AppError::unauthorized("the provider key is not one of this listing's activations in Teamtailor")
+}
+
+fn unavailable() -> AppError {
+    AppError::upstream("Teamtailor's list of activations could not be read just now; try again in a minute")
+}
+
 /// Verifies UUID provider keys against the listing's activations, remembering what it learns.
 #[derive(Default)]
 pub struct Activations {
-    known: RwLock<HashMap<String, Activation>>,
+    /// By Teamtailor API base.
+    listed: RwLock<HashMap<String, Listed>>,
+    /// Held while listing: one listing in flight.
+    listing: Mutex<()>,
 }
 
 /// A request authenticated by a UUID provider key: the listing, the activation, and the key.
@@ -121,7 +179,8 @@ impl Activations {
     }
 
     /// Authenticates a Teamtailor call to a listing without activation fields: its Bearer provider
-    /// key must be a UUID that is one of the listing's activations.
+    /// key must be a UUID that is one of the listing's activations. A `POST` is a webhook: its
+    /// `Teamtailor-Signature` is checked first, so that an unsigned request calls nothing out.
     pub async fn authenticate(
         &self,
         platform: &crate::platform::Platform,
@@ -136,6 +195,16 @@ impl Activations {
                 "this listing authenticates with Teamtailor's generated partner key (a UUID)",
             ));
         };
+        if req.method() == http::Method::POST {
+            let hook = super::webhook::Webhook::parse(crate::web::bounded_body(req)?)?;
+            let signature = crate::web::header(req, "teamtailor-signature");
+            super::signature::verify(
+                signature,
+                &hook.partner_event.id,
+                &listing.webhook_secret,
+                platform.now_secs(),
+            )?;
+        }
         let base = super::api_base(&platform.config, crate::web::header(req, "teamtailor-host"))?;
         let activation = self.verify(&platform.http, &base, &listing, &key).await?;
         Ok(Authenticated { listing, activation, key })
@@ -150,15 +219,39 @@ impl Activations {
         key: &uuid::Uuid,
     ) -> Result<Activation, AppError> {
         let key = key.to_string();
-        if let Some(found) = self.known.read().await.get(&key) {
-            return Ok(found.clone());
+        if let Some(answer) = self.known(api_base, &key).await {
+            return answer;
         }
-        let all = self.list(http, api_base, listing).await?;
-        let mut known = self.known.write().await;
-        known.extend(all);
-        known.get(&key).cloned().ok_or_else(|| {
-            AppError::unauthorized("the provider key is not one of this listing's activations in Teamtailor")
-        })
+        let _only_us = self.listing.lock().await;
+        // Another request may have listed them while this one waited.
+        if let Some(answer) = self.known(api_base, &key).await {
+            return answer;
+        }
+        let tried_at = Instant::now();
+        let found = self.list(http, api_base, listing).await;
+        let mut listed = self.listed.write().await;
+        let entry = listed.entry(api_base.to_owned()).or_insert_with(|| Listed {
+            keys: HashMap::new(),
+            listed_at: None,
+            tried_at,
+            failed: false,
+        });
+        entry.tried_at = tried_at;
+        entry.failed = found.is_err();
+        let keys = found?;
+        entry.keys = keys;
+        entry.listed_at = Some(tried_at);
+        entry.keys.get(&key).cloned().ok_or_else(refused)
+    }
+
+    /// The answer for `key` from what is known, or `None` when the activations must be listed.
+    async fn known(&self, api_base: &str, key: &str) -> Option<Result<Activation, AppError>> {
+        match Listed::lookup(self.listed.read().await.get(api_base), key, Instant::now()) {
+            Lookup::Known(activation) => Some(Ok(activation)),
+            Lookup::Refused => Some(Err(refused())),
+            Lookup::Unavailable => Some(Err(unavailable())),
+            Lookup::Refresh => None,
+        }
     }
 
     /// Every activation of the listing, keyed by its decrypted provider key.
@@ -189,11 +282,20 @@ impl Activations {
                 }
             }
             match page.links.get("next").and_then(Value::as_str) {
-                Some(next) if next.starts_with(api_base) => url = next.to_owned(),
+                Some(next) if same_origin(next, api_base) => url = next.to_owned(),
                 _ => break,
             }
         }
         Ok(out)
+    }
+}
+
+/// Whether `next` is on the same origin (scheme, host, port) as `base`: the partner key is only
+/// ever sent to Teamtailor's own host.
+fn same_origin(next: &str, base: &str) -> bool {
+    match (url::Url::parse(next), url::Url::parse(base)) {
+        (Ok(next), Ok(base)) => next.origin() == base.origin(),
+        _ => false,
     }
 }
 
@@ -222,5 +324,53 @@ mod tests {
         parts[3] = URL_SAFE_NO_PAD.encode(ct);
         assert_eq!(decrypt(&parts.join("."), &secret), None);
         assert_eq!(decrypt("not.a.jwe", &secret), None);
+    }
+
+    #[test]
+    fn links_next_is_followed_only_on_the_same_origin() {
+        let base = "https://api.teamtailor.com";
+        assert!(same_origin("https://api.teamtailor.com/partner/v1/partner-activations?page=2", base));
+        for other in [
+            "https://api.teamtailor.com.evil.net/partner/v1/partner-activations",
+            "http://api.teamtailor.com/partner/v1/partner-activations",
+            "https://api.teamtailor.com:8443/partner/v1/partner-activations",
+            "https://evil.net/?https://api.teamtailor.com",
+            "/partner/v1/partner-activations",
+        ] {
+            assert!(!same_origin(other, base), "{other}");
+        }
+    }
+
+    fn acme() -> Activation {
+        Activation { company_uuid: "c1".into(), company_name: "Acme".into() }
+    }
+
+    fn listed(at: Instant, failed: bool) -> Listed {
+        Listed {
+            keys: HashMap::from([("k".to_owned(), acme())]),
+            listed_at: (!failed).then_some(at),
+            tried_at: at,
+            failed,
+        }
+    }
+
+    #[test]
+    fn a_listed_key_is_trusted_for_at_most_fifteen_minutes() {
+        let t0 = Instant::now();
+        let l = listed(t0, false);
+        assert_eq!(Listed::lookup(Some(&l), "k", t0 + Duration::from_secs(60)), Lookup::Known(acme()));
+        assert_eq!(Listed::lookup(Some(&l), "k", t0 + FRESH), Lookup::Refresh, "checked again");
+        assert_eq!(Listed::lookup(None, "k", t0), Lookup::Refresh);
+    }
+
+    #[test]
+    fn an_unknown_key_lists_at_most_once_per_thirty_seconds() {
+        let t0 = Instant::now();
+        let l = listed(t0, false);
+        assert_eq!(Listed::lookup(Some(&l), "other", t0 + Duration::from_secs(29)), Lookup::Refused);
+        assert_eq!(Listed::lookup(Some(&l), "other", t0 + MIN_INTERVAL), Lookup::Refresh);
+        let failed = listed(t0, true);
+        assert_eq!(Listed::lookup(Some(&failed), "k", t0 + Duration::from_secs(1)), Lookup::Unavailable);
+        assert_eq!(Listed::lookup(Some(&failed), "k", t0 + MIN_INTERVAL), Lookup::Refresh);
     }
 }

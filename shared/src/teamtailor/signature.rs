@@ -13,7 +13,12 @@ pub fn sign(t: i64, event_id: &str, secret: &SecretString) -> String {
     format!("{v1},v0=0000000000000000000000000000000000000000000000000000000000000000")
 }
 
-pub fn verify(header: Option<&str>, event_id: &str, secret: &SecretString, now_secs: i64) -> Result<(), AppError> {
+pub fn verify(
+    header: Option<&str>,
+    event_id: &str,
+    secret: &SecretString,
+    now_secs: i64,
+) -> Result<(), AppError> {
     timestamped::verify("Teamtailor-Signature", header, event_id.as_bytes(), secret, now_secs)
 }
 

@@ -1,5 +1,7 @@
 //! Moving a candidate's job application to the job's next stage (by row order) through the
-//! public API: `PATCH /v1/job-applications/{id}` of the `stage` relationship.
+//! public API: `PATCH /v1/job-applications/{id}` of the `stage` relationship. The application's
+//! job and stage are read with `include=job,stage`: Teamtailor gives a relationship's linkage only
+//! for what the request includes (`research/teamtailor.md`, "Find a candidate's application").
 use http::StatusCode;
 use serde_json::{json, Value};
 
@@ -45,9 +47,12 @@ pub async fn move_to_next_stage(api: &PublicApi<'_>, candidate_id: &str, job_id:
     }
     let failed = |e: OutboundError| match e.status() {
         Some(StatusCode::FORBIDDEN) | Some(StatusCode::UNAUTHORIZED) => MoveOutcome::NotAllowed,
-        _ => MoveOutcome::Failed(e.to_string()),
+        // Fixed words: Teamtailor's own error text never reaches the card.
+        Some(status) => MoveOutcome::Failed(format!("Teamtailor answered {}", status.as_u16())),
+        None => MoveOutcome::Failed("Teamtailor did not answer as expected".into()),
     };
-    let applications = match api.get_all(&format!("/v1/candidates/{candidate_id}/job-applications")).await {
+    let path = format!("/v1/candidates/{candidate_id}/job-applications?include=job,stage");
+    let applications = match api.get_all(&path).await {
         Ok(a) => a,
         Err(e) => return failed(e),
     };

@@ -469,3 +469,165 @@ async fn teamtailors_documented_example_is_accepted() {
         ])
     );
 }
+
+fn learnster_fault(method: &str, path: &str, status: Option<u16>, delay_ms: u64, times: u32) -> Fault {
+    Fault {
+        service: "learnster".into(),
+        method: Some(method.into()),
+        path_contains: path.into(),
+        status,
+        delay_ms,
+        times,
+        try_again_seconds: None,
+    }
+}
+
+fn students_with(st: &testkit::sandbox::SandboxState, email: &str) -> usize {
+    st.learnster.students.iter().filter(|s| s.user["email"] == email).count()
+}
+
+#[tokio::test]
+async fn learnster_down_for_a_whole_trigger_is_finished_once_by_the_scheduled_sweep() {
+    let mut w = World::new().await;
+    w.deps.platform.idempotency.retry_schedule = vec![0, 0, 0];
+    let (id, token) = w.switch_on(json!({"stage": true})).await;
+    let key = w.provider_key(&token);
+    w.sandbox.add_fault(learnster_fault("GET", "/", Some(503), 0, 1000)).await;
+    w.sandbox.add_fault(learnster_fault("POST", "/", Some(503), 0, 1000)).await;
+    let mv = Move::new(6001, "outage@example.com", Some((1, "Engineer", "Offered")));
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    assert_eq!(resp.status(), 502);
+    assert!(text(&resp).contains("will retry automatically"), "{}", text(&resp));
+    assert_eq!(w.sandbox.state().await.partner.results[&mv.result_id]["status"], "sending");
+
+    // Still down at the first scheduled run: still due, nothing created.
+    let report = learnster::sweep(&w.deps).await;
+    assert!(report["rerun"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(students_with(&*w.sandbox.state().await, "outage@example.com"), 0);
+
+    // Learnster is back: the next run finishes it, once; Teamtailor delivered nothing again.
+    w.sandbox.state().await.faults.clear();
+    let report = learnster::sweep(&w.deps).await;
+    assert!(report["rerun"].as_u64().unwrap() >= 1, "{report}");
+    let st = w.sandbox.state().await;
+    assert_eq!(students_with(&st, "outage@example.com"), 1);
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed");
+    drop(st);
+    let record =
+        w.deps.platform.idempotency.record(&format!("learnster#{id}"), &mv.event_id).await.unwrap().unwrap();
+    assert_eq!(record.state, hirebridge::idempotency::WorkState::Completed);
+    let again = learnster::sweep(&w.deps).await;
+    assert_eq!(again["rerun"], 0, "nothing left to do: {again}");
+}
+
+#[tokio::test]
+async fn a_student_created_behind_a_502_is_not_created_again() {
+    let mut w = World::new().await;
+    w.deps.platform.idempotency.retry_schedule = vec![0];
+    let (_, token) = w.switch_on(json!({})).await;
+    let key = w.provider_key(&token);
+    w.sandbox.add_fault_after_performing(learnster_fault("POST", "/users/students/", Some(502), 0, 1)).await;
+    let mv = Move::new(6002, "twice@example.com", Some((1, "Engineer", "Offered")));
+    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    assert_eq!(resp.status(), 502, "{}", text(&resp));
+    assert_eq!(students_with(&*w.sandbox.state().await, "twice@example.com"), 1, "Learnster made it anyway");
+
+    learnster::sweep(&w.deps).await;
+    let st = w.sandbox.state().await;
+    assert_eq!(students_with(&st, "twice@example.com"), 1, "found by e-mail, not created again");
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed");
+}
+
+#[tokio::test]
+async fn a_learnster_hanging_past_the_invocations_deadline_is_recorded_and_retried_not_left_in_progress() {
+    let mut w = World::new().await;
+    w.deps.platform.idempotency.retry_schedule = vec![0];
+    let (id, token) = w.switch_on(json!({})).await;
+    let key = w.provider_key(&token);
+    w.sandbox.add_fault(learnster_fault("GET", "/users/students/", None, 5_000, 1)).await;
+    let mv = Move::new(6003, "slowpoke@example.com", Some((1, "Engineer", "Offered")));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1_500);
+    let req = w.teamtailor.webhook("learnster", &key, &mv, now());
+    let started = std::time::Instant::now();
+    let resp = hirebridge::outbound::within(deadline, w.call(req)).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "answered within the invocation's time");
+    assert_eq!(resp.status(), 502);
+    assert!(text(&resp).contains("will retry automatically"), "{}", text(&resp));
+    let record =
+        w.deps.platform.idempotency.record(&format!("learnster#{id}"), &mv.event_id).await.unwrap().unwrap();
+    assert_eq!(record.state, hirebridge::idempotency::WorkState::Failed, "recorded, not left in progress");
+
+    learnster::sweep(&w.deps).await;
+    let st = w.sandbox.state().await;
+    assert_eq!(students_with(&st, "slowpoke@example.com"), 1);
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed");
+}
+
+#[tokio::test]
+async fn an_invocation_ended_mid_work_is_run_again_after_its_lease_and_finishes_once() {
+    let mut w = World::new().await;
+    w.deps.platform.idempotency.lease = Duration::from_millis(300);
+    let (id, token) = w.switch_on(json!({})).await;
+    let key = w.provider_key(&token);
+    w.sandbox.add_fault(learnster_fault("GET", "/users/students/", None, 3_000, 1)).await;
+    let mv = Move::new(6004, "ended@example.com", Some((1, "Engineer", "Offered")));
+    let req = w.teamtailor.webhook("learnster", &key, &mv, now());
+    // Lambda ends the invocation while it waits for Learnster.
+    let _ = tokio::time::timeout(Duration::from_millis(500), w.call(req)).await;
+    let record =
+        w.deps.platform.idempotency.record(&format!("learnster#{id}"), &mv.event_id).await.unwrap().unwrap();
+    assert_eq!(record.state, hirebridge::idempotency::WorkState::InProgress);
+
+    tokio::time::sleep(Duration::from_millis(2_100)).await; // the lease ends; the item is due
+    let report = learnster::sweep(&w.deps).await;
+    assert_eq!(report["rerun"], 1, "{report}");
+    let st = w.sandbox.state().await;
+    assert_eq!(students_with(&st, "ended@example.com"), 1);
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed");
+}
+
+#[tokio::test]
+async fn the_operator_view_lists_failed_work_and_a_token_of_another_scope_gets_403() {
+    let mut w = World::new().await;
+    w.deps.platform.idempotency.retry_schedule = vec![3600];
+    let (_, token) = w.switch_on(json!({})).await;
+    let key = w.provider_key(&token);
+    w.sandbox.add_fault(learnster_fault("GET", "/users/students/", Some(503), 0, 100)).await;
+    let mv = Move::new(6005, "listed@example.com", Some((1, "Engineer", "Offered")));
+    w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+
+    let learnster_token = scoped_token("learnster");
+    let listed = w.call(admin("GET", "/learnster/work?state=failed", &learnster_token, None)).await;
+    assert_eq!(listed.status(), 200, "{}", text(&listed));
+    let work = json_of(&listed)["work"].as_array().cloned().unwrap_or_default();
+    let mine = work.iter().find(|i| i["event_id"] == mv.event_id.as_str()).expect("listed");
+    assert_eq!(mine["state"], "failed");
+    let due = json_of(&w.call(admin("GET", "/learnster/work?state=due", &learnster_token, None)).await);
+    assert!(
+        due["work"].as_array().unwrap().iter().all(|i| i["event_id"] != mv.event_id.as_str()),
+        "due in an hour"
+    );
+
+    let alva_token = scoped_token("alva");
+    for (method, path) in [
+        ("GET", "/learnster/work".to_owned()),
+        ("POST", format!("/learnster/work/{}/retry", mine["id"].as_str().unwrap())),
+        ("POST", "/learnster/integrations".to_owned()),
+        ("GET", "/learnster/integrations/x".to_owned()),
+    ] {
+        let resp = w.call(admin(method, &path, &alva_token, Some(&json!({})))).await;
+        assert_eq!(resp.status(), 403, "{method} {path}: {}", text(&resp));
+    }
+
+    w.sandbox.state().await.faults.clear();
+    let retried = w
+        .call(admin(
+            "POST",
+            &format!("/learnster/work/{}/retry", mine["id"].as_str().unwrap()),
+            &learnster_token,
+            None,
+        ))
+        .await;
+    assert_eq!(retried.status(), 200, "{}", text(&retried));
+    assert_eq!(w.sandbox.state().await.partner.results[&mv.result_id]["status"], "completed");
+}

@@ -2,6 +2,7 @@
 //! Secrets Manager API (the moto server `make test` starts) and the testkit's fakes over HTTP.
 mod alva;
 mod browser;
+mod fuzz;
 mod learnster;
 mod sparkhire;
 mod stackone;

@@ -1,11 +1,15 @@
 //! 2Secure end to end: `twosecure-order` and `twosecure-status` against the DynamoDB and Secrets
 //! Manager API (moto) and the sandbox playing Teamtailor and 2Secure over HTTP.
+use std::time::Duration;
+
 use bytes::Bytes;
+use hirebridge::outbound::RetryPolicy;
+use hirebridge::platform::Platform;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
-use testkit::driver::Move;
+use testkit::driver::{admin, Move};
 use testkit::sandbox::Fault;
-use twosecure::orders::{self, Order, Status};
+use twosecure::store::{self, Order, Status};
 
 const PNR: &str = "811218-9876";
 const PNR_12: &str = "198112189876";
@@ -19,7 +23,11 @@ struct TwoSecure {
 
 impl TwoSecure {
     async fn new() -> Self {
-        let w = World::new().await;
+        Self::with_policy(fast_policy()).await
+    }
+
+    async fn with_policy(policy: RetryPolicy) -> Self {
+        let w = World::with_policy(policy).await;
         let api_key = format!("ts-key-{}", uuid::Uuid::new_v4());
         w.sandbox.add_twosecure_key(&api_key, "Acme AB").await;
         let key = w.teamtailor_2secure.provider_key(&json!({ "api_key": api_key }));
@@ -42,21 +50,29 @@ impl TwoSecure {
     }
 
     async fn order(&self, mv: &Move, company_token: &str) -> hirebridge::web::Response {
+        self.order_with(&self.w.twosecure_order, mv, company_token).await
+    }
+
+    async fn order_with(
+        &self,
+        deps: &twosecure::Deps,
+        mv: &Move,
+        company_token: &str,
+    ) -> hirebridge::web::Response {
         let req = self.w.teamtailor_2secure.webhook("2secure", &self.key, mv, now());
-        twosecure::handle_order(
-            &self.w.twosecure_order,
-            with_header(req, "teamtailor-api-token", company_token),
-        )
-        .await
+        twosecure::handle_order(deps, with_header(req, "teamtailor-api-token", company_token)).await
     }
 
     async fn callback(&self, body: Value, secret: &str) -> hirebridge::web::Response {
         let body = body.to_string();
-        let sig = twosecure::sign(now(), body.as_bytes(), &secret.into());
+        self.callback_signed(&twosecure::sign(now(), body.as_bytes(), &secret.into()), body).await
+    }
+
+    async fn callback_signed(&self, signature: &str, body: String) -> hirebridge::web::Response {
         let req = http::Request::builder()
             .method("POST")
             .uri("/2secure/callback")
-            .header("x-2secure-signature", sig)
+            .header("x-2secure-signature", signature)
             .header("content-type", "application/json")
             .body(Bytes::from(body))
             .unwrap();
@@ -67,6 +83,38 @@ impl TwoSecure {
         let st = self.w.sandbox.state().await;
         assert_eq!(st.twosecure.orders.len(), 1);
         st.twosecure.orders[0].id.clone()
+    }
+
+    async fn stored(&self, mv: &Move) -> Order {
+        store::load(&self.w.twosecure_status.platform, &self.tenant(), &mv.event_id)
+            .await
+            .unwrap()
+            .expect("the order is recorded")
+    }
+
+    async fn card(&self, mv: &Move) -> Value {
+        self.w.sandbox.state().await.partner.results[&mv.result_id].clone()
+    }
+
+    /// This world's functions, but failed work is due again at once (no waiting in a test).
+    async fn retrying_at_once(&self) -> twosecure::Deps {
+        let mut config = self.w.twosecure_order.platform.config.clone();
+        config.retry_schedule = vec![0, 0, 0];
+        twosecure::Deps::new(Platform::aws(config, fast_policy()).await.expect("platform on moto"))
+    }
+
+    /// 2Secure fails every call of `method` under `path` for `times` calls.
+    async fn fail(&self, method: &str, path: &str, status: Option<u16>, delay_ms: u64, times: u32) {
+        let fault = Fault {
+            service: "2secure".into(),
+            method: Some(method.into()),
+            path_contains: path.into(),
+            status,
+            delay_ms,
+            times,
+            try_again_seconds: None,
+        };
+        self.w.sandbox.add_fault(fault).await;
     }
 }
 
@@ -109,7 +157,7 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
         )
         .await;
     assert_eq!(json_of(&resp)["status"], "pending", "{}", text(&resp));
-    assert_eq!(w.sandbox.state().await.partner.results[&mv.result_id]["status"], "pending");
+    assert_eq!(t.card(&mv).await["status"], "pending");
 
     let done = json!({"order_id": order_id, "status": "completed", "report_url": "https://portal.2secure.se/reports/r1"});
     let resp = t.callback(done.clone(), TS_CALLBACK_SECRET).await;
@@ -130,6 +178,9 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
         "{summary}"
     );
     assert_eq!(st.teamtailor.applications[0].stage_id, "s3");
+    // The application was read with its job and stage included: only then has it their ids.
+    let read = st.requests.iter().find(|r| r.path.ends_with("/candidates/7001/job-applications")).unwrap();
+    assert!(read.query.as_deref().unwrap_or_default().contains("include=job,stage"), "{:?}", read.query);
     let moves =
         st.requests.iter().filter(|r| r.method == "PATCH" && r.path.contains("job-applications")).count();
     assert_eq!(moves, 1, "moved once");
@@ -211,88 +262,126 @@ async fn a_callback_with_a_bad_signature_changes_nothing() {
         .body(Bytes::from_static(b"{}"))
         .unwrap();
     assert_eq!(twosecure::handle_status(&t.w.twosecure_status, unsigned).await.status(), 401);
-    let st = t.w.sandbox.state().await;
-    assert_eq!(st.partner.results[&mv.result_id]["status"], "sent");
-    drop(st);
-    let tenant = t.tenant();
-    let order = orders::load(&t.w.twosecure_status.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
-    assert_eq!(order.status, Status::Sent);
+    assert_eq!(t.card(&mv).await["status"], "sent");
+    assert_eq!(t.stored(&mv).await.status, Status::Sent);
+}
+
+/// Issue 12 #8: `(now - t).abs()` overflowed (a panic, and with `panic = "abort"` the process).
+#[tokio::test]
+async fn a_callback_with_a_timestamp_at_the_end_of_the_range_is_refused_without_a_crash() {
+    let t = TwoSecure::new().await;
+    let body = json!({"order_id": "ord_1", "status": "completed"}).to_string();
+    for hostile in [i64::MIN, i64::MIN + 1, i64::MAX] {
+        let signature = twosecure::sign(hostile, body.as_bytes(), &TS_CALLBACK_SECRET.into());
+        let resp = t.callback_signed(&signature, body.clone()).await;
+        assert_eq!(resp.status(), 401, "t={hostile}: {}", text(&resp));
+    }
 }
 
 #[tokio::test]
-async fn the_poll_asks_only_about_open_orders() {
+async fn the_poll_asks_only_about_open_orders_and_each_once_per_round() {
     let t = TwoSecure::new().await;
     let platform = &t.w.twosecure_status.platform;
-    let tenant = t.tenant();
-    // Three open orders, placed through the webhook.
-    for id in 7401..7404 {
-        assert_eq!(t.order(&t.candidate(id, Some(PNR)), "tok").await.status(), 200);
+    let moves: Vec<Move> = (7401..7404).map(|id| t.candidate(id, Some(PNR))).collect();
+    for mv in &moves {
+        assert_eq!(t.order(mv, "tok").await.status(), 200);
     }
-    // A thousand finished ones.
-    let finished = futures::stream::iter(0..1000).map(|i| {
-        let order = Order {
-            tenant: tenant.clone(),
-            event_id: format!("done-{}-{i}", uuid::Uuid::new_v4()),
-            status: Status::Completed,
-            order_id: Some(format!("old-{i}")),
-            candidate_id: "1".into(),
-            job_id: None,
-            level: "basic".into(),
-            auto_move: false,
-            update_url: "https://api.teamtailor.com/partner/v1/partner-results/x".into(),
-            teamtailor_host: None,
-            report_url: None,
-            created_at: now() - 3600,
-            error: None,
-            moved: None,
-        };
-        async move { orders::save(platform, &order, None).await.unwrap() }
-    });
-    use futures::StreamExt;
-    finished.buffer_unordered(16).collect::<Vec<_>>().await;
-
+    // Finished orders of the same tenant, which the poll must not read.
+    for i in 0..50 {
+        let mut order = t.stored(&moves[0]).await;
+        order.event_id = format!("done-{}-{i}", uuid::Uuid::new_v4());
+        order.order_id = format!("old_{i}");
+        order.status = Status::Completed;
+        store::create(platform, &order).await.unwrap();
+    }
     let ids: Vec<String> = t.w.sandbox.state().await.twosecure.orders.iter().map(|o| o.id.clone()).collect();
     t.w.sandbox.set_twosecure_status(&ids[0], "pending", None).await;
     t.w.sandbox.set_twosecure_status(&ids[1], "completed", Some("https://portal.2secure.se/r/2")).await;
     let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
     assert_eq!(t.w.sandbox.count("2secure", "GET", "/orders/").await, 3, "one question per open order");
     assert!(report.changed >= 2, "{report:?}");
-    // The completed one left the index; the next poll asks about two.
+    // Each was asked about in this round: the next round comes minutes later.
     twosecure::poll(&t.w.twosecure_status).await.unwrap();
-    assert_eq!(t.w.sandbox.count("2secure", "GET", "/orders/").await, 5);
+    assert_eq!(t.w.sandbox.count("2secure", "GET", "/orders/").await, 3);
 }
 
 #[tokio::test]
-async fn two_secure_down_leaves_the_order_recorded_as_not_sent_and_a_repeat_sends_it() {
+async fn two_secure_down_for_the_whole_trigger_is_ordered_once_by_the_scheduled_sweep() {
     let t = TwoSecure::new().await;
-    t.w.sandbox
-        .add_fault(Fault {
-            service: "2secure".into(),
-            method: Some("POST".into()),
-            path_contains: "/orders".into(),
-            status: Some(503),
-            delay_ms: 0,
-            times: 3,
-            try_again_seconds: None,
-        })
-        .await;
+    let deps = t.retrying_at_once().await;
+    t.fail("POST", "/orders", Some(503), 0, 3).await;
     let mv = t.candidate(7501, Some(PNR));
+    let resp = t.order_with(&deps, &mv, "tok").await;
+    assert_eq!(resp.status(), 502, "{}", text(&resp));
+    assert!(text(&resp).contains("retry automatically"), "{}", text(&resp));
+    assert_eq!(t.card(&mv).await["status"], "sending", "not failed: it is retried");
+    assert!(t.w.sandbox.state().await.twosecure.orders.is_empty());
+
+    // 2Secure is back; Teamtailor sends nothing again: the schedule finishes the trigger.
+    let report = twosecure::sweep(&deps).await;
+    assert!(report["rerun"].as_u64().unwrap() >= 1, "{report}");
+    let st = t.w.sandbox.state().await;
+    assert_eq!(st.twosecure.orders.len(), 1, "ordered once");
+    assert_eq!(st.twosecure.orders[0].body["candidate"]["personal_number"], PNR_12, "from the sealed record");
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "sent");
+    drop(st);
+    assert_eq!(t.stored(&mv).await.status, Status::Sent);
+    twosecure::sweep(&deps).await;
+    assert_eq!(
+        t.w.sandbox.count("2secure", "POST", "/orders").await,
+        4,
+        "three refused, one placed, none after"
+    );
+}
+
+/// Issue 11: 2Secure took the order but its answer was lost. Neither "nothing was sent" nor a
+/// second order: the retry asks again with the same idempotency key and gets the first order.
+#[tokio::test]
+async fn an_order_2secure_took_but_did_not_confirm_is_reconciled_not_placed_twice() {
+    let t = TwoSecure::new().await;
+    let mv = t.candidate(7502, Some(PNR));
+    // 2Secure received the first attempt and created the order …
+    let key = twosecure::order::idempotency_key(&t.tenant(), &mv.event_id);
+    let first = reqwest::Client::new()
+        .post(format!("{}/_sandbox/2secure/orders", t.w.sandbox_url))
+        .bearer_auth(&t.api_key)
+        .header("Idempotency-Key", &key)
+        .json(&json!({"package_id": "standard", "candidate": {"first_name": "Juston", "last_name": "Becker",
+            "personal_number": PNR_12, "email": "c7502@example.com"}, "billing": {"reference": "HR-17"},
+            "orderer_email": "hr@acme.se", "external_reference": mv.event_id, "attachments": []}))
+        .send()
+        .await
+        .unwrap();
+    let first_id = first.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    // … but every answer hirebridge saw was a 502.
+    t.fail("POST", "/orders", Some(502), 0, 3).await;
     let resp = t.order(&mv, "tok").await;
     assert_eq!(resp.status(), 502, "{}", text(&resp));
-    assert!(text(&resp).contains("503") && text(&resp).contains("tried 3 times"), "{}", text(&resp));
-    assert_eq!(t.w.sandbox.count("2secure", "POST", "/orders").await, 3, "retried with backoff");
-    let tenant = t.tenant();
-    let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
-    assert_eq!(order.status, Status::NotSent);
-    assert!(order.error.as_deref().unwrap().contains("503"));
-    assert_eq!(t.w.sandbox.state().await.partner.results[&mv.result_id]["status"], "failed");
+    let message = text(&resp);
+    assert!(
+        message.contains("may have received the order") && message.contains("never orders twice"),
+        "{message}"
+    );
+    assert!(!message.contains("nothing") && !message.contains("not reached"), "{message}");
 
-    // 2Secure is back; the same event delivered again is ordered, once.
-    let resp = t.order(&mv, "tok").await;
-    assert_eq!(resp.status(), 200, "{}", text(&resp));
-    assert_eq!(t.w.sandbox.state().await.twosecure.orders.len(), 1);
-    let order = orders::load(&t.w.twosecure_order.platform, &tenant, &mv.event_id).await.unwrap().unwrap();
-    assert_eq!(order.status, Status::Sent);
+    // The operator sees it and retries it (with the 2Secure scope only).
+    let id = format!("{}:{}", t.tenant(), mv.event_id);
+    let list = |token: String| {
+        twosecure::handle_order(
+            &t.w.twosecure_order,
+            admin("GET", "/2secure/work?state=failed", &token, None),
+        )
+    };
+    assert_eq!(list(scoped_token("alva")).await.status(), 403);
+    let listed = json_of(&list(scoped_token("2secure")).await);
+    assert!(listed["work"].as_array().unwrap().iter().any(|w| w["id"] == id.as_str()), "{listed}");
+    let retry = admin("POST", &format!("/2secure/work/{id}/retry"), &scoped_token("2secure"), None);
+    let resp = twosecure::handle_order(&t.w.twosecure_order, retry).await;
+    assert_eq!(json_of(&resp)["status"], "completed", "{}", text(&resp));
+
+    assert_eq!(t.w.sandbox.state().await.twosecure.orders.len(), 1, "one order at 2Secure");
+    assert_eq!(t.stored(&mv).await.order_id, first_id, "the order 2Secure took first");
+    assert_eq!(t.card(&mv).await["status"], "sent");
 }
 
 #[tokio::test]
@@ -308,11 +397,10 @@ async fn a_read_only_company_key_is_reported_on_the_card() {
         TS_CALLBACK_SECRET,
     )
     .await;
-    let st = t.w.sandbox.state().await;
-    let summary = st.partner.results[&mv.result_id]["summary"].as_str().unwrap().to_owned();
-    assert!(summary.contains("may not write"), "{summary}");
-    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed");
-    assert_eq!(st.teamtailor.applications[0].stage_id, "s1");
+    let card = t.card(&mv).await;
+    assert!(card["summary"].as_str().unwrap().contains("may not write"), "{card}");
+    assert_eq!(card["status"], "completed");
+    assert_eq!(t.w.sandbox.state().await.teamtailor.applications[0].stage_id, "s1");
 }
 
 #[tokio::test]
@@ -321,16 +409,154 @@ async fn orders_open_for_thirty_days_are_given_up() {
     let mv = t.candidate(7701, Some(PNR));
     assert_eq!(t.order(&mv, "tok").await.status(), 200);
     let platform = &t.w.twosecure_status.platform;
-    let tenant = t.tenant();
-    let mut order = orders::load(platform, &tenant, &mv.event_id).await.unwrap().unwrap();
+    let mut order = t.stored(&mv).await;
     order.created_at = now() - 31 * 24 * 3600;
-    assert!(orders::save(platform, &order, Some(Status::Sent)).await.unwrap());
+    assert!(store::update(platform, &order, Status::Sent).await.unwrap());
     let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
     assert!(report.gave_up >= 1, "{report:?}");
-    let result = t.w.sandbox.state().await.partner.results[&mv.result_id].clone();
-    assert_eq!(result["status"], "failed");
-    assert!(result["summary"].as_str().unwrap().contains("30 days"));
-    assert_eq!(orders::load(platform, &tenant, &mv.event_id).await.unwrap().unwrap().status, Status::GaveUp);
+    let card = t.card(&mv).await;
+    assert_eq!(card["status"], "failed");
+    assert!(card["summary"].as_str().unwrap().contains("30 days"));
+    assert_eq!(t.stored(&mv).await.status, Status::GaveUp);
+}
+
+/// Issue 11: a `pending` callback whose card update is slow, racing a poll that finds the order
+/// completed: the card ends at completed, whatever order the two updates reach Teamtailor in.
+#[tokio::test]
+async fn a_pending_callback_racing_a_completed_poll_never_leaves_pending_on_the_card() {
+    let policy = RetryPolicy { request_timeout: Duration::from_secs(5), ..fast_policy() };
+    let t = TwoSecure::with_policy(policy).await;
+    let mut mv = t.candidate(7801, Some(PNR));
+    mv.webhook_data["auto-move"] = json!("false");
+    assert_eq!(t.order(&mv, "tok").await.status(), 200);
+    let order_id = t.only_order_id().await;
+    t.w.sandbox.set_twosecure_status(&order_id, "completed", Some("https://portal.2secure.se/r/8")).await;
+    // The poll's question takes a moment; the pending callback's card update takes longer.
+    t.fail("GET", "/orders/", None, 600, 1).await;
+    t.w.sandbox
+        .add_fault(Fault {
+            service: "teamtailor".into(),
+            method: Some("PUT".into()),
+            path_contains: "/partner-results/".into(),
+            status: None,
+            delay_ms: 2000,
+            times: 1,
+            try_again_seconds: None,
+        })
+        .await;
+    let pending = async {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        t.callback(json!({"order_id": order_id, "status": "pending"}), TS_CALLBACK_SECRET).await
+    };
+    let (polled, called_back) = tokio::join!(twosecure::poll(&t.w.twosecure_status), pending);
+    assert!(polled.unwrap().changed >= 1);
+    assert!(called_back.status().is_success(), "{}", text(&called_back));
+    let st = t.w.sandbox.state().await;
+    let updates: Vec<&Value> =
+        st.partner.updates.iter().filter(|u| u.id == mv.result_id).map(|u| &u.attributes["status"]).collect();
+    assert!(updates.contains(&&json!("pending")), "the race happened: {updates:?}");
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed", "{updates:?}");
+}
+
+/// Issue 11: the invocation that recorded a completion ended before its card: the poll finishes it.
+#[tokio::test]
+async fn a_completion_whose_card_was_never_sent_is_finished_by_the_poll() {
+    let t = TwoSecure::new().await;
+    let mut mv = t.candidate(7802, Some(PNR));
+    mv.webhook_data["auto-move"] = json!("false");
+    assert_eq!(t.order(&mv, "tok").await.status(), 200);
+    let platform = &t.w.twosecure_status.platform;
+    let mut order = t.stored(&mv).await;
+    order.status = Status::Completed;
+    order.settled = false;
+    order.check_at = now() - 1;
+    assert!(store::update(platform, &order, Status::Sent).await.unwrap());
+    let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
+    assert!(report.settled >= 1, "{report:?}");
+    assert_eq!(t.card(&mv).await["status"], "completed");
+    assert!(t.stored(&mv).await.settled);
+}
+
+/// Issue 12 #5: files over the limits, off Teamtailor's hosts or beyond ten are left out, the
+/// order goes ahead, and the card names them.
+#[tokio::test]
+async fn files_over_the_limits_or_from_elsewhere_are_left_out_and_named_on_the_card() {
+    let t = TwoSecure::new().await;
+    let file =
+        |name: &str| (name.to_owned(), format!("{}/_sandbox/teamtailor/files/{name}", t.w.sandbox_url));
+    t.w.sandbox.add_file("cv.pdf", b"%PDF-1.4 resume").await;
+    t.w.sandbox.add_file("big.bin", &vec![b'x'; 26 * 1024 * 1024]).await;
+    let mut mv = t.candidate(7901, Some(PNR));
+    mv.resume = Some(file("cv.pdf"));
+    mv.uploads =
+        vec![file("big.bin"), ("elsewhere.pdf".into(), "https://files.example.com/elsewhere.pdf".into())];
+    for i in 1..=9 {
+        let name = format!("doc-{i}.pdf");
+        t.w.sandbox.add_file(&name, b"%PDF-1.4 doc").await;
+        mv.uploads.push(file(&name));
+    }
+    mv.webhook_data["attachments"] = json!(["resume", "uploads"]);
+
+    let resp = t.order(&mv, "tok").await;
+    assert_eq!(resp.status(), 200, "{}", text(&resp));
+    let st = t.w.sandbox.state().await;
+    let names = &st.twosecure.orders[0].attachment_names;
+    assert_eq!(names.len(), 8, "the first ten files but the two left out: {names:?}");
+    assert!(names.contains(&"cv.pdf".to_owned()) && !names.contains(&"big.bin".to_owned()));
+    let summary = st.partner.results[&mv.result_id]["summary"].as_str().unwrap().to_owned();
+    for expected in [
+        "big.bin (over 25 MB",
+        "elsewhere.pdf (not from Teamtailor's file hosts)",
+        "doc-8.pdf (more than 10 files)",
+        "doc-9.pdf (more than 10 files)",
+    ] {
+        assert!(summary.contains(expected), "{expected}: {summary}");
+    }
+    assert!(
+        !st.requests.iter().any(|r| r.path.contains("doc-8.pdf")),
+        "files beyond ten are not even fetched"
+    );
+}
+
+/// Issue 12 #6: 2Secure's own error text is never repeated (it may quote the personnummer).
+#[tokio::test]
+async fn two_secures_refusal_is_told_in_fixed_words() {
+    let t = TwoSecure::new().await;
+    let mut mv = t.candidate(7902, Some(PNR));
+    mv.webhook_data["level"] = json!("platinum");
+    let resp = t.order(&mv, "tok").await;
+    assert!(!resp.status().is_success(), "{}", text(&resp));
+    let message = text(&resp);
+    assert!(message.contains("does not offer the trigger's level of check"), "{message}");
+    assert!(!message.contains("unknown package"), "2Secure's words: {message}");
+    let card = t.card(&mv).await;
+    assert_eq!(card["status"], "failed");
+    assert!(!card["summary"].as_str().unwrap().contains("unknown package"));
+}
+
+/// Issue 12 #6: the callback index is written once, and a callback lands only on the order of the
+/// tenant that placed it.
+#[tokio::test]
+async fn another_tenants_order_cannot_take_over_a_callback() {
+    let t = TwoSecure::new().await;
+    let mv = t.candidate(7903, Some(PNR));
+    assert_eq!(t.order(&mv, "tok").await.status(), 200);
+    let order_id = t.only_order_id().await;
+    let platform = &t.w.twosecure_status.platform;
+    let mut other = t.stored(&mv).await;
+    other.tenant = format!("{:032x}", 7903);
+    other.event_id = uuid::Uuid::new_v4().to_string();
+    other.update_url = "https://api.teamtailor.com/partner/v1/partner-results/someone-elses".into();
+    other.status = Status::Completed;
+    store::create(platform, &other).await.unwrap();
+    assert_eq!(store::index(platform, &other).await.unwrap_err().status, 409);
+    assert_eq!(store::by_order_id(platform, &order_id).await.unwrap().unwrap().tenant, t.tenant());
+
+    let resp = t.callback(json!({"order_id": order_id, "status": "pending"}), TS_CALLBACK_SECRET).await;
+    assert_eq!(resp.status(), 200, "{}", text(&resp));
+    assert_eq!(t.card(&mv).await["status"], "pending");
+    let st = t.w.sandbox.state().await;
+    assert!(!st.partner.results.contains_key("someone-elses"));
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! The `twosecure-order` Lambda: build the dependencies once, then serve.
+//! The `twosecure-order` Lambda: build the dependencies once, then serve the routes and the
+//! scheduled sweep of due work.
 use hirebridge::config::Config;
 use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
@@ -9,5 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     hirebridge::logging::init();
     let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
     let deps = Deps::new(platform);
-    hirebridge::lambda::run(|req| twosecure::handle_order(&deps, req)).await
+    let deps = &deps;
+    hirebridge::lambda::run_with_schedule(|req| twosecure::handle_order(deps, req), || twosecure::sweep(deps))
+        .await
 }

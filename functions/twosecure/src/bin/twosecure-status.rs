@@ -13,12 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let deps = &deps;
     hirebridge::lambda::run_with_schedule(
         |req| twosecure::handle_status(deps, req),
-        || async move {
-            match twosecure::poll(deps).await {
-                Ok(report) => serde_json::to_value(report).unwrap_or_default(),
-                Err(e) => serde_json::json!({"error": e.detail}),
-            }
-        },
+        || twosecure::status_sweep(deps),
     )
     .await
 }

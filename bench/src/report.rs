@@ -1,0 +1,622 @@
+//! The figures as `docs/benchmarks.json` and `docs/benchmarks.md`, each beside the floor's, with
+//! SPEC §8's bars; and the investigation of where init goes (strace of each start, and a trial
+//! with a one-certificate CA bundle).
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use crate::scenarios::{Function, World};
+use crate::{median, percentile, Row};
+
+pub const FLOOR: &str = "hello-floor";
+const MB: f64 = 1e6;
+
+fn cmd(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn machine() -> Value {
+    let model = cmd("lscpu", &[])
+        .lines()
+        .find_map(|l| l.strip_prefix("Model name:").map(|m| m.trim().to_owned()))
+        .unwrap_or_default();
+    let mem_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned())))
+        .and_then(|v| v.parse::<u64>().ok());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    json!({
+        "nproc": cmd("nproc", &[]),
+        "cpu_model": model,
+        "kernel": cmd("uname", &["-srm"]),
+        "memory_gb": mem_kb.map(|k| (k as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0),
+        "load_average_at_end": load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        "rustc": cmd("rustc", &["--version"]),
+    })
+}
+
+fn release_profile() -> String {
+    let toml = std::fs::read_to_string("Cargo.toml").unwrap_or_default();
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in toml.lines() {
+        if line.trim_start().starts_with('[') {
+            inside = line.trim() == "[profile.release]";
+            continue;
+        }
+        if inside && !line.trim().is_empty() {
+            out.push(line.trim().to_owned());
+        }
+    }
+    out.join(", ")
+}
+
+fn stats(samples: &[f64]) -> Value {
+    json!({
+        "n": samples.len(),
+        "p50": median(samples),
+        "min": samples.iter().copied().reduce(f64::min),
+        "max": samples.iter().copied().reduce(f64::max),
+    })
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn row_json(r: &Row) -> Value {
+    json!({
+        "name": r.name,
+        "event": r.event,
+        "errors": r.errors,
+        "binary_bytes": r.binary_bytes,
+        "zip_bytes": r.zip_bytes,
+        "init_ms": stats(&r.init_ms),
+        "init_cpu_ms": stats(&r.init_cpu_ms),
+        "rss_at_init_kb": median(&r.rss_init_kb),
+        "first_invocation_ms": stats(&r.first_ms),
+        "warm": {
+            "n": r.warm_ms.len(),
+            "p50_ms": median(&r.warm_ms),
+            "p99_ms": percentile(&r.warm_ms, 99.0),
+            "cpu_ms_per_invocation": r.warm_cpu_ms,
+            "cpu_ms_per_invocation_schedstat": r.warm_cpu_sched_ms,
+        },
+        "peak_rss_kb": r.peak_rss_kb,
+        "answers": r.statuses,
+        "example_first_answer": r.example_answer,
+        "aws_calls": { "first_invocation": r.first_calls.to_json(), "warm": r.warm.to_json() },
+    })
+}
+
+fn num(v: &Value, path: &str) -> Option<f64> {
+    v.pointer(path).and_then(Value::as_f64)
+}
+
+/// The whole result, with ratios to the floor and the bars.
+pub fn document(rows: &HashMap<String, Row>, extra: &Map<String, Value>, run: &Value, bench_s: f64, build_s: Option<f64>) -> Value {
+    let order: Vec<&str> = crate::scenarios::FUNCTIONS.iter().map(|f| f.name).collect();
+    let mut names: Vec<&String> = rows.keys().collect();
+    names.sort_by_key(|n| {
+        let base = n.split(" [").next().unwrap_or(n);
+        (order.iter().position(|o| *o == base).unwrap_or(99), n.to_string())
+    });
+    let floor = rows.get(FLOOR).map(row_json);
+    let fl = |path: &str| floor.as_ref().and_then(|f| num(f, path));
+    let mut functions = Vec::new();
+    for name in names.iter().filter(|n| !n.contains(" [")) {
+        let mut r = row_json(&rows[*name]);
+        let ratios = json!({
+            "init": ratio(num(&r, "/init_ms/p50"), fl("/init_ms/p50")),
+            "init_cpu": ratio(num(&r, "/init_cpu_ms/p50"), fl("/init_cpu_ms/p50")),
+            "first_invocation": ratio(num(&r, "/first_invocation_ms/p50"), fl("/first_invocation_ms/p50")),
+            "warm_p50": ratio(num(&r, "/warm/p50_ms"), fl("/warm/p50_ms")),
+            "warm_p99": ratio(num(&r, "/warm/p99_ms"), fl("/warm/p99_ms")),
+            "cpu_per_warm_invocation": ratio(num(&r, "/warm/cpu_ms_per_invocation_schedstat"), fl("/warm/cpu_ms_per_invocation_schedstat")),
+            "peak_rss": ratio(num(&r, "/peak_rss_kb"), fl("/peak_rss_kb")),
+            "rss_at_init": ratio(num(&r, "/rss_at_init_kb"), fl("/rss_at_init_kb")),
+            "binary": ratio(num(&r, "/binary_bytes"), fl("/binary_bytes")),
+            "zip": ratio(num(&r, "/zip_bytes"), fl("/zip_bytes")),
+        });
+        let is_floor = name.ends_with("-floor");
+        if !is_floor {
+            let bar = |ok: Option<bool>| match ok {
+                Some(true) => "met",
+                Some(false) => "missed",
+                None => "not measured",
+            };
+            let init = ratios["init"].as_f64();
+            let cpu = num(&r, "/warm/cpu_ms_per_invocation_schedstat");
+            r["bars"] = json!({
+                "init_at_most_1.5x_floor": bar(init.map(|x| x <= 1.5)),
+                "binary_at_most_6_MB": bar(num(&r, "/binary_bytes").map(|b| b <= 6.0 * MB)),
+                "zip_at_most_3_MB": bar(num(&r, "/zip_bytes").map(|b| b <= 3.0 * MB)),
+                "no_secrets_manager_call_warm": bar(num(&r, "/aws_calls/warm/invocations_with_a_secretsmanager_call").map(|n| n == 0.0)),
+                "at_most_2_dynamodb_round_trips_beyond_work_item": bar(num(&r, "/aws_calls/warm/dynamodb_beyond_work_item_max_in_one_invocation").map(|n| n <= 2.0)),
+                "warm_cpu_under_1_ms_including_its_calls": bar(cpu.map(|c| c < 1.0)),
+            });
+        }
+        r["ratios_to_floor"] = ratios;
+        functions.push(r);
+    }
+    let variants: Vec<Value> = names.iter().filter(|n| n.contains(" [")).map(|n| row_json(&rows[*n])).collect();
+    let (y, m, d, h, mi, _) = crate::events::civil(crate::events::now_secs());
+    let mut doc = json!({
+        "generated": format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02} UTC"),
+        "machine": machine(),
+        "release_profile": release_profile(),
+        "floor": FLOOR,
+        "run": run,
+        "bench_seconds": bench_s,
+        "build_seconds": build_s,
+        "functions": functions,
+        "variants": variants,
+    });
+    for (k, v) in extra {
+        doc[k] = v.clone();
+    }
+    doc
+}
+
+fn fmt(v: Option<f64>, digits: usize) -> String {
+    match v {
+        Some(x) => format!("{x:.digits$}"),
+        None => "–".to_owned(),
+    }
+}
+
+fn with_ratio(v: Option<f64>, r: Option<f64>, digits: usize) -> String {
+    match (v, r) {
+        (Some(_), Some(r)) => format!("{} ({r:.2}×)", fmt(v, digits)),
+        _ => fmt(v, digits),
+    }
+}
+
+/// `docs/benchmarks.md`.
+pub fn markdown(doc: &Value) -> String {
+    let mut md = String::new();
+    let m = &doc["machine"];
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Written by `make bench` ({}) on {}: `nproc` = {}, {} ({}, {} GB RAM, load average at the end {}), {}. \
+         `make bench` took {} s{}.\n",
+        "scripts/bench.sh → bench/",
+        doc["generated"].as_str().unwrap_or_default(),
+        m["nproc"].as_str().unwrap_or_default(),
+        m["cpu_model"].as_str().unwrap_or_default(),
+        m["kernel"].as_str().unwrap_or_default(),
+        m["memory_gb"],
+        m["load_average_at_end"].as_str().unwrap_or_default(),
+        m["rustc"].as_str().unwrap_or_default(),
+        fmt(doc["bench_seconds"].as_f64(), 0),
+        match doc["build_seconds"].as_f64() {
+            Some(b) => format!(" after {b:.0} s of release builds"),
+            None => String::new(),
+        },
+    );
+    let run = &doc["run"];
+    let _ = writeln!(
+        md,
+        "Every function is its release binary (`[profile.release]`: {}) in a local Lambda execution environment: \
+         the Runtime API (`AWS_LAMBDA_RUNTIME_API`) on loopback, the variables a deployment sets, moto behind a \
+         counting proxy (`AWS_ENDPOINT_URL`), the testkit fakes as the outside services. The floor is `{}`, \
+         `cargo lambda new`'s hello world for `lambda_http` (bench/floor), built in the same `cargo build` with the same profile. \
+         Init is process start to its first `next` (median of {} cold starts, interleaved with the other binaries); \
+         first invocation is the median over those starts; warm figures are over {} invocations of one environment \
+         (Lambda's `Duration`: event handed out → response); CPU is `/proc/<pid>/stat` utime+stime \
+         (and the scheduler's ns run time) over the warm invocations; AWS calls are counted on the wire. \
+         MB = 10⁶ bytes; zip is `zip -9` of the binary named `bootstrap`.\n",
+        doc["release_profile"].as_str().unwrap_or_default(),
+        doc["floor"].as_str().unwrap_or_default(),
+        run["cold_rounds"],
+        run["warm_invocations"],
+    );
+    let _ = writeln!(md, "## Per function, and as a ratio to the floor\n");
+    let _ = writeln!(
+        md,
+        "| function | event | init ms | init CPU ms | first inv. ms | warm p50 ms | warm p99 ms | CPU / warm inv. ms | peak RSS MB | binary MB | zip MB | SM calls / warm inv. | DynamoDB / warm inv. (beyond work item, max) |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let empty = Vec::new();
+    let functions = doc["functions"].as_array().unwrap_or(&empty);
+    for f in functions {
+        let r = &f["ratios_to_floor"];
+        let floor = f["name"].as_str().unwrap_or_default().ends_with("-floor");
+        let aws = &f["aws_calls"]["warm"];
+        let (sm, ddb) = if floor {
+            ("–".to_owned(), "–".to_owned())
+        } else {
+            (
+                format!("{} ({} inv. with one)", fmt(aws["secretsmanager_per_invocation"].as_f64(), 3), aws["invocations_with_a_secretsmanager_call"]),
+                format!(
+                    "{} ({}, max {})",
+                    fmt(aws["dynamodb_per_invocation"].as_f64(), 2),
+                    fmt(aws["dynamodb_beyond_work_item_per_invocation"].as_f64(), 2),
+                    aws["dynamodb_beyond_work_item_max_in_one_invocation"]
+                ),
+            )
+        };
+        let cpu = f["warm"]["cpu_ms_per_invocation_schedstat"].as_f64();
+        let _ = writeln!(
+            md,
+            "| **{}** | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            f["name"].as_str().unwrap_or_default(),
+            f["event"].as_str().unwrap_or_default(),
+            with_ratio(num(f, "/init_ms/p50"), r["init"].as_f64(), 2),
+            with_ratio(num(f, "/init_cpu_ms/p50"), r["init_cpu"].as_f64(), 2),
+            with_ratio(num(f, "/first_invocation_ms/p50"), r["first_invocation"].as_f64(), 2),
+            with_ratio(num(f, "/warm/p50_ms"), r["warm_p50"].as_f64(), 3),
+            with_ratio(num(f, "/warm/p99_ms"), r["warm_p99"].as_f64(), 3),
+            with_ratio(cpu, r["cpu_per_warm_invocation"].as_f64(), 3)
+                + &format!(" [stat: {}]", fmt(num(f, "/warm/cpu_ms_per_invocation"), 2)),
+            with_ratio(num(f, "/peak_rss_kb").map(|k| k * 1024.0 / MB), r["peak_rss"].as_f64(), 2),
+            with_ratio(num(f, "/binary_bytes").map(|b| b / MB), r["binary"].as_f64(), 2),
+            with_ratio(num(f, "/zip_bytes").map(|b| b / MB), r["zip"].as_f64(), 2),
+            sm,
+            ddb,
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nWarm invocation counts and answers: {}.\n",
+        functions
+            .iter()
+            .map(|f| format!("{} {}", f["name"].as_str().unwrap_or_default(), f["answers"]))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let errors: Vec<String> = functions
+        .iter()
+        .flat_map(|f| {
+            let name = f["name"].as_str().unwrap_or_default().to_owned();
+            f["errors"].as_array().cloned().unwrap_or_default().into_iter().map(move |e| format!("- {name}: {}", e.as_str().unwrap_or_default()))
+        })
+        .collect();
+    if !errors.is_empty() {
+        let _ = writeln!(md, "Errors in this run:\n\n{}\n", errors.join("\n"));
+    }
+
+    let _ = writeln!(md, "## SPEC §8 bars\n");
+    let _ = writeln!(md, "| function | init ≤ 1.5× floor | binary ≤ 6 MB | zip ≤ 3 MB | no Secrets Manager call warm | ≤ 2 DynamoDB round trips beyond the work item | warm CPU < 1 ms (incl. its calls) |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for f in functions.iter().filter(|f| f.get("bars").is_some()) {
+        let b = &f["bars"];
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            f["name"].as_str().unwrap_or_default(),
+            b["init_at_most_1.5x_floor"].as_str().unwrap_or_default(),
+            b["binary_at_most_6_MB"].as_str().unwrap_or_default(),
+            b["zip_at_most_3_MB"].as_str().unwrap_or_default(),
+            b["no_secrets_manager_call_warm"].as_str().unwrap_or_default(),
+            b["at_most_2_dynamodb_round_trips_beyond_work_item"].as_str().unwrap_or_default(),
+            b["warm_cpu_under_1_ms_including_its_calls"].as_str().unwrap_or_default(),
+        );
+    }
+    let _ = writeln!(md, "\nDynamoDB calls of one warm invocation by operation and item (per invocation):\n");
+    for f in functions.iter().filter(|f| !f["name"].as_str().unwrap_or_default().ends_with("-floor")) {
+        let aws = &f["aws_calls"]["warm"];
+        let n = aws["invocations"].as_f64().unwrap_or(0.0).max(1.0);
+        let keys: Vec<String> = aws["by_operation_and_key"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| format!("`{k}` {:.2}", v.as_f64().unwrap_or(0.0) / n)).collect())
+            .unwrap_or_default();
+        let ops: Vec<String> = aws["by_operation"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| format!("{k} {:.2}", v.as_f64().unwrap_or(0.0) / n)).collect())
+            .unwrap_or_default();
+        let first = &f["aws_calls"]["first_invocation"]["by_operation"];
+        let _ = writeln!(md, "- **{}**: {} — {}. First invocation: {}.", f["name"].as_str().unwrap_or_default(), ops.join(", "), keys.join(", "), first);
+    }
+
+    if let Some(p) = doc.get("twosecure_poll") {
+        let _ = writeln!(md, "\n## The 2Secure poll (twosecure-status, EventBridge schedule)\n");
+        if let Some(e) = p.get("error") {
+            let _ = writeln!(md, "Not measured: {e}");
+        } else {
+            let f = &p["first_run"];
+            let _ = writeln!(
+                md,
+                "{} orders finished, {} open. One scheduled run: {} ms, read {} items from the due index in {} quer{} \
+                 (scanned {}); answer {}; its calls: {}. Warm runs (n = {}): p50 {} ms, p99 {} ms.",
+                p["orders_finished"], p["orders_open"], fmt(f["duration_ms"].as_f64(), 1), f["due_index_items_read"], f["due_index_queries"],
+                if f["due_index_queries"] == 1 { "y" } else { "ies" }, f["due_index_items_scanned"], f["answer"], f["calls"]["by_operation"],
+                p["warm_runs"]["n"], fmt(p["warm_runs"]["p50_ms"].as_f64(), 1), fmt(p["warm_runs"]["p99_ms"].as_f64(), 1),
+            );
+        }
+    }
+    if let Some(s) = doc.get("scale") {
+        let _ = writeln!(md, "\n## Scale\n");
+        if let Some(e) = s.get("error") {
+            let _ = writeln!(md, "Not measured: {e}");
+        } else {
+            let _ = writeln!(
+                md,
+                "{} distinct Learnster webhooks, {} at a time, against {}. {} environments ready in {} ms. \
+                 Wall {} s: **{} webhooks/s**; answers {}; duration p50 {} ms, p99 {} ms under load; function CPU {} ms per webhook. \
+                 Exactly one effect: {} student-creation calls for {} events; {}. AWS calls per webhook: {}.",
+                s["webhooks"], s["concurrency"], s["target"].as_str().unwrap_or_default(), s["concurrency"], fmt(s["environments_ready_ms"].as_f64(), 0),
+                fmt(s["wall_s"].as_f64(), 1), fmt(s["throughput_per_s"].as_f64(), 1), s["answers"],
+                fmt(s["duration_p50_ms"].as_f64(), 1), fmt(s["duration_p99_ms"].as_f64(), 1), fmt(s["function_cpu_ms_per_webhook"].as_f64(), 3),
+                s["student_creation_calls"], s["distinct_events"], s["effects"],
+                json!({"secretsmanager": s["calls"]["secretsmanager_per_invocation"], "dynamodb": s["calls"]["dynamodb_per_invocation"], "by_operation": s["calls"]["by_operation"]}),
+            );
+        }
+    }
+    if let Some(s) = doc.get("sweep") {
+        let _ = writeln!(md, "\n## The sweep (learnster-webhook, EventBridge schedule)\n");
+        let first = &s["first_sweep"];
+        let second = &s["second_sweep"];
+        let _ = writeln!(
+            md,
+            "{} finished triggers and {} failed ones (answers {}, {}), due again 2 s later. First sweep: {} ms, read **{}** items \
+             from the due index in {} quer{} (scanned {}), answer {}. Second sweep: read {} items, answer {}. \
+             Student creations by the sweeps: {}; effects of the due work: {}.",
+            s["finished_before"], s["failed_webhooks"], s["failed_webhook_answers"], s["retry_schedule"].as_str().unwrap_or_default(),
+            fmt(first["duration_ms"].as_f64(), 1), first["due_index_items_read"], first["due_index_queries"],
+            if first["due_index_queries"] == 1 { "y" } else { "ies" }, first["due_index_items_scanned"], first["answer"],
+            second["due_index_items_read"], second["answer"], s["student_creation_calls_by_the_sweeps"], s["effects_of_the_due_work"],
+        );
+    }
+    if let Some(init) = doc.get("init") {
+        let _ = writeln!(md, "\n## Where init goes\n");
+        let _ = writeln!(md, "{}\n", init["method"].as_str().unwrap_or_default());
+        if let Some(ca) = init.get("ca_trial") {
+            let _ = writeln!(md, "| binary | init ms, system CA roots | init ms, one-certificate bundle | difference ms | init CPU ms, system / one | CA files opened at init |");
+            let _ = writeln!(md, "|---|---|---|---|---|---|");
+            for row in ca.as_array().unwrap_or(&empty) {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} / {} | {} |",
+                    row["name"].as_str().unwrap_or_default(),
+                    fmt(row["system_init_ms"].as_f64(), 2),
+                    fmt(row["one_cert_init_ms"].as_f64(), 2),
+                    fmt(row["difference_ms"].as_f64(), 2),
+                    fmt(row["system_init_cpu_ms"].as_f64(), 2),
+                    fmt(row["one_cert_init_cpu_ms"].as_f64(), 2),
+                    row["ca_files_opened"],
+                );
+            }
+        }
+        if let Some(traces) = init.get("strace").and_then(Value::as_array) {
+            let _ = writeln!(md, "\nTimelines under `strace -f -ttt` (ms after `execve`; strace slows every system call, so only the order and the shares are meaningful):\n");
+            for t in traces {
+                let _ = writeln!(md, "- **{}**: {}", t["name"].as_str().unwrap_or_default(), t["summary"].as_str().unwrap_or_default());
+            }
+        }
+    }
+    if let Some(v) = doc["variants"].as_array().filter(|v| !v.is_empty()) {
+        let _ = writeln!(md, "\n## Variants\n\n| binary | init ms p50 | init CPU ms p50 | RSS at init MB | first inv. ms p50 | binary MB | zip MB |\n|---|---|---|---|---|---|---|");
+        for r in v {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r["name"].as_str().unwrap_or_default(),
+                fmt(num(r, "/init_ms/p50"), 2),
+                fmt(num(r, "/init_cpu_ms/p50"), 2),
+                fmt(num(r, "/rss_at_init_kb").map(|k| k * 1024.0 / MB), 2),
+                fmt(num(r, "/first_invocation_ms/p50"), 2),
+                fmt(num(r, "/binary_bytes").map(|b| b / MB), 2),
+                fmt(num(r, "/zip_bytes").map(|b| b / MB), 2),
+            );
+        }
+    }
+    md
+}
+
+/// One parsed strace line: pid, time, syscall, first quoted argument, return value text.
+struct Sys {
+    t: f64,
+    name: String,
+    path: Option<String>,
+    rest: String,
+}
+
+fn parse_strace(text: &str) -> Vec<Sys> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ' ');
+        let (Some(_pid), Some(ts), Some(call)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let Ok(t) = ts.parse::<f64>() else { continue };
+        let call = call.trim_start();
+        if call.starts_with("<...") || call.starts_with("---") || call.starts_with("+++") {
+            continue;
+        }
+        let name = call.split('(').next().unwrap_or_default().to_owned();
+        let path = call.split_once('"').and_then(|(_, r)| r.split_once('"')).map(|(p, _)| p.to_owned());
+        out.push(Sys { t, name, path, rest: call.to_owned() });
+    }
+    out
+}
+
+fn category(path: &str) -> Option<&'static str> {
+    if path.contains("ssl") || path.contains("certs") || path.contains("pki") || path.contains("ca-certificates") || path.ends_with(".pem") {
+        Some("CA roots")
+    } else if path.contains(".aws") {
+        Some("AWS shared config")
+    } else if path.ends_with(".so") || path.contains(".so.") || path.contains("ld.so") {
+        Some("shared libraries")
+    } else if path.starts_with("/sys/") || path.starts_with("/proc/") {
+        Some("/proc and /sys")
+    } else {
+        None
+    }
+}
+
+/// The timeline of one start: categories of files touched, threads, the Runtime API connect.
+fn timeline(text: &str, runtime_port: u16) -> Value {
+    let calls = parse_strace(text);
+    let Some(t0) = calls.first().map(|c| c.t) else { return json!({"summary": "no trace"}) };
+    let at = |t: f64| (t - t0) * 1e3;
+    let connect = calls
+        .iter()
+        .find(|c| c.name == "connect" && c.rest.contains(&format!("htons({runtime_port})")))
+        .map(|c| c.t);
+    let end = connect.unwrap_or(f64::MAX);
+    let mut cats: BTreeMap<&str, (f64, f64, usize)> = BTreeMap::new();
+    let mut others: Vec<String> = Vec::new();
+    let mut threads = Vec::new();
+    let mut before = 0;
+    let mut other_connects = Vec::new();
+    for c in calls.iter().filter(|c| c.t <= end) {
+        before += 1;
+        if c.name.starts_with("clone") {
+            threads.push(at(c.t));
+        }
+        if c.name == "connect" {
+            other_connects.push(format!("{:.2} ms {}", at(c.t), c.rest.chars().take(120).collect::<String>()));
+        }
+        if let Some(p) = &c.path {
+            if !matches!(c.name.as_str(), "openat" | "open" | "stat" | "statx" | "newfstatat" | "access" | "faccessat" | "faccessat2" | "readlink" | "execve" | "lstat") {
+                continue;
+            }
+            match category(p) {
+                Some(cat) => {
+                    let e = cats.entry(cat).or_insert((at(c.t), at(c.t), 0));
+                    e.1 = at(c.t);
+                    e.2 += 1;
+                }
+                None if c.name != "execve" => {
+                    if others.len() < 12 && !others.contains(p) {
+                        others.push(p.clone());
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    let reads_in_ca = cats.get("CA roots").map(|(a, b, _)| {
+        calls.iter().filter(|c| c.name == "read" && at(c.t) >= *a && at(c.t) <= *b + 0.5).count()
+    });
+    let mut summary = format!(
+        "Runtime API connect at {} ms after {} system calls; threads started at {} ms",
+        connect.map(|c| format!("{:.2}", at(c))).unwrap_or_else(|| "–".into()),
+        before,
+        threads.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>().join(", ")
+    );
+    for (cat, (a, b, n)) in &cats {
+        let _ = write!(summary, "; {cat}: {n} paths, {a:.2}–{b:.2} ms");
+        if *cat == "CA roots" {
+            let _ = write!(summary, " ({} reads)", reads_in_ca.unwrap_or(0));
+        }
+    }
+    if !other_connects.is_empty() {
+        let _ = write!(summary, "; other connects before it: {}", other_connects.join(" | "));
+    }
+    if !others.is_empty() {
+        let _ = write!(summary, "; other paths: {}", others.join(", "));
+    }
+    json!({
+        "runtime_connect_ms": connect.map(at),
+        "syscalls_before_connect": before,
+        "threads_started_ms": threads,
+        "categories": cats.iter().map(|(k, (a, b, n))| (k.to_string(), json!({"first_ms": a, "last_ms": b, "paths": n}))).collect::<BTreeMap<_, _>>(),
+        "ca_reads": reads_in_ca,
+        "other_paths": others,
+        "summary": summary,
+    })
+}
+
+/// The first certificate of the system bundle, as a one-certificate CA bundle.
+fn one_cert_bundle(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let all = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())?;
+    let end = "-----END CERTIFICATE-----";
+    let first = &all[all.find("-----BEGIN CERTIFICATE-----")?..all.find(end)? + end.len()];
+    let path = dir.join("one-cert.pem");
+    std::fs::create_dir_all(dir).ok()?;
+    std::fs::write(&path, format!("{first}\n")).ok()?;
+    Some(path)
+}
+
+/// Where init goes: each binary started once under `strace -f -ttt` (the timeline) and
+/// `strace -c -f` (the system-call summary); then cold starts with the system CA roots and
+/// with a one-certificate bundle (`SSL_CERT_FILE`, which rustls-native-certs reads instead),
+/// interleaved.
+pub async fn investigate_init(world: &World, functions: &[&Function], rounds: usize, rows: &mut HashMap<String, Row>) -> Value {
+    let dir = world.logs.join("strace");
+    let _ = std::fs::create_dir_all(&dir);
+    let mut traces = Vec::new();
+    let mut opened_ca: HashMap<String, u64> = HashMap::new();
+    for f in functions {
+        let trace = dir.join(format!("{}.trace", f.name));
+        let summary = dir.join(format!("{}.summary", f.name));
+        let wrapper = vec!["strace".into(), "-f".into(), "-ttt".into(), "-T".into(), "-o".into(), trace.display().to_string()];
+        let outcome = async {
+            let mut env = world.start(&crate::spec_with(world, f.name, wrapper, Vec::new())).await?;
+            env.ready(std::time::Duration::from_secs(60)).await?;
+            let port = env.runtime_addr.port();
+            drop(env);
+            let wrapper = vec!["strace".into(), "-c".into(), "-f".into(), "-o".into(), summary.display().to_string()];
+            let mut env = world.start(&crate::spec_with(world, f.name, wrapper, Vec::new())).await?;
+            env.ready(std::time::Duration::from_secs(60)).await?;
+            drop(env);
+            Ok::<u16, String>(port)
+        }
+        .await;
+        match outcome {
+            Ok(port) => {
+                let text = std::fs::read_to_string(&trace).unwrap_or_default();
+                let mut t = timeline(&text, port);
+                opened_ca.insert(f.name.to_owned(), t["categories"]["CA roots"]["paths"].as_u64().unwrap_or(0));
+                let top: Vec<String> = std::fs::read_to_string(&summary)
+                    .unwrap_or_default()
+                    .lines()
+                    .skip_while(|l| !l.starts_with("------"))
+                    .skip(1)
+                    .take(8)
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect();
+                t["name"] = json!(f.name);
+                t["strace_c_top"] = json!(top);
+                traces.push(t);
+            }
+            Err(e) => traces.push(json!({"name": f.name, "summary": format!("not traced: {e}")})),
+        }
+    }
+    let mut ca_rows = Vec::new();
+    if let Some(bundle) = one_cert_bundle(&dir) {
+        let variants = vec![
+            crate::Variant { label: "system CA roots".to_owned(), vars: Vec::new(), bins: None },
+            crate::Variant {
+                label: "one-certificate CA bundle".to_owned(),
+                vars: vec![("SSL_CERT_FILE".to_owned(), bundle.display().to_string()), ("SSL_CERT_DIR".to_owned(), "/nonexistent".to_owned())],
+                bins: None,
+            },
+        ];
+        crate::cold(world, functions, rounds, rows, &variants).await;
+        for f in functions {
+            let a = rows.get(&format!("{} [system CA roots]", f.name));
+            let b = rows.get(&format!("{} [one-certificate CA bundle]", f.name));
+            let (ai, bi) = (a.and_then(|r| median(&r.init_ms)), b.and_then(|r| median(&r.init_ms)));
+            ca_rows.push(json!({
+                "name": f.name,
+                "system_init_ms": ai,
+                "one_cert_init_ms": bi,
+                "difference_ms": ai.zip(bi).map(|(a, b)| a - b),
+                "system_init_cpu_ms": a.and_then(|r| median(&r.init_cpu_ms)),
+                "one_cert_init_cpu_ms": b.and_then(|r| median(&r.init_cpu_ms)),
+                "ca_files_opened": opened_ca.get(f.name),
+            }));
+        }
+    }
+    json!({
+        "method": "Each binary was started once under `strace -f -ttt -T` and once under `strace -c -f` (files: the logs directory), \
+                   then every binary was started again in interleaved rounds with the system CA roots and with a one-certificate \
+                   bundle (SSL_CERT_FILE / SSL_CERT_DIR, which rustls-native-certs reads instead of the system store): \
+                   the difference is what loading the system roots costs the start.",
+        "strace": traces,
+        "ca_trial": ca_rows,
+    })
+}

@@ -1,0 +1,162 @@
+//! Hiring-team sync: the job's recruiter and team members (read from Teamtailor with the
+//! company's account key) get access to the test profile's results in Alva; those without an Alva
+//! account are invited first. Each person is granted once per profile, however often triggers
+//! fire (a claim per person, [`store::claim_grant`]).
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hirebridge::outbound::{self, OutboundError};
+use hirebridge::teamtailor::api_base;
+use hirebridge::teamtailor::public_api::{PublicApi, Resource};
+use hirebridge::SecretString;
+use http::StatusCode;
+
+use crate::store::{self, Access, Company, GrantClaim};
+use crate::trigger::Work;
+use crate::{Deps, VendorSecret};
+
+/// What a grant claim outlives its invocation by.
+const GRANT_GRACE: Duration = Duration::from_secs(5);
+
+/// Syncs the job's hiring team; answers a sentence for the card (fixed words, never a service's
+/// own error text).
+pub async fn sync(deps: &Deps, vendor: &VendorSecret, company: &Company, work: &Work) -> String {
+    let Some(job_id) = work.job_id.as_deref() else {
+        return "Hiring team not synced: the trigger ran without a job.".into();
+    };
+    let people = match team(deps, company, job_id, work.teamtailor_host.as_deref()).await {
+        Ok(people) => people,
+        Err(why) => return format!("Hiring team not synced: {why}."),
+    };
+    let (mut granted, mut invited, mut missed) = (0, 0, Vec::new());
+    for (email, name) in &people {
+        let access = Access { company: company.id(), profile: &work.test_profile, email };
+        match grant(deps, vendor, &access, name).await {
+            Ok(Granted::Now { invited: i }) => {
+                granted += 1;
+                invited += usize::from(i);
+            }
+            Ok(Granted::Before) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a hiring team member was not granted access in alva");
+                missed.push(email.as_str());
+            }
+        }
+    }
+    let mut text = format!(
+        "Hiring team: {} member(s), {granted} newly granted access ({invited} invited to Alva).",
+        people.len()
+    );
+    if !missed.is_empty() {
+        text.push_str(&format!(
+            " Not granted yet, Alva did not answer: {}; the next trigger for this job tries again.",
+            missed.join(", ")
+        ));
+    }
+    text
+}
+
+/// Why the team could not be read, in words the recruiter can act on.
+fn unread(e: &OutboundError) -> &'static str {
+    match e.status() {
+        Some(StatusCode::UNAUTHORIZED) => {
+            "Teamtailor refused the account's API key; add a current Read Write Admin key in Alva"
+        }
+        Some(StatusCode::FORBIDDEN) => {
+            "the account's API key needs Admin scope; add a Read Write Admin key in Alva"
+        }
+        Some(StatusCode::NOT_FOUND) => "the job was not found in Teamtailor",
+        _ => "Teamtailor could not be read; the next trigger for this job tries again",
+    }
+}
+
+/// The job's recruiter and team members as e-mail (lower-cased) → name, read with the company's
+/// first account key (as of the company item just read: a removed key is never used).
+async fn team(
+    deps: &Deps,
+    company: &Company,
+    job_id: &str,
+    host: Option<&str>,
+) -> Result<BTreeMap<String, String>, &'static str> {
+    if job_id.is_empty() || !job_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err("the job id is not valid");
+    }
+    let platform = &deps.platform;
+    let accounts = store::accounts(&platform.secrets, company)
+        .await
+        .map_err(|_| "the Teamtailor accounts could not be read")?;
+    let account = accounts
+        .accounts
+        .into_iter()
+        .next()
+        .ok_or("no Teamtailor account has been added in Alva (Add account)")?;
+    let base = api_base(&platform.config, account.teamtailor_host.as_deref().or(host))
+        .map_err(|_| "the Teamtailor host is not a Teamtailor API host")?;
+    let token = SecretString::new(account.api_key);
+    let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
+    let mut people = BTreeMap::new();
+    let mut add = |user: &Resource| {
+        if let Some(email) = user.attr_str("email").filter(|e| hirebridge::web::valid_email(e)) {
+            people.insert(email.to_ascii_lowercase(), user.attr_str("name").unwrap_or(email).to_owned());
+        }
+    };
+    let job = api.get(&format!("/v1/jobs/{job_id}?include=user")).await.map_err(|e| unread(&e))?;
+    let recruiter = job.resource().ok().and_then(|j| j.related_id("user").map(str::to_owned));
+    if let Some(user) = recruiter.and_then(|id| job.included_of("users", &id)) {
+        add(user);
+    }
+    let (members, included) = api
+        .get_all_with_included(&format!("/v1/jobs/{job_id}/team-memberships?include=user"))
+        .await
+        .map_err(|e| unread(&e))?;
+    for member in &members {
+        let user = member
+            .related_id("user")
+            .and_then(|id| included.iter().find(|u| u.kind == "users" && u.id == id));
+        if let Some(user) = user {
+            add(user);
+        }
+    }
+    Ok(people)
+}
+
+enum Granted {
+    Now { invited: bool },
+    Before,
+}
+
+/// One person's access, claimed first so that concurrent triggers grant once. An invitation is
+/// not sent twice: a retry finds the person Alva already knows.
+async fn grant(
+    deps: &Deps,
+    vendor: &VendorSecret,
+    access: &Access<'_>,
+    name: &str,
+) -> Result<Granted, String> {
+    let platform = &deps.platform;
+    let lease = outbound::time_left().unwrap_or(Duration::from_secs(60)) + GRANT_GRACE;
+    match store::claim_grant(platform, access, lease).await.map_err(|e| e.to_string())? {
+        GrantClaim::Ours => {}
+        GrantClaim::Granted | GrantClaim::Granting => return Ok(Granted::Before),
+    }
+    let (key, company) = (&vendor.api_key, access.company);
+    let granted = async {
+        let (user, invited) = match deps.alva.find_user(key, company, access.email).await? {
+            Some(id) => (id, false),
+            None => (deps.alva.invite_user(key, company, access.email, name).await?, true),
+        };
+        deps.alva.grant(key, company, access.profile, &user).await?;
+        Ok::<_, OutboundError>((user, invited))
+    }
+    .await;
+    match granted {
+        Ok((user, invited)) => {
+            store::grant_done(platform.store.as_ref(), access, &user).await.map_err(|e| e.to_string())?;
+            Ok(Granted::Now { invited })
+        }
+        Err(e) => {
+            store::grant_released(platform.store.as_ref(), access).await;
+            Err(e.to_string())
+        }
+    }
+}

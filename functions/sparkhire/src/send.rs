@@ -1,0 +1,134 @@
+//! What a trigger does in Spark Hire, each thing once however often it is run: the Spark Hire job
+//! made from the Teamtailor job (once per Teamtailor job), and the candidate's interview (once
+//! per trigger). Spark Hire takes no idempotency key, so a `POST` that may have reached it without
+//! an answer is followed, on the next run, by a look-up (the job by its title, the interview by
+//! job and e-mail) before anything is created again.
+use std::time::Duration;
+
+use hirebridge::claim::{self, Claimed};
+use hirebridge::error::AppResult;
+use hirebridge::outbound::OutboundError;
+use hirebridge::store::{Cond, Item};
+use hirebridge::{AppError, SecretString};
+use serde_json::json;
+
+use crate::sparkhire::{Interview, NewInterview};
+use crate::store::{self, InterviewCard, Recruiter, Sending, JOB_UUID, MAYBE_CREATED};
+use crate::trigger::Work;
+use crate::Deps;
+
+const RECONNECT: &str = "Spark Hire no longer accepts the triggering recruiter's key. Reconnect Spark Hire from the trigger's settings, then move the candidate again.";
+
+/// Spark Hire's failure as the card says it: a fixed text per kind, never Spark Hire's own words.
+/// Outages and rate limits are retried (5xx); refusals are final (4xx).
+pub fn failure(e: &OutboundError, what: &str) -> AppError {
+    match e.status().map(|s| s.as_u16()) {
+        Some(401 | 403) => AppError::unprocessable(RECONNECT),
+        _ if e.is_transient() => {
+            AppError::upstream(format!("Spark Hire did not answer when asked for {what}, or was unavailable"))
+        }
+        _ => AppError::unprocessable(format!(
+            "Spark Hire refused {what}; check the trigger's job, question set and dates, then move the candidate again"
+        )),
+    }
+}
+
+/// The Spark Hire job made from Teamtailor job `teamtailor_job`: created once, however many
+/// candidates are invited at once (the others wait for its uuid).
+pub async fn synced_job(
+    deps: &Deps,
+    company: &str,
+    (teamtailor_job, title): (&str, &str),
+    key: &SecretString,
+) -> AppResult<String> {
+    let platform = &deps.platform;
+    let (store, clock) = (platform.store.as_ref(), platform.clock.as_ref());
+    let claim_item = || store::job_claim(company, teamtailor_job);
+    for _ in 0..100 {
+        let current = store.get(&claim_item().pk, &claim_item().sk).await?;
+        if let Some(uuid) = current.as_ref().filter(|c| claim::is_done(c)).and_then(|c| c.str(JOB_UUID)) {
+            return Ok(uuid.to_owned());
+        }
+        let maybe_created = current.as_ref().and_then(|c| c.bool(MAYBE_CREATED)).unwrap_or(false);
+        let mine = claim_item().with(MAYBE_CREATED, maybe_created);
+        match claim::once(store, clock, mine, Duration::from_secs(60)).await? {
+            Claimed::Won => return create_job(deps, claim_item(), (title, maybe_created), key).await,
+            Claimed::Held(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    Err(AppError::upstream("the Spark Hire job for this Teamtailor job is still being created"))
+}
+
+/// Holding the job's claim: looks it up when an earlier `POST` may have made it, else creates it.
+async fn create_job(
+    deps: &Deps,
+    claim_item: Item,
+    (title, look_up): (&str, bool),
+    key: &SecretString,
+) -> AppResult<String> {
+    let store = deps.platform.store.as_ref();
+    let found = match look_up {
+        true => deps.sparkhire.find_job(key, title).await.map_err(|e| failure(&e, "its jobs"))?,
+        false => None,
+    };
+    let created = match found {
+        Some(uuid) => Ok(uuid),
+        None => deps.sparkhire.create_job(key, title).await.map(|job| job.uuid),
+    };
+    match created {
+        Ok(uuid) => {
+            claim::done(store, claim_item.with(JOB_UUID, uuid.clone())).await?;
+            Ok(uuid)
+        }
+        Err(e) => {
+            // Free the claim now; remember whether the job may exist after all.
+            let free = claim_item
+                .with("state", "claimed")
+                .with("lease_until", 0)
+                .with(MAYBE_CREATED, e.maybe_performed());
+            store.put(free, Some(Cond::Eq("state", json!("claimed")))).await?;
+            Err(failure(&e, "the job"))
+        }
+    }
+}
+
+/// The trigger's interview: created once. When an earlier run posted it without an answer, Spark
+/// Hire is asked first whether it has it.
+pub async fn interview_once(
+    deps: &Deps,
+    r: &Recruiter,
+    work: &Work,
+    interview: &NewInterview<'_>,
+    key: &SecretString,
+) -> AppResult<Interview> {
+    let platform = &deps.platform;
+    let mark = Sending::Posted.item(&r.company, &work.event_id, platform.now_secs());
+    let earlier = match claim::put_or_current(platform.store.as_ref(), mark, Cond::NotExists).await? {
+        Claimed::Won => None,
+        Claimed::Held(current) => current.as_ref().and_then(Sending::of).or(Some(Sending::Posted)),
+    };
+    if earlier == Some(Sending::Posted) {
+        let found = deps.sparkhire.find_interview(key, interview.job_uuid, interview.email).await;
+        if let Some(found) = found.map_err(|e| failure(&e, "its interviews"))? {
+            tracing::info!(interview = %found.uuid, "spark hire interview found; not created again");
+            return Ok(found);
+        }
+    }
+    deps.sparkhire.create_interview(key, interview).await.map_err(|e| failure(&e, "the interview"))
+}
+
+/// Records which card the interview's events land on.
+pub async fn remember_card(
+    deps: &Deps,
+    company: &str,
+    interview: &Interview,
+    update_url: &str,
+) -> AppResult<()> {
+    let card = InterviewCard {
+        uuid: interview.uuid.clone(),
+        company: company.to_owned(),
+        update_url: update_url.to_owned(),
+    };
+    deps.platform.store.put(card.item(deps.platform.now_secs()), None).await?;
+    Ok(())
+}
