@@ -25,10 +25,24 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-for _ in $(seq 1 100); do
-  if python3 -c "import urllib.request; urllib.request.urlopen('$base/openapi.yaml')" 2>/dev/null; then
-    break
-  fi
+# Up when it answers HTTP at all; then it must serve the document.
+probe() {
+  python3 - "$1" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=2)
+    sys.exit(0)
+except urllib.error.HTTPError as e:
+    sys.exit(3 if e.code == 404 else 4)
+except Exception:
+    sys.exit(1)
+PY
+}
+ready=1
+for _ in $(seq 1 150); do
+  ready=0
+  probe "$base/openapi.yaml" || ready=$?
+  [ "$ready" -eq 1 ] || break
   if ! kill -0 "$runner" 2>/dev/null; then
     echo "the local runner did not start:" >&2
     cat "$log" >&2
@@ -36,8 +50,8 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.2
 done
-if ! python3 -c "import urllib.request; urllib.request.urlopen('$base/openapi.yaml')"; then
-  echo "the local runner does not serve $base/openapi.yaml" >&2
+if [ "$ready" -ne 0 ]; then
+  echo "the local runner does not serve $base/openapi.yaml (probe status $ready)" >&2
   exit 1
 fi
 

@@ -21,6 +21,9 @@ use testkit::sandbox::Sandbox;
 
 /// The development secrets that ship with the repository (`local/dev-secrets.json`).
 pub const DEV_SECRETS: &str = include_str!("../dev-secrets.json");
+/// The routes' OpenAPI description, served at `/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+
 /// The admin token whose SHA-256 is in the development secrets.
 pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
 
@@ -142,7 +145,11 @@ async fn aws_config_load() -> aws_config::SdkConfig {
 
 /// The router: the sandbox under `/_sandbox` (when used), every function's routes elsewhere.
 pub fn router(functions: Arc<Functions>, sandbox: Option<&Sandbox>) -> Router {
-    let mut router = Router::new().fallback(dispatch).with_state(functions);
+    let openapi = || async { ([(http::header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML) };
+    let mut router = Router::new()
+        .route("/openapi.yaml", axum::routing::get(openapi))
+        .fallback(dispatch)
+        .with_state(functions);
     if let Some(sandbox) = sandbox {
         router = router.nest("/_sandbox", sandbox.router());
     }

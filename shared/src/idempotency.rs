@@ -359,7 +359,11 @@ impl Idempotency {
             item = item.with(DUE_QUEUE, queue).with(DUE_AT, at);
         }
         if state == WorkState::GivenUp {
-            tracing::error!(event = "work_given_up", integration = %lease.integration, record = %lease.pk, "work given up");
+            // `EVENT#{integration}#{tenant}#…#{event id}`: the tenant is the company (or account).
+            let mut parts = lease.pk.split('#').skip(2);
+            let (company, event_id) =
+                (parts.next().unwrap_or_default(), lease.pk.rsplit('#').next().unwrap_or_default());
+            tracing::error!(event = "work_given_up", integration = %lease.integration, company, event_id, "work given up");
         }
         match self.store.put(item, Some(Cond::Eq("claim_id", json!(lease.claim_id)))).await? {
             PutOutcome::Written => Ok(state),

@@ -79,6 +79,10 @@ pub enum OutboundError {
     Status { service: &'static str, status: StatusCode, attempts: u32, body: String },
     #[error("{service} sent an answer hirebridge could not read: {reason}")]
     Malformed { service: &'static str, reason: String },
+    /// The request could not be built: a value meant for a header holds characters HTTP does
+    /// not allow (typically a pasted key with a control character). Nothing was sent.
+    #[error("a value for {service} holds characters that cannot be sent; check it for stray characters and paste it again")]
+    Unsendable { service: &'static str },
 }
 
 impl OutboundError {
@@ -97,7 +101,9 @@ impl OutboundError {
                 status.is_server_error() || *status == StatusCode::REQUEST_TIMEOUT
             }
             OutboundError::OutOfTime { attempts, .. } => *attempts > 0,
-            OutboundError::Unreachable { .. } | OutboundError::Malformed { .. } => false,
+            OutboundError::Unreachable { .. }
+            | OutboundError::Malformed { .. }
+            | OutboundError::Unsendable { .. } => false,
             OutboundError::TimedOut { .. } => true,
         }
     }
@@ -107,7 +113,7 @@ impl OutboundError {
     pub fn is_transient(&self) -> bool {
         match self {
             OutboundError::Status { status, .. } => is_transient(*status),
-            OutboundError::Malformed { .. } => false,
+            OutboundError::Malformed { .. } | OutboundError::Unsendable { .. } => false,
             _ => true,
         }
     }
@@ -115,7 +121,10 @@ impl OutboundError {
 
 impl From<OutboundError> for crate::AppError {
     fn from(e: OutboundError) -> Self {
-        crate::AppError::upstream(e.to_string())
+        match e {
+            OutboundError::Unsendable { .. } => crate::AppError::unprocessable(e.to_string()),
+            _ => crate::AppError::upstream(e.to_string()),
+        }
     }
 }
 
@@ -156,11 +165,12 @@ impl HttpClient {
         service: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, OutboundError> {
+        // Built once: a value HTTP cannot carry is refused here, before anything is sent.
+        let request = request.build().map_err(|_| OutboundError::Unsendable { service })?;
         // A POST without an idempotency key is sent again only when it cannot have reached the
         // service (a refused connection, a 429): a slow service must not get duplicates.
-        let replayable = request.try_clone().and_then(|r| r.build().ok()).is_none_or(|r| {
-            r.method() != reqwest::Method::POST || r.headers().contains_key("idempotency-key")
-        });
+        let replayable =
+            request.method() != reqwest::Method::POST || request.headers().contains_key("idempotency-key");
         let mut attempt = 0;
         loop {
             let left = time_left();
@@ -172,11 +182,10 @@ impl HttpClient {
                 service,
                 reason: "a streaming request body cannot be retried".into(),
             })?;
-            if let Some(left) = left {
-                this_try = this_try.timeout(left.min(self.policy.request_timeout));
-            }
+            *this_try.timeout_mut() =
+                Some(left.map_or(self.policy.request_timeout, |l| l.min(self.policy.request_timeout)));
             let last = attempt >= self.policy.max_attempts;
-            match this_try.send().await {
+            match self.inner.execute(this_try).await {
                 Ok(resp) if is_transient(resp.status()) => {
                     let status = resp.status();
                     let wait = if status == StatusCode::TOO_MANY_REQUESTS {
@@ -340,6 +349,16 @@ mod tests {
         assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(7)));
         h.insert("retry-after", "2".parse().unwrap());
         assert_eq!(rate_limit_wait(&h), Some(Duration::from_secs(2)));
+    }
+
+    #[tokio::test]
+    async fn a_key_with_a_control_character_is_refused_before_sending_as_a_422() {
+        let client = HttpClient::new(RetryPolicy::default());
+        let request = client.request(reqwest::Method::GET, "http://127.0.0.1:9/x").bearer_auth("k\u{1}y");
+        let e = client.send("Teamtailor", request).await.unwrap_err();
+        assert!(matches!(e, OutboundError::Unsendable { .. }), "{e}");
+        assert!(!e.maybe_performed());
+        assert_eq!(crate::AppError::from(e).status, 422);
     }
 
     #[test]

@@ -122,7 +122,8 @@ async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult
         }
     };
     let state = platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
-    tracing::info!(integration = T::INTEGRATION, event_id = %run.event_id, state = state.as_str(), attempt, "trigger handled");
+    let company = &run.recorded.tenant;
+    tracing::info!(integration = T::INTEGRATION, company = %company, event_id = %run.event_id, state = state.as_str(), attempt, "trigger handled");
     Ok(response)
 }
 

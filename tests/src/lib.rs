@@ -67,6 +67,8 @@ pub struct World {
     pub teamtailor: Teamtailor,
     pub teamtailor_2secure: Teamtailor,
     pub prefix: String,
+    /// The configuration every function of this world was built with.
+    pub config: Config,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub table: String,
@@ -184,6 +186,7 @@ impl World {
                 webhook_secret: TS_WEBHOOK_SECRET.into(),
             },
             prefix,
+            config: config.clone(),
             secrets,
             dynamodb,
             table,
@@ -234,6 +237,11 @@ impl World {
                 _ => return out,
             }
         }
+    }
+
+    /// A second warm instance of a function: its own caches, the same table and secrets.
+    pub async fn another_instance(&self) -> Platform {
+        Platform::aws(self.config.clone(), fast_policy()).await.expect("platform on moto")
     }
 
     /// The value of a secret under this world's prefix, straight from Secrets Manager.

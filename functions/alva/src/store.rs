@@ -97,7 +97,8 @@ impl Company {
         self.key == key_pk(partner_key)
     }
 
-    fn accounts_secret(&self) -> String {
+    /// The name of the secret that holds this company's accounts now.
+    pub fn accounts_secret(&self) -> String {
         match &self.accounts_version {
             Some(version) => format!("tenant/alva/{}/accounts/{version}", self.id()),
             None => format!("tenant/alva/{}", self.id()),

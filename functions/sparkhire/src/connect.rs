@@ -76,13 +76,18 @@ pub async fn submit(deps: &Deps, req: &Request) -> AppResult<Response> {
     let form: HashMap<String, String> =
         url::form_urlencoded::parse(web::bounded_body(req)?).into_owned().collect();
     let raw = form.get("ticket").map(String::as_str);
-    let (ticket, recruiter) = match ticket(deps, raw).await {
+    let store = deps.platform.store.as_ref();
+    let checked = match ticket(deps, raw).await {
+        // A few tries to paste the right key; not enough to guess one.
+        Ok(found) => tickets::count_submission(store, &found.0).await.map(|_| found),
+        Err(e) => Err(e),
+    };
+    let (ticket, recruiter) = match checked {
         Ok(found) => found,
         Err(e) if e.status.is_client_error() => return Ok(web::html(e.status, &page::problem(&e.detail))),
         Err(e) => return Err(e),
     };
     let key = form.get("api_key").map(String::as_str).unwrap_or_default();
-    let store = deps.platform.store.as_ref();
     tickets::consume(store, &ticket).await?;
     match connect(deps, &recruiter, key).await {
         Ok(name) => Ok(web::html(StatusCode::OK, &page::connected(&name))),

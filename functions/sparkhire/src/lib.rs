@@ -51,18 +51,6 @@ impl Deps {
     }
 }
 
-/// Only for `local/src/demo.rs` until it sends the credentials registered in Spark Hire: each
-/// company has its own events credentials now, and there are no shared ones.
-#[doc(hidden)]
-pub async fn webhook_credentials(
-    _: &hirebridge::secrets::Secrets,
-) -> AppResult<(&'static str, SecretString)> {
-    Err(AppError::new(
-        http::StatusCode::GONE,
-        "Spark Hire's events credentials are per company: use the ones registered with the Spark Hire webhook",
-    ))
-}
-
 /// Every route of this integration, once: the router, the local runner and the template test read it.
 pub static ROUTES: &[Route<Deps>] = &[
     Route {

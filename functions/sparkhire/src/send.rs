@@ -33,17 +33,17 @@ pub fn failure(e: &OutboundError, what: &str) -> AppError {
     }
 }
 
-/// The Spark Hire job made from Teamtailor job `teamtailor_job`: created once, however many
-/// candidates are invited at once (the others wait for its uuid).
+/// The recruiter's Spark Hire job made from Teamtailor job `teamtailor_job`: created once, however
+/// many candidates are invited at once (the others wait for its uuid).
 pub async fn synced_job(
     deps: &Deps,
-    company: &str,
+    r: &Recruiter,
     (teamtailor_job, title): (&str, &str),
     key: &SecretString,
 ) -> AppResult<String> {
     let platform = &deps.platform;
     let (store, clock) = (platform.store.as_ref(), platform.clock.as_ref());
-    let claim_item = || store::job_claim(company, teamtailor_job);
+    let claim_item = || store::job_claim(r, teamtailor_job);
     for _ in 0..100 {
         let current = store.get(&claim_item().pk, &claim_item().sk).await?;
         if let Some(uuid) = current.as_ref().filter(|c| claim::is_done(c)).and_then(|c| c.str(JOB_UUID)) {

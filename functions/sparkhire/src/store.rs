@@ -95,9 +95,10 @@ pub fn events_claim(company: &str) -> Item {
     Item::new(format!("{PREFIX}COMPANY#{company}"), "EVENTS")
 }
 
-/// The claim of making the Spark Hire job of a Teamtailor job, once (done: with its `uuid`).
-pub fn job_claim(company: &str, teamtailor_job: &str) -> Item {
-    Item::new(format!("{PREFIX}JOB#{company}#{teamtailor_job}"), "JOB")
+/// The claim of making a recruiter's Spark Hire job of a Teamtailor job, once (done: with its
+/// `uuid`). Per recruiter: a Spark Hire key sees only its own user's jobs.
+pub fn job_claim(r: &Recruiter, teamtailor_job: &str) -> Item {
+    Item::new(format!("{PREFIX}JOB#{}#{teamtailor_job}", r.id()), "JOB")
 }
 
 /// On a job claim: a `POST /jobs` may have reached Spark Hire without an answer, so the next
@@ -180,7 +181,7 @@ mod tests {
         let items = [
             record.item(),
             events_claim("c"),
-            job_claim("c", "9"),
+            job_claim(&r, "9"),
             Sending::Posted.item("c", "e", 0),
             card.item(0),
         ];

@@ -111,7 +111,7 @@ pub enum JobChoice {
     Existing {
         uuid: String,
     },
-    /// "Create from this Teamtailor job": made once per Teamtailor job.
+    /// "Create from this Teamtailor job": made once per Teamtailor job (and recruiter).
     FromTeamtailor {
         id: String,
         title: String,
@@ -299,7 +299,7 @@ impl Trigger for Deps {
         let job_uuid = match &work.job {
             JobChoice::Existing { uuid } => uuid.clone(),
             JobChoice::FromTeamtailor { id, title } => {
-                send::synced_job(self, &r.company, (id, title), &key.api_key).await?
+                send::synced_job(self, r, (id, title), &key.api_key).await?
             }
         };
         let interview = send::interview_once(self, r, work, &work.interview(&job_uuid), &key.api_key).await?;

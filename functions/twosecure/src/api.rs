@@ -151,6 +151,7 @@ pub fn describe(e: &OutboundError) -> String {
         }
         OutboundError::Unreachable { .. } => "2Secure could not be reached".into(),
         OutboundError::Malformed { .. } => "2Secure's answer could not be read".into(),
+        OutboundError::Unsendable { .. } => "the 2Secure API key holds characters that cannot be sent".into(),
         OutboundError::Status { status, .. } => match error_code(e) {
             Some(code) => format!("2Secure answered {} ({code})", status.as_u16()),
             None => format!("2Secure answered {}", status.as_u16()),

@@ -4,6 +4,7 @@
 //! an answer that never came back gets 2Secure's first answer instead of a second order.
 use async_trait::async_trait;
 use hirebridge::error::AppResult;
+use hirebridge::outbound::OutboundError;
 use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
@@ -215,7 +216,7 @@ async fn place(
 }
 
 /// Why an order was not placed, in fixed words; whether a retry may mend it decides the status.
-fn not_placed(e: &hirebridge::outbound::OutboundError) -> AppError {
+fn not_placed(e: &OutboundError) -> AppError {
     let said = api::describe(e);
     match e.status() {
         Some(StatusCode::UNPROCESSABLE_ENTITY) => AppError::unprocessable(match api::error_code(e).as_deref() {
@@ -226,7 +227,11 @@ fn not_placed(e: &hirebridge::outbound::OutboundError) -> AppError {
         Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => AppError::unprocessable(
             "2Secure did not accept the company's API key; an admin must save 2Secure's activation in Teamtailor with a current key, then move the candidate again",
         ),
-        _ if e.maybe_performed() => AppError::upstream(format!(
+        _ if matches!(e, OutboundError::Unsendable { .. }) => AppError::unprocessable(
+            "the 2Secure API key holds characters that cannot be sent; paste the key again in 2Secure's activation in Teamtailor",
+        ),
+        // An answer that could not be read may still be an order 2Secure took.
+        _ if e.maybe_performed() || matches!(e, OutboundError::Malformed { .. }) => AppError::upstream(format!(
             "{said}, so 2Secure may have received the order; hirebridge asks again with the same order key, which never orders twice"
         )),
         Some(s) if s.is_client_error() && s != StatusCode::CONFLICT && s != StatusCode::TOO_MANY_REQUESTS => {

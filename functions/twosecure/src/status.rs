@@ -235,51 +235,67 @@ mod tests {
         }
     }
 
-    /// Issue 11: 10,000 finished orders and 100 open ones: the poll reads the 100.
-    #[tokio::test]
-    async fn the_poll_reads_only_the_open_orders_however_many_are_finished() {
-        let (sandbox, url) = testkit::spawn().await;
-        sandbox.add_twosecure_key("key-1", "Acme AB").await;
-        let config = Config::from_lookup(|k| match k {
-            "PUBLIC_BASE_URL" => Some("https://hb.example.com".into()),
-            "TWOSECURE_API_URL" => Some(format!("{url}/_sandbox/2secure")),
-            _ => None,
-        })
-        .unwrap();
-        let tenant = crate::tenant_id(&"key-1".into());
-        let seed = serde_json::json!({ format!("hirebridge/{}", crate::tenant_secret_name(&tenant)): {"api_key": "key-1"} });
-        let store = Arc::new(Counting::default());
-        let secrets = Arc::new(MemorySecretStore::from_json(&seed).unwrap());
-        let platform =
-            Platform::new(config, store.clone(), secrets, RetryPolicy::default(), Arc::new(SystemClock));
-        let deps = Deps::new(platform);
-        let http = reqwest::Client::new();
-        let now = deps.platform.now_secs();
-        let order = |i: usize, order_id: String, status| Order {
-            tenant: tenant.clone(),
-            event_id: format!("e{i}"),
-            order_id,
-            status,
-            settled: true,
-            check_at: now - 10,
-            candidate_id: "1".into(),
-            job_id: None,
-            level: "basic".into(),
-            auto_move: false,
-            update_url: "https://api.teamtailor.com/partner/v1/partner-results/r".into(),
-            teamtailor_host: None,
-            report_url: None,
-            created_at: now - 3600,
-            moved: None,
-        };
-        for i in 0..10_000 {
-            store::create(&deps.platform, &order(i, format!("old_{i}"), Status::Completed)).await.unwrap();
+    /// The poll on its own in-memory table (no other test's orders), with the sandbox as 2Secure
+    /// and Teamtailor; the tenant's key is `key-1`.
+    struct Harness {
+        deps: Deps,
+        store: Arc<Counting>,
+        sandbox: testkit::sandbox::Sandbox,
+        url: String,
+        tenant: String,
+    }
+
+    impl Harness {
+        async fn new() -> Harness {
+            let (sandbox, url) = testkit::spawn().await;
+            sandbox.add_twosecure_key("key-1", "Acme AB").await;
+            let config = Config::from_lookup(|k| match k {
+                "PUBLIC_BASE_URL" => Some("https://hb.example.com".into()),
+                "TWOSECURE_API_URL" => Some(format!("{url}/_sandbox/2secure")),
+                "TEAMTAILOR_API_URL" => Some(format!("{url}/_sandbox/teamtailor")),
+                _ => None,
+            })
+            .unwrap();
+            let tenant = crate::tenant_id(&"key-1".into());
+            let seed = serde_json::json!({
+                format!("hirebridge/{}", crate::tenant_secret_name(&tenant)): {"api_key": "key-1"},
+                "hirebridge/teamtailor/2secure": {"partner_api_key": "pk", "webhook_secret": "ws"},
+            });
+            let store = Arc::new(Counting::default());
+            let secrets = Arc::new(MemorySecretStore::from_json(&seed).unwrap());
+            let platform =
+                Platform::new(config, store.clone(), secrets, RetryPolicy::default(), Arc::new(SystemClock));
+            Harness { deps: Deps::new(platform), store, sandbox, url, tenant }
         }
-        for i in 10_000..10_100 {
-            let placed: serde_json::Value = http
-                .post(format!("{url}/_sandbox/2secure/orders"))
+
+        /// An order of the tenant's, due for the poll.
+        fn order(&self, i: usize, order_id: &str, status: Status) -> Order {
+            let now = self.deps.platform.now_secs();
+            Order {
+                tenant: self.tenant.clone(),
+                event_id: format!("e{i}"),
+                order_id: order_id.into(),
+                status,
+                settled: true,
+                check_at: now - 10,
+                candidate_id: "1".into(),
+                job_id: None,
+                level: "basic".into(),
+                auto_move: false,
+                update_url: format!("https://api.teamtailor.com/partner/v1/partner-results/r{i}"),
+                teamtailor_host: None,
+                report_url: None,
+                created_at: now - 3600,
+                moved: None,
+            }
+        }
+
+        /// An order placed at the 2Secure fake; answers its id.
+        async fn placed_at_2secure(&self, key: &str) -> String {
+            let placed: serde_json::Value = reqwest::Client::new()
+                .post(format!("{}/_sandbox/2secure/orders", self.url))
                 .bearer_auth("key-1")
-                .header("Idempotency-Key", format!("k{i}"))
+                .header("Idempotency-Key", key)
                 .json(&serde_json::json!({"package_id": "basic", "candidate": {"personal_number": "198112189876"}}))
                 .send()
                 .await
@@ -287,14 +303,69 @@ mod tests {
                 .json()
                 .await
                 .unwrap();
-            let id = placed["id"].as_str().unwrap().to_owned();
-            store::create(&deps.platform, &order(i, id, Status::Sent)).await.unwrap();
+            placed["id"].as_str().unwrap().to_owned()
         }
-        store.read.store(0, Ordering::SeqCst);
-        let report = poll(&deps).await.unwrap();
+
+        async fn card(&self, i: usize) -> serde_json::Value {
+            self.sandbox.state().await.partner.results.get(&format!("r{i}")).cloned().unwrap_or_default()
+        }
+    }
+
+    /// Issue 11: 10,000 finished orders and 100 open ones: the poll reads the 100.
+    #[tokio::test]
+    async fn the_poll_reads_only_the_open_orders_however_many_are_finished() {
+        let h = Harness::new().await;
+        for i in 0..10_000 {
+            store::create(&h.deps.platform, &h.order(i, &format!("old_{i}"), Status::Completed))
+                .await
+                .unwrap();
+        }
+        for i in 10_000..10_100 {
+            let id = h.placed_at_2secure(&format!("k{i}")).await;
+            store::create(&h.deps.platform, &h.order(i, &id, Status::Sent)).await.unwrap();
+        }
+        h.store.read.store(0, Ordering::SeqCst);
+        let report = poll(&h.deps).await.unwrap();
         assert_eq!((report.open, report.errors), (100, 0), "{report:?}");
-        let read = store.read.load(Ordering::SeqCst);
+        let read = h.store.read.load(Ordering::SeqCst);
         assert!(read <= 110, "the poll read {read} items");
-        assert_eq!(sandbox.count("2secure", "GET", "/orders/").await, 100);
+        assert_eq!(h.sandbox.count("2secure", "GET", "/orders/").await, 100);
+    }
+
+    /// Issue 11: the invocation that recorded a completion ended before its card: the poll
+    /// finishes it once its lease is over.
+    #[tokio::test]
+    async fn a_completion_whose_card_was_never_sent_is_finished_by_the_poll() {
+        let h = Harness::new().await;
+        let mut order = h.order(1, "ord_1", Status::Completed);
+        order.settled = false;
+        order.report_url = Some("https://portal.2secure.se/r/1".into());
+        store::create(&h.deps.platform, &order).await.unwrap();
+        let report = poll(&h.deps).await.unwrap();
+        assert_eq!(report.settled, 1, "{report:?}");
+        let card = h.card(1).await;
+        assert_eq!(
+            (card["status"].as_str(), card["url"].as_str()),
+            (Some("completed"), Some("https://portal.2secure.se/r/1"))
+        );
+        let order = store::load(&h.deps.platform, &h.tenant, "e1").await.unwrap().unwrap();
+        assert!(order.settled && !order.in_index());
+        assert_eq!(poll(&h.deps).await.unwrap().open, 0, "done: out of the index");
+    }
+
+    #[tokio::test]
+    async fn orders_open_for_thirty_days_are_given_up() {
+        let h = Harness::new().await;
+        let id = h.placed_at_2secure("k1").await;
+        let mut order = h.order(1, &id, Status::Sent);
+        order.created_at = h.deps.platform.now_secs() - 31 * 24 * 3600;
+        store::create(&h.deps.platform, &order).await.unwrap();
+        let report = poll(&h.deps).await.unwrap();
+        assert_eq!(report.gave_up, 1, "{report:?}");
+        let card = h.card(1).await;
+        assert_eq!(card["status"], "failed");
+        assert!(card["summary"].as_str().unwrap().contains("30 days"), "{card}");
+        let order = store::load(&h.deps.platform, &h.tenant, "e1").await.unwrap().unwrap();
+        assert_eq!(order.status, Status::GaveUp);
     }
 }

@@ -77,10 +77,17 @@ pub(super) async fn story(
     let interview = sandbox.state().await.sparkhire.interviews.last().map(|i| i.json()).unwrap_or_default();
 
     step("Juston completes the interview; Spark Hire sends InterviewCompleted (POST /sparkhire/events)");
-    let (user, password) = ::sparkhire::webhook_credentials(&platform.secrets).await.map_err(|e| e.detail)?;
+    // Spark Hire sends back the credentials it was given when Rita connected: Acme's own.
+    let registered =
+        sandbox.state().await.sparkhire.webhooks.last().map(|w| w.http_auth.clone()).unwrap_or_default();
     let basic = {
         use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()))
+        let field = |name: &str| registered[name].as_str().unwrap_or_default().to_owned();
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            field("username"),
+            field("password")
+        ))
     };
     let req = http::Request::builder()
         .method("POST")

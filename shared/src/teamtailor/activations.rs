@@ -134,14 +134,23 @@ enum Lookup {
     Refresh,
 }
 
+/// Who asks about a key we do not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asker {
+    /// Anyone with a UUID (Teamtailor's calls): at most one listing per [`MIN_INTERVAL`].
+    Anyone,
+    /// An operator, already authenticated (an admin route): the activations are listed again.
+    Operator,
+}
+
 impl Listed {
-    fn lookup(listed: Option<&Listed>, key: &str, now: Instant) -> Lookup {
+    fn lookup(listed: Option<&Listed>, key: &str, (asker, now): (Asker, Instant)) -> Lookup {
         let Some(l) = listed else { return Lookup::Refresh };
         let fresh = l.listed_at.is_some_and(|at| now.saturating_duration_since(at) < FRESH);
         if let Some(found) = l.keys.get(key).filter(|_| fresh) {
             return Lookup::Known(found.clone());
         }
-        match now.saturating_duration_since(l.tried_at) < MIN_INTERVAL {
+        match asker == Asker::Anyone && now.saturating_duration_since(l.tried_at) < MIN_INTERVAL {
             true if l.failed => Lookup::Unavailable,
             true => Lookup::Refused,
             false => Lookup::Refresh,
@@ -206,11 +215,13 @@ impl Activations {
             )?;
         }
         let base = super::api_base(&platform.config, crate::web::header(req, "teamtailor-host"))?;
-        let activation = self.verify(&platform.http, &base, &listing, &key).await?;
+        let activation = self.check(&platform.http, (&base, &listing), &key, Asker::Anyone).await?;
         Ok(Authenticated { listing, activation, key })
     }
 
-    /// The activation whose provider key is `key`; `401` when the listing has none.
+    /// The activation whose provider key is `key`, for an operator who pasted it (an admin
+    /// route): a key not known yet lists the activations again, so that a company that has just
+    /// activated is found. `401` when the listing has none.
     pub async fn verify(
         &self,
         http: &HttpClient,
@@ -218,13 +229,23 @@ impl Activations {
         listing: &Listing,
         key: &uuid::Uuid,
     ) -> Result<Activation, AppError> {
+        self.check(http, (api_base, listing), key, Asker::Operator).await
+    }
+
+    async fn check(
+        &self,
+        http: &HttpClient,
+        (api_base, listing): (&str, &Listing),
+        key: &uuid::Uuid,
+        asker: Asker,
+    ) -> Result<Activation, AppError> {
         let key = key.to_string();
-        if let Some(answer) = self.known(api_base, &key).await {
+        if let Some(answer) = self.known(api_base, &key, asker).await {
             return answer;
         }
         let _only_us = self.listing.lock().await;
         // Another request may have listed them while this one waited.
-        if let Some(answer) = self.known(api_base, &key).await {
+        if let Some(answer) = self.known(api_base, &key, asker).await {
             return answer;
         }
         let tried_at = Instant::now();
@@ -245,8 +266,8 @@ impl Activations {
     }
 
     /// The answer for `key` from what is known, or `None` when the activations must be listed.
-    async fn known(&self, api_base: &str, key: &str) -> Option<Result<Activation, AppError>> {
-        match Listed::lookup(self.listed.read().await.get(api_base), key, Instant::now()) {
+    async fn known(&self, api_base: &str, key: &str, asker: Asker) -> Option<Result<Activation, AppError>> {
+        match Listed::lookup(self.listed.read().await.get(api_base), key, (asker, Instant::now())) {
             Lookup::Known(activation) => Some(Ok(activation)),
             Lookup::Refused => Some(Err(refused())),
             Lookup::Unavailable => Some(Err(unavailable())),
@@ -358,19 +379,32 @@ mod tests {
     fn a_listed_key_is_trusted_for_at_most_fifteen_minutes() {
         let t0 = Instant::now();
         let l = listed(t0, false);
-        assert_eq!(Listed::lookup(Some(&l), "k", t0 + Duration::from_secs(60)), Lookup::Known(acme()));
-        assert_eq!(Listed::lookup(Some(&l), "k", t0 + FRESH), Lookup::Refresh, "checked again");
-        assert_eq!(Listed::lookup(None, "k", t0), Lookup::Refresh);
+        let anyone = |at| (Asker::Anyone, at);
+        assert_eq!(
+            Listed::lookup(Some(&l), "k", anyone(t0 + Duration::from_secs(60))),
+            Lookup::Known(acme())
+        );
+        assert_eq!(Listed::lookup(Some(&l), "k", anyone(t0 + FRESH)), Lookup::Refresh, "checked again");
+        assert_eq!(Listed::lookup(None, "k", anyone(t0)), Lookup::Refresh);
     }
 
     #[test]
     fn an_unknown_key_lists_at_most_once_per_thirty_seconds() {
         let t0 = Instant::now();
         let l = listed(t0, false);
-        assert_eq!(Listed::lookup(Some(&l), "other", t0 + Duration::from_secs(29)), Lookup::Refused);
-        assert_eq!(Listed::lookup(Some(&l), "other", t0 + MIN_INTERVAL), Lookup::Refresh);
+        let (anyone, operator) = (|at| (Asker::Anyone, at), |at| (Asker::Operator, at));
+        assert_eq!(Listed::lookup(Some(&l), "other", anyone(t0 + Duration::from_secs(29))), Lookup::Refused);
+        assert_eq!(Listed::lookup(Some(&l), "other", anyone(t0 + MIN_INTERVAL)), Lookup::Refresh);
+        assert_eq!(
+            Listed::lookup(Some(&l), "other", operator(t0 + Duration::from_secs(1))),
+            Lookup::Refresh,
+            "an operator who just pasted a new key is not kept waiting"
+        );
         let failed = listed(t0, true);
-        assert_eq!(Listed::lookup(Some(&failed), "k", t0 + Duration::from_secs(1)), Lookup::Unavailable);
-        assert_eq!(Listed::lookup(Some(&failed), "k", t0 + MIN_INTERVAL), Lookup::Refresh);
+        assert_eq!(
+            Listed::lookup(Some(&failed), "k", anyone(t0 + Duration::from_secs(1))),
+            Lookup::Unavailable
+        );
+        assert_eq!(Listed::lookup(Some(&failed), "k", anyone(t0 + MIN_INTERVAL)), Lookup::Refresh);
     }
 }

@@ -61,7 +61,7 @@ fn now() -> i64 {
 
 /// Characters that break byte-indexed or ASCII-minded code: multi-byte UTF-8 of every width,
 /// controls, a BOM, bidi overrides, separators of the formats under test.
-fn tricky_char() -> impl Strategy<Value = char> {
+fn tricky_char() -> BoxedStrategy<char> {
     prop_oneof![
         3 => any::<char>(),
         3 => prop::sample::select(vec![
@@ -71,18 +71,21 @@ fn tricky_char() -> impl Strategy<Value = char> {
         ]),
         4 => prop::char::range('!', '~'),
     ]
+    .boxed()
 }
 
-fn text_of(len: std::ops::Range<usize>) -> impl Strategy<Value = String> {
+fn text_of(len: std::ops::Range<usize>) -> BoxedStrategy<String> {
     prop::collection::vec(tricky_char(), len).prop_map(|v| v.into_iter().collect())
+    .boxed()
 }
 
-fn text() -> impl Strategy<Value = String> {
+fn text() -> BoxedStrategy<String> {
     text_of(0..48)
+    .boxed()
 }
 
 /// Numbers as text at and past the ends of the integer and float types, and look-alikes.
-fn number_text() -> impl Strategy<Value = String> {
+fn number_text() -> BoxedStrategy<String> {
     prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
         any::<u64>().prop_map(|n| n.to_string()),
@@ -118,6 +121,7 @@ fn number_text() -> impl Strategy<Value = String> {
         ])
         .prop_map(String::from),
     ]
+    .boxed()
 }
 
 /// A small edit of a string: what a fuzzer does to a valid value.
@@ -131,7 +135,7 @@ enum Edit {
     Duplicate(Index, Index),
 }
 
-fn edit() -> impl Strategy<Value = Edit> {
+fn edit() -> BoxedStrategy<Edit> {
     prop_oneof![
         3 => (any::<Index>(), tricky_char()).prop_map(|(i, c)| Edit::Insert(i, c)),
         2 => any::<Index>().prop_map(Edit::Remove),
@@ -140,11 +144,13 @@ fn edit() -> impl Strategy<Value = Edit> {
         2 => (any::<Index>(), prop_oneof![number_text(), text_of(0..8)]).prop_map(|(i, s)| Edit::Splice(i, s)),
         1 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Edit::Duplicate(a, b)),
     ]
+    .boxed()
 }
 
 /// Zero to three edits (zero keeps the valid value, so every property also sees it whole).
-fn edits() -> impl Strategy<Value = Vec<Edit>> {
+fn edits() -> BoxedStrategy<Vec<Edit>> {
     prop::collection::vec(edit(), 0..4)
+    .boxed()
 }
 
 fn apply(s: &str, edits: &[Edit]) -> String {
@@ -175,8 +181,9 @@ fn apply(s: &str, edits: &[Edit]) -> String {
 }
 
 /// `base` with a few edits.
-fn mutated(base: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+fn mutated(base: impl Strategy<Value = String> + 'static) -> BoxedStrategy<String> {
     (base, edits()).prop_map(|(s, e)| apply(&s, &e))
+    .boxed()
 }
 
 /// Keys that the parsers look for, so that random objects often have the right names.
@@ -188,11 +195,12 @@ const KNOWN_KEYS: &[&str] = &[
     "isBase64Encoded", "requestContext", "http", "method", "api_key", "ticket", "secret_token",
 ];
 
-fn json_key() -> impl Strategy<Value = String> {
+fn json_key() -> BoxedStrategy<String> {
     prop_oneof![prop::sample::select(KNOWN_KEYS).prop_map(String::from), text_of(0..12)]
+    .boxed()
 }
 
-fn json_leaf() -> impl Strategy<Value = Value> {
+fn json_leaf() -> BoxedStrategy<Value> {
     prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -205,9 +213,10 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         // Just under and over the 128-character limits.
         (120usize..140).prop_map(|n| Value::String("a".repeat(n))),
     ]
+    .boxed()
 }
 
-fn json_value() -> impl Strategy<Value = Value> {
+fn json_value() -> BoxedStrategy<Value> {
     json_leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
@@ -215,6 +224,7 @@ fn json_value() -> impl Strategy<Value = Value> {
                 .prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
+    .boxed()
 }
 
 /// An edit of a JSON document: at a node chosen among all of its nodes.
@@ -226,7 +236,7 @@ enum JsonEdit {
     Text(Index, Vec<Edit>),
 }
 
-fn json_edits() -> impl Strategy<Value = Vec<JsonEdit>> {
+fn json_edits() -> BoxedStrategy<Vec<JsonEdit>> {
     let one = prop_oneof![
         3 => (any::<Index>(), json_value()).prop_map(|(i, v)| JsonEdit::Replace(i, v)),
         2 => any::<Index>().prop_map(JsonEdit::Remove),
@@ -234,6 +244,7 @@ fn json_edits() -> impl Strategy<Value = Vec<JsonEdit>> {
         3 => (any::<Index>(), edits()).prop_map(|(i, e)| JsonEdit::Text(i, e)),
     ];
     prop::collection::vec(one, 0..4)
+    .boxed()
 }
 
 #[derive(Clone, Debug)]
@@ -304,7 +315,7 @@ fn apply_json(mut doc: Value, edits: &[JsonEdit]) -> Value {
             },
             JsonEdit::Text(i, edits) => {
                 if let Some(node) = node_mut(&mut doc, &pick(i)) {
-                    let mutated = match node {
+                    let mutated = match &*node {
                         Value::String(s) => apply(s, edits),
                         other => apply(&other.to_string(), edits),
                     };
@@ -317,33 +328,37 @@ fn apply_json(mut doc: Value, edits: &[JsonEdit]) -> Value {
 }
 
 /// A JSON document with a few edits anywhere in it.
-fn mutated_json(base: Value) -> impl Strategy<Value = Value> {
+fn mutated_json(base: Value) -> BoxedStrategy<Value> {
     json_edits().prop_map(move |e| apply_json(base.clone(), &e))
+    .boxed()
 }
 
-fn bytes_up_to(n: usize) -> impl Strategy<Value = Vec<u8>> {
+fn bytes_up_to(n: usize) -> BoxedStrategy<Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..n)
+    .boxed()
 }
 
 /// A body: random bytes, random JSON, or random JSON as text with edits (broken JSON).
-fn any_body() -> impl Strategy<Value = Vec<u8>> {
+fn any_body() -> BoxedStrategy<Vec<u8>> {
     prop_oneof![
         bytes_up_to(256),
         json_value().prop_map(|v| v.to_string().into_bytes()),
         mutated(json_value().prop_map(|v| v.to_string())).prop_map(String::into_bytes),
     ]
+    .boxed()
 }
 
-fn hex_text() -> impl Strategy<Value = String> {
+fn hex_text() -> BoxedStrategy<String> {
     prop_oneof![
         "[0-9a-f]{64}",
         "[0-9a-fA-F]{0,70}",
         text(),
     ]
+    .boxed()
 }
 
 /// `t=…,v1=…` headers: random text, or random parts in that shape.
-fn timestamped_header_shapes() -> impl Strategy<Value = String> {
+fn timestamped_header_shapes() -> BoxedStrategy<String> {
     let part = prop_oneof![
         number_text().prop_map(|t| format!("t={t}")),
         hex_text().prop_map(|v| format!("v1={v}")),
@@ -357,16 +372,18 @@ fn timestamped_header_shapes() -> impl Strategy<Value = String> {
         // More parts than anyone sends.
         (number_text(), 10usize..40).prop_map(|(t, n)| format!("t={t}{}", ",v1=00".repeat(n))),
     ]
+    .boxed()
 }
 
 /// A timestamp: near `now`, or anywhere in i64, or at its ends.
-fn timestamp(now: i64) -> impl Strategy<Value = i64> {
+fn timestamp(now: i64) -> BoxedStrategy<i64> {
     prop_oneof![
         (-400i64..400).prop_map(move |o| now + o),
         any::<i64>(),
         prop::sample::select(vec![i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX]),
         prop::sample::select(vec![300i64, 301, -300, -301]).prop_map(move |o| now + o),
     ]
+    .boxed()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,7 +457,7 @@ fn request(method: &str, uri: &str, headers: &[(&str, Option<&str>)], body: Vec<
     let mut req = http::Request::builder().method(method).uri(uri).body(Bytes::from(body)).unwrap();
     for (name, value) in headers {
         if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
-            req.headers_mut().insert(*name, value);
+            req.headers_mut().insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value);
         }
     }
     req
@@ -519,7 +536,7 @@ proptest! {
                     });
                 prop_assert!(made, "verified without the secret's v1: {:?}", header);
             }
-            Err(e) => prop_assert!(matches!(e.status, 400 | 401 | 413), "{}", e.status),
+            Err(e) => prop_assert!(matches!(e.status.as_u16(), 400 | 401 | 413), "{}", e.status),
         }
     }
 
@@ -648,7 +665,7 @@ fn crafted_jwt(header: &str, claims: &str, key: &SecretString) -> String {
     format!("{h}.{c}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
-fn jwt_claims() -> impl Strategy<Value = Value> {
+fn jwt_claims() -> BoxedStrategy<Value> {
     prop_oneof![
         json_value(),
         (
@@ -664,6 +681,7 @@ fn jwt_claims() -> impl Strategy<Value = Value> {
                 Value::Object(m)
             }),
     ]
+    .boxed()
 }
 
 proptest! {
@@ -789,7 +807,7 @@ fn signed_payload(payload: &str, key: &SecretString) -> String {
 
 /// Tickets: random text, issued tickets (either key, either purpose, any expiry) with edits, and
 /// payloads of any JSON signed with the right key (so the JSON is read).
-fn ticket_text(key_right: impl Fn(bool) -> SecretString + Clone + 'static) -> impl Strategy<Value = (String, bool)> {
+fn ticket_text(key_right: impl Fn(bool) -> SecretString + Clone + 'static) -> BoxedStrategy<(String, bool)> {
     let k1 = key_right.clone();
     let k2 = key_right;
     prop_oneof![
@@ -813,6 +831,7 @@ fn ticket_text(key_right: impl Fn(bool) -> SecretString + Clone + 'static) -> im
         ]
         .prop_map(move |payload| (signed_payload(&payload, &k2(true)), true)),
     ]
+    .boxed()
 }
 
 proptest! {
@@ -904,7 +923,7 @@ fn luhn(nine: &[u8]) -> u8 {
 }
 
 /// A valid number in one of its written forms.
-fn personnummer_form() -> impl Strategy<Value = String> {
+fn personnummer_form() -> BoxedStrategy<String> {
     (1850i32..2030, 1u32..=12, 1u32..=28, any::<bool>(), 0u32..1000, 0usize..6).prop_map(
         |(year, month, day, coordination, serial, form)| {
             let shown_day = if coordination { day + 60 } else { day };
@@ -921,11 +940,12 @@ fn personnummer_form() -> impl Strategy<Value = String> {
             }
         },
     )
+    .boxed()
 }
 
 const TOTP_CANONICAL: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
-fn totp_text() -> impl Strategy<Value = String> {
+fn totp_text() -> BoxedStrategy<String> {
     let ascii_bases = vec![
         TOTP_CANONICAL.to_owned(),
         "gezd gnbv gy3t qojq".to_owned(),
@@ -950,6 +970,7 @@ fn totp_text() -> impl Strategy<Value = String> {
             .prop_map(|(k, v)| format!("otpauth://totp/X?secret={TOTP_CANONICAL}&{k}={}",
                 url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())),
     ]
+    .boxed()
 }
 
 proptest! {
@@ -974,7 +995,8 @@ proptest! {
             prop_assert_eq!(p.is_coordination_number(), digits[6] >= b'6');
             // The normal form is a fixed point.
             prop_assert_eq!(Personnummer::parse(&twelve, today).map(|q| q.twelve_digits()), Ok(twelve.clone()));
-            prop_assert!(!format!("{p:?}").contains(&twelve[2..]));
+            let shown = format!("{:?}", p);
+            prop_assert!(!shown.contains(&twelve[2..]), "Debug shows the number");
         }
     }
 
@@ -999,7 +1021,7 @@ proptest! {
 
 /// A URI path and query from any bytes: those a URI may carry as they are (a stray `%` included),
 /// the rest percent-encoded, invalid UTF-8 too.
-fn uri_text() -> impl Strategy<Value = String> {
+fn uri_text() -> BoxedStrategy<String> {
     let chunk = |bytes: Vec<u8>| -> String {
         bytes
             .iter()
@@ -1017,14 +1039,16 @@ fn uri_text() -> impl Strategy<Value = String> {
         Some(q) => format!("/{}?{}", chunk(path), chunk(q)),
         None => format!("/{}", chunk(path)),
     })
+    .boxed()
 }
 
 /// A header value from any bytes (those `http` refuses are left out of the request).
-fn header_bytes(valid: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
+fn header_bytes(valid: &'static [&'static str]) -> BoxedStrategy<Vec<u8>> {
     prop_oneof![
         bytes_up_to(40),
         mutated(prop::sample::select(valid).prop_map(String::from)).prop_map(String::into_bytes),
     ]
+    .boxed()
 }
 
 #[derive(serde::Deserialize)]
@@ -1037,15 +1061,16 @@ struct Shape {
 }
 
 /// One request in five has a body just over the limit.
-fn request_body() -> impl Strategy<Value = Vec<u8>> {
+fn request_body() -> BoxedStrategy<Vec<u8>> {
     prop_oneof![
         20 => any_body(),
         5 => mutated_json(json!({"name": "n", "count": 1, "tags": ["a"]})).prop_map(|v| v.to_string().into_bytes()),
         1 => Just(vec![b' '; web::MAX_BODY_BYTES + 1]),
     ]
+    .boxed()
 }
 
-fn link_ticket_forms(purpose: &'static str) -> impl Strategy<Value = (String, bool)> {
+fn link_ticket_forms(purpose: &'static str) -> BoxedStrategy<(String, bool)> {
     // A ticket for the page, valid or not, and its form around it.
     let ticket = prop_oneof![
         (text(), Just(false)),
@@ -1079,9 +1104,10 @@ fn link_ticket_forms(purpose: &'static str) -> impl Strategy<Value = (String, bo
         };
         (body, valid)
     })
+    .boxed()
 }
 
-fn form_body() -> impl Strategy<Value = (Vec<u8>, bool)> {
+fn form_body() -> BoxedStrategy<(Vec<u8>, bool)> {
     prop_oneof![
         any_body().prop_map(|b| (b, false)),
         mutated(Just("ticket=x&api_key=a+b&company_id=acme&email=a%40b.se&totp_secret=%C3%A9".to_owned()))
@@ -1096,6 +1122,7 @@ fn form_body() -> impl Strategy<Value = (Vec<u8>, bool)> {
             (s.into_bytes(), false)
         }),
     ]
+    .boxed()
 }
 
 proptest! {
@@ -1128,7 +1155,7 @@ proptest! {
             web::read_json::<Value>(&req).err().map(|e| e.status),
             web::read_json::<Shape>(&req).err().map(|e| e.status),
         ].into_iter().flatten() {
-            prop_assert!(matches!(status, 400 | 413 | 422), "{}", status);
+            prop_assert!(matches!(status.as_u16(), 400 | 413 | 422), "{}", status);
         }
     }
 
@@ -1308,7 +1335,7 @@ const ENV_NAMES: [&str; 11] = [
     "STACKONE_API_URL",
 ];
 
-fn env_value() -> impl Strategy<Value = Option<String>> {
+fn env_value() -> BoxedStrategy<Option<String>> {
     prop::option::weighted(
         0.6,
         prop_oneof![
@@ -1326,6 +1353,7 @@ fn env_value() -> impl Strategy<Value = Option<String>> {
             ]).prop_map(String::from)),
         ],
     )
+    .boxed()
 }
 
 proptest! {

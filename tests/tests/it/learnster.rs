@@ -631,3 +631,21 @@ async fn the_operator_view_lists_failed_work_and_a_token_of_another_scope_gets_4
     assert_eq!(retried.status(), 200, "{}", text(&retried));
     assert_eq!(w.sandbox.state().await.partner.results[&mv.result_id]["status"], "completed");
 }
+
+#[tokio::test]
+async fn switching_learnster_off_takes_effect_at_once_on_another_warm_instance() {
+    let w = World::new().await;
+    let other = learnster::Deps::new(w.another_instance().await);
+    let (id, token) = w.switch_on(json!({})).await;
+    let key = w.provider_key(&token);
+    let first = Move::new(6101, "warm@example.com", Some((1, "Engineer", "Offered")));
+    let resp = learnster::handle(&other, w.teamtailor.webhook("learnster", &key, &first, now())).await;
+    assert_eq!(resp.status(), 200, "the other instance is warm: {}", text(&resp));
+
+    let off = w.call(admin("DELETE", &format!("/learnster/integrations/{id}"), ADMIN_TOKEN, None)).await;
+    assert!(off.status().is_success(), "{}", text(&off));
+    let later = Move::new(6102, "later@example.com", Some((1, "Engineer", "Offered")));
+    let resp = learnster::handle(&other, w.teamtailor.webhook("learnster", &key, &later, now())).await;
+    assert_eq!(resp.status(), 403, "{}", text(&resp));
+    assert_eq!(students_with(&*w.sandbox.state().await, "later@example.com"), 0);
+}

@@ -1,13 +1,20 @@
 //! Spark Hire end to end: `sparkhire-key-exchange` against the DynamoDB and Secrets Manager API
 //! (moto) and the fakes playing Teamtailor and Spark Hire over HTTP.
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
+use hirebridge::clock::SystemClock;
 use hirebridge::config::Config;
 use hirebridge::platform::Platform;
+use hirebridge::secrets::{SecretStore, SecretsError, SecretsManagerStore};
+use hirebridge::store::DynamoStore;
+use hirebridge::SecretString;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
@@ -163,8 +170,9 @@ fn event(kind: &str, interview: &Value, authorization: &str) -> hirebridge::web:
         .unwrap()
 }
 
-/// A second instance of the function (another warm Lambda) on the same table and secrets.
-async fn another_instance(w: &World) -> sparkhire::Deps {
+/// A second instance of the function (another warm Lambda) on the same table and secrets, whose
+/// Secrets Manager calls are counted.
+async fn another_instance(w: &World) -> (sparkhire::Deps, Arc<AtomicUsize>) {
     let vars = [
         ("PUBLIC_BASE_URL", "http://hirebridge.test".to_owned()),
         ("TABLE_NAME", w.table.clone()),
@@ -173,7 +181,48 @@ async fn another_instance(w: &World) -> sparkhire::Deps {
         ("SPARKHIRE_API_URL", format!("{}/_sandbox/sparkhire", w.sandbox_url)),
     ];
     let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
-    sparkhire::Deps::new(Platform::aws(config, fast_policy()).await.expect("platform on moto"))
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let secrets =
+        CountingSecrets(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), calls.clone());
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), w.table.clone());
+    let platform =
+        Platform::new(config, Arc::new(store), Arc::new(secrets), fast_policy(), Arc::new(SystemClock));
+    (sparkhire::Deps::new(platform), calls)
+}
+
+/// Secrets Manager, counting the reads that reach it.
+struct CountingSecrets(SecretsManagerStore, Arc<AtomicUsize>);
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, SecretsError>> + Send + 'a>>;
+
+impl SecretStore for CountingSecrets {
+    fn get<'a, 'b, 'c>(&'a self, name: &'b str) -> Boxed<'c, Option<SecretString>>
+    where
+        'a: 'c,
+        'b: 'c,
+        Self: 'c,
+    {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.get(name)
+    }
+    fn put<'a, 'b, 'd, 'c>(&'a self, name: &'b str, value: &'d SecretString) -> Boxed<'c, ()>
+    where
+        'a: 'c,
+        'b: 'c,
+        'd: 'c,
+        Self: 'c,
+    {
+        self.0.put(name, value)
+    }
+    fn delete<'a, 'b, 'c>(&'a self, name: &'b str) -> Boxed<'c, ()>
+    where
+        'a: 'c,
+        'b: 'c,
+        Self: 'c,
+    {
+        self.0.delete(name)
+    }
 }
 
 #[tokio::test]
@@ -238,6 +287,20 @@ async fn a_ticket_serves_only_its_own_user_of_its_own_company_and_cannot_be_forg
     assert_eq!(s.call(form_post(&ticket, "sh-key-a")).await.status(), 200);
     assert!(!shows_connect_link(&s.config("41").await), "user 41 is connected");
     assert!(shows_connect_link(&s.config("42").await), "user 42 got nothing");
+}
+
+#[tokio::test]
+async fn the_eleventh_submission_of_one_connect_link_is_refused() {
+    let s = SparkHire::new().await;
+    s.w.sandbox.add_sparkhire_user("sh-key-a", "Anna", "anna@acme.se", &[]).await;
+    let ticket = connect_ticket(&s.config("41").await);
+    for _ in 0..10 {
+        assert_eq!(s.call(form_post(&ticket, "a-wrong-key")).await.status(), 422);
+    }
+    let resp = s.call(form_post(&ticket, "sh-key-a")).await;
+    assert_eq!(resp.status(), 429, "{}", text(&resp));
+    assert!(text(&resp).contains("ask for a new one"));
+    assert!(shows_connect_link(&s.config("41").await), "nothing was stored");
 }
 
 #[tokio::test]
@@ -343,7 +406,7 @@ async fn after_a_disconnect_another_warm_instance_stops_using_the_key_at_once() 
     let s = SparkHire::new().await;
     s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
     let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
-    let other = another_instance(&s.w).await;
+    let (other, secrets_read) = another_instance(&s.w).await;
     let via_other = |mv: Move| {
         let req = s.w.teamtailor_sparkhire.webhook("sparkhire", &s.partner_key, &mv, now());
         sparkhire::handle(&other, req)
@@ -353,14 +416,20 @@ async fn after_a_disconnect_another_warm_instance_stops_using_the_key_at_once() 
     assert_eq!(s.trigger(&s.candidate(9401, 31, &job)).await.status(), 200);
     assert_eq!(via_other(s.candidate(9402, 31, &job)).await.status(), 200);
     assert_eq!(s.interviews().await, 2);
+    let warm = secrets_read.load(Ordering::SeqCst);
+    assert_eq!(via_other(s.candidate(9405, 31, &job)).await.status(), 200);
+    assert_eq!(secrets_read.load(Ordering::SeqCst), warm, "no Secrets Manager call on a warm trigger");
+    assert_eq!(s.interviews().await, 3);
 
-    let resp = s.call(admin("DELETE", "/sparkhire/users/31/key", ADMIN_TOKEN, None)).await;
+    // (Without `company_uuid` the user is disconnected from every company: the tests share a table.)
+    let path = format!("/sparkhire/users/31/key?company_uuid={}", s.company);
+    let resp = s.call(admin("DELETE", &path, ADMIN_TOKEN, None)).await;
     assert_eq!(resp.status(), 204);
     let mv = s.candidate(9403, 31, &job);
     let resp = via_other(mv.clone()).await;
     assert!(!resp.status().is_success(), "{}", text(&resp));
     assert!(text(&resp).contains("not connected"), "{}", text(&resp));
-    assert_eq!(s.interviews().await, 2, "no interview with the disconnected key");
+    assert_eq!(s.interviews().await, 3, "no interview with the disconnected key");
     assert_eq!(s.card(&mv).await["status"], "failed");
 
     // A new key counts at once too.
@@ -564,13 +633,23 @@ async fn a_post_that_spark_hire_performs_but_answers_502_makes_no_second_job_or_
     let _turn = SWEEPING.lock().await;
     let mut s = SparkHire::new().await;
     s.retry_soon();
-    let proxy = Proxy::spawn(s.w.sandbox.clone(), &s.w.sandbox_url).await;
+    let url = spawn_interview_lister(s.w.sandbox.clone(), &s.w.sandbox_url).await;
     let http = s.w.sparkhire.platform.http.clone();
-    s.w.sparkhire.sparkhire = sparkhire::SparkHireApi::new(http, &proxy.url);
+    s.w.sparkhire.sparkhire = sparkhire::SparkHireApi::new(http, &url);
     s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &[]).await;
     assert_eq!(s.connect("31", "sh-key-31").await.status(), 200);
-    proxy.answer_502_after("/sparkhire/jobs").await;
-    proxy.answer_502_after("/sparkhire/interviews").await;
+    for path in ["/sparkhire/jobs", "/sparkhire/interviews"] {
+        let bad_gateway = Fault {
+            service: "sparkhire".into(),
+            method: Some("POST".into()),
+            path_contains: path.into(),
+            status: Some(502),
+            delay_ms: 0,
+            times: 1,
+            try_again_seconds: None,
+        };
+        s.w.sandbox.add_fault_after_performing(bad_gateway).await;
+    }
 
     let mv = s.candidate(9901, 31, "create");
     assert_eq!(s.trigger(&mv).await.status(), 502);
@@ -583,44 +662,27 @@ async fn a_post_that_spark_hire_performs_but_answers_502_makes_no_second_job_or_
     assert_eq!(st.sparkhire.jobs.len(), 1, "no second job");
     assert_eq!(st.sparkhire.interviews.len(), 1, "no second interview");
     drop(st);
-    assert_eq!(s.card(&mv).await["status"], "sent");
+    let card = s.card(&mv).await;
+    assert_eq!(card["status"], "sent", "{card}");
 }
 
-/// Spark Hire as the fake plays it, behind a proxy that lists a user's interviews
-/// (`GET /interviews`, which the fake does not serve) and can answer `502` to a `POST` after the
-/// fake performed it.
-struct Proxy {
-    url: String,
-    fail_after: Arc<tokio::sync::Mutex<Vec<String>>>,
+/// Spark Hire as the fake plays it, behind a proxy that also lists a user's interviews
+/// (`GET /interviews`, which the fake does not serve yet). Answers the proxy's Spark Hire base URL.
+async fn spawn_interview_lister(sandbox: Sandbox, sandbox_url: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sparkhire", listener.local_addr().unwrap());
+    let upstream = format!("{sandbox_url}/_sandbox");
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (sandbox, upstream) = (sandbox.clone(), upstream.clone());
+            tokio::spawn(async move { proxy_one(socket, &sandbox, &upstream).await });
+        }
+    });
+    url
 }
 
-impl Proxy {
-    async fn spawn(sandbox: Sandbox, sandbox_url: &str) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/sparkhire", listener.local_addr().unwrap());
-        let fail_after = Arc::new(tokio::sync::Mutex::new(Vec::new()));
-        let (upstream, fail) = (format!("{sandbox_url}/_sandbox"), fail_after.clone());
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let (sandbox, upstream, fail) = (sandbox.clone(), upstream.clone(), fail.clone());
-                tokio::spawn(async move { proxy_one(socket, &sandbox, &upstream, &fail).await });
-            }
-        });
-        Proxy { url, fail_after }
-    }
-
-    /// The next `POST` to `path` is performed, then answered `502`.
-    async fn answer_502_after(&self, path: &str) {
-        self.fail_after.lock().await.push(path.to_owned());
-    }
-}
-
-async fn proxy_one(
-    mut socket: tokio::net::TcpStream,
-    sandbox: &Sandbox,
-    upstream: &str,
-    fail_after: &tokio::sync::Mutex<Vec<String>>,
-) {
+/// One request (HTTP/1.1, one per connection): the interview list, or forwarded to the fake.
+async fn proxy_one(mut socket: tokio::net::TcpStream, sandbox: &Sandbox, upstream: &str) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -650,27 +712,18 @@ async fn proxy_one(
         }
     }
     let body = buf[head_end..head_end + length].to_vec();
-    let path = target.split('?').next().unwrap_or_default().to_owned();
-    let (status, answer) = if method == "GET" && path == "/sparkhire/interviews" {
+    let (status, answer) = if method == "GET" && target.split('?').next() == Some("/sparkhire/interviews") {
         (200, interviews_of(sandbox, header("authorization").as_deref()).await)
     } else {
-        let client = reqwest::Client::new();
-        let mut req = client.request(method.parse().unwrap(), format!("{upstream}{target}")).body(body);
+        let mut req =
+            reqwest::Client::new().request(method.parse().unwrap(), format!("{upstream}{target}")).body(body);
         for name in ["authorization", "content-type"] {
             if let Some(v) = header(name) {
                 req = req.header(name, v);
             }
         }
         let resp = req.send().await.unwrap();
-        let (status, text) = (resp.status().as_u16(), resp.text().await.unwrap_or_default());
-        let mut fail = fail_after.lock().await;
-        match fail.iter().position(|p| method == "POST" && *p == path) {
-            Some(i) => {
-                fail.remove(i);
-                (502, json!({"error": "bad gateway"}).to_string())
-            }
-            None => (status, text),
-        }
+        (resp.status().as_u16(), resp.text().await.unwrap_or_default())
     };
     let reply = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",

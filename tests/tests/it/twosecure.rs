@@ -403,23 +403,6 @@ async fn a_read_only_company_key_is_reported_on_the_card() {
     assert_eq!(t.w.sandbox.state().await.teamtailor.applications[0].stage_id, "s1");
 }
 
-#[tokio::test]
-async fn orders_open_for_thirty_days_are_given_up() {
-    let t = TwoSecure::new().await;
-    let mv = t.candidate(7701, Some(PNR));
-    assert_eq!(t.order(&mv, "tok").await.status(), 200);
-    let platform = &t.w.twosecure_status.platform;
-    let mut order = t.stored(&mv).await;
-    order.created_at = now() - 31 * 24 * 3600;
-    assert!(store::update(platform, &order, Status::Sent).await.unwrap());
-    let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
-    assert!(report.gave_up >= 1, "{report:?}");
-    let card = t.card(&mv).await;
-    assert_eq!(card["status"], "failed");
-    assert!(card["summary"].as_str().unwrap().contains("30 days"));
-    assert_eq!(t.stored(&mv).await.status, Status::GaveUp);
-}
-
 /// Issue 11: a `pending` callback whose card update is slow, racing a poll that finds the order
 /// completed: the card ends at completed, whatever order the two updates reach Teamtailor in.
 #[tokio::test]
@@ -456,25 +439,6 @@ async fn a_pending_callback_racing_a_completed_poll_never_leaves_pending_on_the_
         st.partner.updates.iter().filter(|u| u.id == mv.result_id).map(|u| &u.attributes["status"]).collect();
     assert!(updates.contains(&&json!("pending")), "the race happened: {updates:?}");
     assert_eq!(st.partner.results[&mv.result_id]["status"], "completed", "{updates:?}");
-}
-
-/// Issue 11: the invocation that recorded a completion ended before its card: the poll finishes it.
-#[tokio::test]
-async fn a_completion_whose_card_was_never_sent_is_finished_by_the_poll() {
-    let t = TwoSecure::new().await;
-    let mut mv = t.candidate(7802, Some(PNR));
-    mv.webhook_data["auto-move"] = json!("false");
-    assert_eq!(t.order(&mv, "tok").await.status(), 200);
-    let platform = &t.w.twosecure_status.platform;
-    let mut order = t.stored(&mv).await;
-    order.status = Status::Completed;
-    order.settled = false;
-    order.check_at = now() - 1;
-    assert!(store::update(platform, &order, Status::Sent).await.unwrap());
-    let report = twosecure::poll(&t.w.twosecure_status).await.unwrap();
-    assert!(report.settled >= 1, "{report:?}");
-    assert_eq!(t.card(&mv).await["status"], "completed");
-    assert!(t.stored(&mv).await.settled);
 }
 
 /// Issue 12 #5: files over the limits, off Teamtailor's hosts or beyond ten are left out, the
