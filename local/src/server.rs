@@ -63,7 +63,11 @@ impl Functions {
     /// Every function's scheduled run, as EventBridge would start them.
     pub async fn sweep(&self) -> serde_json::Value {
         serde_json::json!({
+            "alva": alva::sweep(&self.alva).await,
             "learnster": learnster::sweep(&self.learnster).await,
+            "2secure": twosecure::sweep(&self.twosecure_order).await,
+            "2secure-status": twosecure::status_sweep(&self.twosecure_status).await,
+            "sparkhire": sparkhire::sweep(&self.sparkhire).await,
             "stackone": stackone::sweep(&self.stackone).await,
         })
     }
@@ -216,9 +220,6 @@ pub async fn start(
         timer.tick().await;
         loop {
             timer.tick().await;
-            if let Err(e) = twosecure::poll(&poller.twosecure_status).await {
-                tracing::warn!(error = %e.detail, "scheduled 2secure poll failed");
-            }
             poller.sweep().await;
         }
     });

@@ -74,12 +74,32 @@ pub async fn send(
     deliver(platform, item, partner_api_key).await
 }
 
-/// Sends a recorded update and marks it sent (unless a newer one was recorded meanwhile).
+/// Sends a recorded update and marks it sent. When a newer update was recorded while this one was
+/// on its way (and may have arrived after it), the newer one is sent again, so the card ends on it.
 async fn deliver(
     platform: &Platform,
     item: Item,
     partner_api_key: &SecretString,
 ) -> Result<Delivery, AppError> {
+    let (pk, mut item) = (item.pk.clone(), item);
+    for _ in 0..3 {
+        match deliver_once(platform, item, partner_api_key).await? {
+            Some(delivery) => return Ok(delivery),
+            None => match platform.store.get(&pk, SK).await? {
+                Some(newer) if newer.str("state") != Some("sent") => item = newer,
+                _ => return Ok(Delivery::Delivered),
+            },
+        }
+    }
+    Ok(Delivery::Later)
+}
+
+/// One attempt: `None` when the update was sent but a newer one had been recorded meanwhile.
+async fn deliver_once(
+    platform: &Platform,
+    item: Item,
+    partner_api_key: &SecretString,
+) -> Result<Option<Delivery>, AppError> {
     let result = item.attrs.get("result").cloned().unwrap_or_default();
     let update_url = item.str("update_url").unwrap_or_default().to_owned();
     let version = item.i64("version").unwrap_or_default();
@@ -89,8 +109,10 @@ async fn deliver(
             sent.attrs.remove(DUE_QUEUE);
             sent.attrs.remove(DUE_AT);
             let sent = sent.with("state", "sent");
-            platform.store.put(sent, Some(Cond::Eq("version", json!(version)))).await?;
-            Ok(Delivery::Delivered)
+            match platform.store.put(sent, Some(Cond::Eq("version", json!(version)))).await? {
+                PutOutcome::Written => Ok(Some(Delivery::Delivered)),
+                PutOutcome::Rejected(_) => Ok(None),
+            }
         }
         Err(e) => {
             tracing::warn!(error = %e.detail, "card update not delivered; the sweep sends it again");
@@ -98,7 +120,7 @@ async fn deliver(
             let delay = RETRY_SECS.saturating_mul(1 << attempts.min(6));
             let retry = item.with("attempts", attempts).with(DUE_AT, platform.clock.now_secs() + delay);
             platform.store.put(retry, Some(Cond::Eq("version", json!(version)))).await?;
-            Ok(Delivery::Later)
+            Ok(Some(Delivery::Later))
         }
     }
 }

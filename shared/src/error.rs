@@ -63,7 +63,7 @@ impl AppError {
         tracing::error!(cause = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "hirebridge hit an internal error; nothing was sent. Try again in a minute.",
+            "hirebridge hit an internal error. Try again in a minute; if it happens again, tell your hirebridge admin.",
         )
     }
 

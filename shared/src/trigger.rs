@@ -144,33 +144,58 @@ fn failure_card(not_done: &str, e: &AppError, retry_in: Option<u64>, event_id: &
 
 /// Runs one recorded trigger again (sweep or admin), if it can be claimed.
 async fn rerun<T: Trigger>(t: &T, record: &WorkRecord, by_hand: bool) -> AppResult<Option<Response>> {
-    let Some(lease) = t.platform().idempotency.claim_again(record, by_hand).await? else {
+    let platform = t.platform();
+    let Ok(recorded) = serde_json::from_value::<Recorded<T::Work>>(record.work.clone()) else {
+        return settle_other(platform, record).await;
+    };
+    let Some(lease) = platform.idempotency.claim_again(record, by_hand).await? else {
         return Ok(None);
     };
-    let recorded: Recorded<T::Work> =
-        serde_json::from_value(record.work.clone()).map_err(AppError::internal)?;
-    let listing = t.platform().listing(T::INTEGRATION).await?;
+    let listing = platform.listing(T::INTEGRATION).await?;
     let tenant = match t.tenant(&recorded.tenant).await {
         Ok(tenant) => tenant,
-        Err(e) => {
-            // The tenant is gone (switched off, disconnected): nothing can run this work again.
-            let card =
-                PartnerResult::new(ResultStatus::Failed).summary(format!("{}: {}", T::NOT_DONE, e.detail));
-            let update =
-                CardUpdate { integration: T::INTEGRATION, update_url: &recorded.update_url, result: &card };
-            let _ = cards::send(t.platform(), update, &listing.partner_api_key).await;
-            let response = web::text(StatusCode::BAD_GATEWAY, card.summary.as_deref().unwrap_or_default());
-            t.platform()
-                .idempotency
-                .finish(lease, &Outcome::from_response(&response), Finish::GivenUp(e.detail))
-                .await?;
-            return Ok(Some(response));
-        }
+        Err(e) => return Ok(Some(tenant_unavailable::<T>(platform, &recorded, &listing, lease, e).await?)),
     };
     let live = T::Live::default();
     let run =
         Run { listing: &listing, tenant: &tenant, recorded: &recorded, live: &live, event_id: &record.id };
     conclude(t, run, lease).await.map(Some)
+}
+
+/// The tenant of recorded work could not be read: gone (4xx: switched off, disconnected), the
+/// work is given up and the card says why; a passing failure (5xx) leaves it due.
+async fn tenant_unavailable<T: Trigger>(
+    platform: &Platform,
+    recorded: &Recorded<T::Work>,
+    listing: &Listing,
+    lease: Lease,
+    e: AppError,
+) -> AppResult<Response> {
+    let card = PartnerResult::new(ResultStatus::Failed).summary(format!("{}: {}", T::NOT_DONE, e.detail));
+    let response = web::text(StatusCode::BAD_GATEWAY, card.summary.as_deref().unwrap_or_default());
+    let outcome = Outcome::from_response(&response);
+    if e.status.is_server_error() {
+        platform.idempotency.finish(lease, &outcome, Finish::Failed(e.detail)).await?;
+        return Ok(response);
+    }
+    let update = CardUpdate { integration: T::INTEGRATION, update_url: &recorded.update_url, result: &card };
+    if let Err(e) = cards::send(platform, update, &listing.partner_api_key).await {
+        tracing::warn!(error = %e.detail, "card update not recorded");
+    }
+    platform.idempotency.finish(lease, &outcome, Finish::GivenUp(e.detail)).await?;
+    Ok(response)
+}
+
+/// A due item of this integration that is not one of its triggers (a vendor event whose run
+/// ended before its outcome was recorded): its card is retried on its own, and the vendor
+/// delivers the event again, so it leaves the due queue.
+async fn settle_other(platform: &Platform, record: &WorkRecord) -> AppResult<Option<Response>> {
+    if let Some(lease) = platform.idempotency.claim_again(record, false).await? {
+        let response = web::text(StatusCode::ACCEPTED, "settled by the sweep");
+        let note = "not a trigger: its card is retried on its own".to_owned();
+        platform.idempotency.finish(lease, &Outcome::from_response(&response), Finish::GivenUp(note)).await?;
+    }
+    Ok(None)
 }
 
 /// What one scheduled run did.

@@ -11,7 +11,7 @@ use hirebridge::teamtailor::public_api::{PublicApi, Resource};
 use hirebridge::SecretString;
 use http::StatusCode;
 
-use crate::store::{self, Access, Company, GrantClaim};
+use crate::store::{self, Company, Grant, GrantClaim};
 use crate::trigger::Work;
 use crate::{Deps, VendorSecret};
 
@@ -30,8 +30,8 @@ pub async fn sync(deps: &Deps, vendor: &VendorSecret, company: &Company, work: &
     };
     let (mut granted, mut invited, mut missed) = (0, 0, Vec::new());
     for (email, name) in &people {
-        let access = Access { company: company.id(), profile: &work.test_profile, email };
-        match grant(deps, vendor, &access, name).await {
+        let grant_of = Grant { company: company.id(), profile: &work.test_profile, email };
+        match grant(deps, vendor, &grant_of, name).await {
             Ok(Granted::Now { invited: i }) => {
                 granted += 1;
                 invited += usize::from(i);
@@ -130,7 +130,7 @@ enum Granted {
 async fn grant(
     deps: &Deps,
     vendor: &VendorSecret,
-    access: &Access<'_>,
+    access: &Grant<'_>,
     name: &str,
 ) -> Result<Granted, String> {
     let platform = &deps.platform;

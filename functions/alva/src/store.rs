@@ -248,14 +248,14 @@ pub async fn invited(
 }
 
 /// Where one person's access to one test profile's results is claimed.
-pub struct Access<'a> {
+pub struct Grant<'a> {
     pub company: &'a str,
     pub profile: &'a str,
     /// Lower-cased.
     pub email: &'a str,
 }
 
-impl Access<'_> {
+impl Grant<'_> {
     fn item(&self) -> Item {
         Item::new(company_pk(self.company), grant_sk(self.profile, self.email))
     }
@@ -272,30 +272,26 @@ pub enum GrantClaim {
     Granting,
 }
 
-/// Claims `access` for `lease` (taken over when a holder died with it).
+/// Claims `grant` for `lease` (taken over when a holder died with it).
 pub async fn claim_grant(
     platform: &Platform,
-    access: &Access<'_>,
+    grant: &Grant<'_>,
     lease: Duration,
 ) -> Result<GrantClaim, StoreError> {
-    Ok(match claim::once(platform.store.as_ref(), platform.clock.as_ref(), access.item(), lease).await? {
+    Ok(match claim::once(platform.store.as_ref(), platform.clock.as_ref(), grant.item(), lease).await? {
         Claimed::Won => GrantClaim::Ours,
         Claimed::Held(Some(current)) if claim::is_done(&current) => GrantClaim::Granted,
         Claimed::Held(_) => GrantClaim::Granting,
     })
 }
 
-pub async fn grant_done(
-    store: &dyn ItemStore,
-    access: &Access<'_>,
-    alva_user: &str,
-) -> Result<(), StoreError> {
-    claim::done(store, access.item().with("alva_user_id", alva_user)).await
+pub async fn grant_done(store: &dyn ItemStore, grant: &Grant<'_>, alva_user: &str) -> Result<(), StoreError> {
+    claim::done(store, grant.item().with("alva_user_id", alva_user)).await
 }
 
 /// Gives up a claim that could not be granted, so that the next trigger tries again at once.
-pub async fn grant_released(store: &dyn ItemStore, access: &Access<'_>) {
-    let item = access.item();
+pub async fn grant_released(store: &dyn ItemStore, grant: &Grant<'_>) {
+    let item = grant.item();
     let _ = store.delete(&item.pk, &item.sk).await;
 }
 

@@ -14,12 +14,12 @@ mod trigger;
 
 use std::collections::{HashMap, HashSet};
 
-use hirebridge::error::{AppResult, Style};
+use hirebridge::error::Style;
 use hirebridge::platform::Platform;
 use hirebridge::routes::{self, Access, Route};
 use hirebridge::teamtailor::activations::Activations;
 use hirebridge::web::{Request, Response};
-use hirebridge::{AppError, SecretString};
+use hirebridge::SecretString;
 use http::Method;
 use tokio::sync::RwLock;
 

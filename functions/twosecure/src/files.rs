@@ -6,7 +6,9 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hirebridge::config::Config;
-use hirebridge::outbound::{HttpClient, RetryPolicy};
+use std::time::Duration;
+
+use hirebridge::outbound::{time_left, RetryPolicy};
 use url::Url;
 
 use crate::api::Attachment;
@@ -117,12 +119,16 @@ impl FileHosts {
     }
 }
 
-/// Fetches files as above.
+/// Fetches files as above, each in one attempt (a file that fails is left out, not retried).
 pub struct Files {
     /// Its own client: it never follows a redirect.
     client: reqwest::Client,
+    timeout: Duration,
     pub hosts: FileHosts,
 }
+
+/// Below this much time left in the invocation a file is not started.
+const LEAST_USEFUL: Duration = Duration::from_millis(500);
 
 impl Files {
     pub fn new(policy: &RetryPolicy, hosts: FileHosts) -> Self {
@@ -132,16 +138,16 @@ impl Files {
             .timeout(policy.request_timeout)
             .build()
             .expect("the file client's settings are valid");
-        Files { client, hosts }
+        Files { client, timeout: policy.request_timeout, hosts }
     }
 
     /// Fetches the first [`MAX_FILES`] of `wanted` within [`MAX_TOTAL_BYTES`].
-    pub async fn fetch(&self, http: &HttpClient, wanted: &[FileRef]) -> Fetched {
+    pub async fn fetch(&self, wanted: &[FileRef]) -> Fetched {
         let mut out = Fetched::default();
         let mut budget = MAX_TOTAL_BYTES;
         for (i, file) in wanted.iter().enumerate() {
             let fetched = match i < MAX_FILES {
-                true => self.fetch_one(http, &file.url, budget).await,
+                true => self.fetch_one(&file.url, budget).await,
                 false => Err(LeftOut::TooMany),
             };
             match fetched {
@@ -156,10 +162,15 @@ impl Files {
         out
     }
 
-    async fn fetch_one(&self, http: &HttpClient, url: &str, budget: usize) -> Result<Vec<u8>, LeftOut> {
+    async fn fetch_one(&self, url: &str, budget: usize) -> Result<Vec<u8>, LeftOut> {
         let url = Url::parse(url).ok().filter(|u| self.hosts.allows(u)).ok_or(LeftOut::NotFromTeamtailor)?;
-        let request = self.client.get(url.as_str());
-        let mut resp = http.send("Teamtailor files", request).await.map_err(|_| LeftOut::Unavailable)?;
+        // Within the invocation's deadline, like every call out.
+        let timeout = time_left().map_or(self.timeout, |left| left.min(self.timeout));
+        if timeout < LEAST_USEFUL {
+            return Err(LeftOut::Unavailable);
+        }
+        let request = self.client.get(url.as_str()).timeout(timeout);
+        let mut resp = request.send().await.map_err(|_| LeftOut::Unavailable)?;
         if resp.status().is_redirection() {
             return Err(LeftOut::Redirected);
         }
@@ -285,10 +296,7 @@ mod tests {
         let wanted =
             |name: &str, path: &str| FileRef { name: name.into(), url: base.join(path).unwrap().to_string() };
         let fetched = files
-            .fetch(
-                &HttpClient::new(policy.clone()),
-                &[wanted("moved.pdf", "redirect"), wanted("huge.bin", "endless"), wanted("cv.pdf", "ok")],
-            )
+            .fetch(&[wanted("moved.pdf", "redirect"), wanted("huge.bin", "endless"), wanted("cv.pdf", "ok")])
             .await;
         assert_eq!(fetched.attachments.len(), 1);
         assert_eq!(fetched.attachments[0].file_name, "cv.pdf");

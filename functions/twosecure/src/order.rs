@@ -137,7 +137,7 @@ impl Trigger for Deps {
                 AppError::unprocessable("hirebridge could not read the recorded Personnummer again; move the candidate to this stage again")
             })?;
         let fetched = match live.fresh {
-            true => self.files.fetch(&self.platform.http, &live.files).await,
+            true => self.files.fetch(&live.files).await,
             false => Fetched {
                 attachments: vec![],
                 left_out: work.files.iter().map(|f| (f.clone(), LeftOut::LinkExpired)).collect(),

@@ -403,6 +403,8 @@ struct Fixture {
     twosecure: twosecure::Deps,
     stackone: stackone::Deps,
     sparkhire: sparkhire::Deps,
+    /// Partner results under `TEAMTAILOR_API_URL` (a proxy or sandbox with a path).
+    proxied_results: hirebridge::teamtailor::partner_results::PartnerResults,
 }
 
 fn fixture_config() -> Config {
@@ -436,6 +438,15 @@ impl Fixture {
             twosecure: twosecure::Deps::new(platform()),
             stackone: stackone::Deps::new(platform()),
             sparkhire: sparkhire::Deps::new(platform()),
+            proxied_results: hirebridge::teamtailor::partner_results::PartnerResults::new(
+                hirebridge::outbound::HttpClient::new(Default::default()),
+                &Config::from_lookup(|k| match k {
+                    "PUBLIC_BASE_URL" => Some("https://hb.example.com".into()),
+                    "TEAMTAILOR_API_URL" => Some("http://127.0.0.1:9/tt/".into()),
+                    _ => None,
+                })
+                .unwrap(),
+            ),
             rt,
         }
     }
@@ -606,16 +617,10 @@ proptest! {
         ],
         proxied in any::<bool>(),
     ) {
-        let mut vars = HashMap::from([("PUBLIC_BASE_URL", "https://hb.example.com")]);
-        if proxied {
-            vars.insert("TEAMTAILOR_API_URL", "http://127.0.0.1:9/tt/");
-        }
-        let config = Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
-        let results = hirebridge::teamtailor::partner_results::PartnerResults::new(
-            hirebridge::outbound::HttpClient::new(Default::default()),
-            &config,
-        );
-        match results.resolve(&url) {
+        let resolved = with_fixture(|f| {
+            if proxied { f.proxied_results.resolve(&url) } else { f.platform.partner_results.resolve(&url) }
+        });
+        match resolved {
             Ok(resolved) => {
                 let bases: Vec<String> = if proxied {
                     vec!["http://127.0.0.1:9/tt/partner/v1/partner-results/".to_owned()]
