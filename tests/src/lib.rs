@@ -39,6 +39,39 @@ pub async fn spawn_sandbox() -> (Sandbox, String) {
     testkit::spawn().await
 }
 
+/// A table of this world's own, defined as the one `make test` created from template.yaml: the
+/// due queues are per table, so one world's sweep never runs another world's work.
+async fn own_table(dynamodb: &aws_sdk_dynamodb::Client, template_table: &str) -> String {
+    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex};
+    let described =
+        dynamodb.describe_table().table_name(template_table).send().await.expect("describe the table");
+    let t = described.table().expect("a table");
+    let name = format!("{template_table}-{}", uuid::Uuid::new_v4().simple());
+    let indexes: Vec<GlobalSecondaryIndex> = t
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            GlobalSecondaryIndex::builder()
+                .index_name(i.index_name().unwrap_or_default())
+                .set_key_schema(Some(i.key_schema().to_vec()))
+                .set_projection(i.projection().cloned())
+                .build()
+                .expect("an index")
+        })
+        .collect();
+    dynamodb
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(t.attribute_definitions().to_vec()))
+        .set_key_schema(Some(t.key_schema().to_vec()))
+        .set_global_secondary_indexes(Some(indexes))
+        .send()
+        .await
+        .expect("create this world's table");
+    name
+}
+
 /// A fast policy for tests: same rules, shorter waits.
 pub fn fast_policy() -> RetryPolicy {
     RetryPolicy {
@@ -94,12 +127,13 @@ impl World {
     }
 
     pub async fn with_policy(policy: RetryPolicy) -> World {
-        let (_endpoint, table) = moto();
+        let (_endpoint, template_table) = moto();
         let (sandbox, sandbox_url) = spawn_sandbox().await;
         let prefix = format!("test-{}", uuid::Uuid::new_v4());
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = own_table(&dynamodb, &template_table).await;
         let seed = [
             (
                 format!("{prefix}/teamtailor/learnster"),

@@ -544,7 +544,8 @@ async fn a_learnster_hanging_past_the_invocations_deadline_is_recorded_and_retri
     w.deps.platform.idempotency.retry_schedule = vec![0];
     let (id, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
-    w.sandbox.add_fault(learnster_fault("GET", "/users/students/", None, 5_000, 1)).await;
+    // Every attempt hangs: the calls go on until the invocation's time runs out.
+    w.sandbox.add_fault(learnster_fault("GET", "/users/students/", None, 5_000, 10)).await;
     let mv = Move::new(6003, "slowpoke@example.com", Some((1, "Engineer", "Offered")));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1_500);
     let req = w.teamtailor.webhook("learnster", &key, &mv, now());
@@ -557,6 +558,7 @@ async fn a_learnster_hanging_past_the_invocations_deadline_is_recorded_and_retri
         w.deps.platform.idempotency.record(&format!("learnster#{id}"), &mv.event_id).await.unwrap().unwrap();
     assert_eq!(record.state, hirebridge::idempotency::WorkState::Failed, "recorded, not left in progress");
 
+    w.sandbox.state().await.faults.clear();
     learnster::sweep(&w.deps).await;
     let st = w.sandbox.state().await;
     assert_eq!(students_with(&st, "slowpoke@example.com"), 1);
