@@ -346,7 +346,8 @@ async fn poll(world: &World, open: usize, warm_runs: usize) -> Result<Value, Str
             return Err(format!("finishing an order before the poll: {} {}", r.status, r.text()));
         }
     }
-    let finished = world.sandbox.state().await.twosecure.orders.len() - world.open_orders().await;
+    let placed = world.sandbox.state().await.twosecure.orders.len();
+    let finished = placed - world.open_orders().await;
     let schedule = world.schedule_event("twosecure-status");
     let first = env.invoke(&schedule).await?;
     let mut tally = Tally::default();
