@@ -303,6 +303,21 @@ impl Env {
         Ok(Invoked { ok: ended.ok, status, body, duration: ended.duration, calls: self.proxy.since(mark) })
     }
 
+    /// Ends a process started under a wrapper (strace) by killing what it runs, so that the
+    /// wrapper finishes its output and exits.
+    pub fn stop_traced(&mut self) {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.pid)).unwrap_or_default();
+        for pid in children.split_whitespace() {
+            let _ = std::process::Command::new("kill").args(["-KILL", pid]).status();
+        }
+        for _ in 0..200 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn cpu_ticks(&self) -> u64 {
         procfs::cpu_ticks(self.pid).unwrap_or(0)
     }

@@ -136,6 +136,8 @@ pub struct Tally {
     pub query_items: u64,
     pub query_scanned: u64,
     pub other: u64,
+    /// Time spent waiting on AWS (moto, through the proxy), summed.
+    pub aws_us: u64,
 }
 
 impl Tally {
@@ -143,6 +145,7 @@ impl Tally {
         self.invocations += 1;
         let (mut sm, mut ddb, mut beyond) = (0, 0, 0);
         for c in calls {
+            self.aws_us += c.elapsed_us;
             *self.ops.entry(format!("{}.{}", c.service, c.op)).or_default() += 1;
             match c.service.as_str() {
                 "secretsmanager" => sm += 1,
@@ -191,6 +194,7 @@ impl Tally {
             "query_items_returned": self.query_items,
             "query_items_scanned": self.query_scanned,
             "other_calls": self.other,
+            "aws_wait_ms_per_invocation": self.per(self.aws_us) / 1e3,
             "by_operation": self.ops,
             "by_operation_and_key": self.keys,
         })
@@ -396,7 +400,13 @@ fn learnster_effects(st: &testkit::sandbox::SandboxState, result_ids: &HashSet<S
             }
         }
     }
+    let mut final_status: BTreeMap<String, u64> = BTreeMap::new();
+    for id in result_ids {
+        let status = st.partner.results.get(id).and_then(|r| r.get("status")).and_then(Value::as_str).unwrap_or("none");
+        *final_status.entry(status.to_owned()).or_default() += 1;
+    }
     json!({
+        "partner_results_final_status": final_status,
         "partner_results_updated_once": updates.values().filter(|&&n| n == 1).count(),
         "partner_results_updated_more_than_once": updates.values().filter(|&&n| n > 1).count(),
         "partner_results_never_updated": result_ids.len() - updates.len(),
@@ -466,6 +476,7 @@ async fn scale_and_sweep(world: &World, n: usize, concurrency: usize) -> Result<
         tally.ddb += t.ddb;
         tally.ddb_beyond_work_item += t.ddb_beyond_work_item;
         tally.with_sm += t.with_sm;
+        tally.aws_us += t.aws_us;
         tally.max_ddb = tally.max_ddb.max(t.max_ddb);
         tally.max_ddb_beyond = tally.max_ddb_beyond.max(t.max_ddb_beyond);
         for (k, v) in t.ops {
@@ -599,12 +610,14 @@ async fn run() -> Result<(), String> {
     // Set-up: each tenant through its function's own admin routes, in an environment of its own.
     let mut ready: Vec<&Function> = Vec::new();
     for f in &built {
+        let t = Instant::now();
         let outcome = async {
             let mut env = world.start(&world.spec(f.name)).await?;
             env.ready(READY_LIMIT).await?;
             world.setup(f.kind, &mut env).await
         }
         .await;
+        eprintln!("bench: set-up of {} in {:.1} s", f.name, t.elapsed().as_secs_f64());
         match outcome {
             Ok(()) => ready.push(f),
             Err(e) => rows.get_mut(f.name).unwrap().errors.push(format!("set-up: {e}")),

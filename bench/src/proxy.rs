@@ -24,6 +24,8 @@ pub struct Call {
     pub items: u64,
     pub scanned: u64,
     pub status: u16,
+    /// From the request's arrival at the proxy to moto's answer.
+    pub elapsed_us: u64,
 }
 
 impl Call {
@@ -82,6 +84,7 @@ impl Proxy {
 const HOP_BY_HOP: [&str; 6] = ["host", "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"];
 
 async fn forward(State(s): State<Shared>, req: Request) -> Response {
+    let arrived = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -102,7 +105,8 @@ async fn forward(State(s): State<Shared>, req: Request) -> Response {
             (http::StatusCode::BAD_GATEWAY, http::HeaderMap::new(), bytes::Bytes::from(format!("proxy: {e}")))
         }
     };
-    let call = describe(&target, &parts.headers, &body, &answer, status.as_u16());
+    let mut call = describe(&target, &parts.headers, &body, &answer, status.as_u16());
+    call.elapsed_us = arrived.elapsed().as_micros() as u64;
     s.calls.lock().unwrap().push(call);
     let mut response = Response::builder().status(status);
     for (name, value) in &headers {
@@ -129,7 +133,7 @@ fn describe(target: &str, headers: &http::HeaderMap, body: &[u8], answer: &[u8],
         }
     };
     let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let mut call = Call { service, op, keys: Vec::new(), index: None, items: 0, scanned: 0, status };
+    let mut call = Call { service, op, keys: Vec::new(), index: None, items: 0, scanned: 0, status, elapsed_us: 0 };
     if call.service == "dynamodb" {
         collect_keys(&request, &mut call.keys);
         if call.op == "Query" || call.op == "Scan" {

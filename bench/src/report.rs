@@ -224,9 +224,9 @@ pub fn markdown(doc: &Value) -> String {
     let _ = writeln!(md, "## Per function, and as a ratio to the floor\n");
     let _ = writeln!(
         md,
-        "| function | event | init ms | init CPU ms | first inv. ms | warm p50 ms | warm p99 ms | CPU / warm inv. ms | peak RSS MB | binary MB | zip MB | SM calls / warm inv. | DynamoDB / warm inv. (beyond work item, max) |"
+        "| function | event | init ms | init CPU ms | first inv. ms | warm p50 ms | warm p99 ms | of which waiting on moto ms (mean) | CPU / warm inv. ms | peak RSS MB | binary MB | zip MB | SM calls / warm inv. | DynamoDB / warm inv. (beyond work item, max) |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let empty = Vec::new();
     let functions = doc["functions"].as_array().unwrap_or(&empty);
     for f in functions {
@@ -249,7 +249,7 @@ pub fn markdown(doc: &Value) -> String {
         let cpu = f["warm"]["cpu_ms_per_invocation_schedstat"].as_f64();
         let _ = writeln!(
             md,
-            "| **{}** | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| **{}** | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             f["name"].as_str().unwrap_or_default(),
             f["event"].as_str().unwrap_or_default(),
             with_ratio(num(f, "/init_ms/p50"), r["init"].as_f64(), 2),
@@ -257,6 +257,7 @@ pub fn markdown(doc: &Value) -> String {
             with_ratio(num(f, "/first_invocation_ms/p50"), r["first_invocation"].as_f64(), 2),
             with_ratio(num(f, "/warm/p50_ms"), r["warm_p50"].as_f64(), 3),
             with_ratio(num(f, "/warm/p99_ms"), r["warm_p99"].as_f64(), 3),
+            if floor { "–".to_owned() } else { fmt(aws["aws_wait_ms_per_invocation"].as_f64(), 3) },
             with_ratio(cpu, r["cpu_per_warm_invocation"].as_f64(), 3)
                 + &format!(" [stat: {}]", fmt(num(f, "/warm/cpu_ms_per_invocation"), 2)),
             with_ratio(num(f, "/peak_rss_kb").map(|k| k * 1024.0 / MB), r["peak_rss"].as_f64(), 2),
@@ -425,8 +426,10 @@ struct Sys {
 fn parse_strace(text: &str) -> Vec<Sys> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let mut parts = line.splitn(3, ' ');
-        let (Some(_pid), Some(ts), Some(call)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let mut parts = line.trim_start().splitn(2, char::is_whitespace);
+        let (Some(_pid), Some(rest)) = (parts.next(), parts.next()) else { continue };
+        let mut parts = rest.trim_start().splitn(2, char::is_whitespace);
+        let (Some(ts), Some(call)) = (parts.next(), parts.next()) else { continue };
         let Ok(t) = ts.parse::<f64>() else { continue };
         let call = call.trim_start();
         if call.starts_with("<...") || call.starts_with("---") || call.starts_with("+++") {
@@ -557,11 +560,11 @@ pub async fn investigate_init(world: &World, functions: &[&Function], rounds: us
             let mut env = world.start(&crate::spec_with(world, f.name, wrapper, Vec::new())).await?;
             env.ready(std::time::Duration::from_secs(60)).await?;
             let port = env.runtime_addr.port();
-            drop(env);
+            env.stop_traced();
             let wrapper = vec!["strace".into(), "-c".into(), "-f".into(), "-o".into(), summary.display().to_string()];
             let mut env = world.start(&crate::spec_with(world, f.name, wrapper, Vec::new())).await?;
             env.ready(std::time::Duration::from_secs(60)).await?;
-            drop(env);
+            env.stop_traced();
             Ok::<u16, String>(port)
         }
         .await;

@@ -20,6 +20,32 @@ use serde::{Deserialize, Serialize};
 
 use crate::web::{Request, Response};
 
+/// What a scheduled run answers: its report, or the error that stopped it.
+pub fn report<T: Serialize>(outcome: crate::error::AppResult<T>) -> serde_json::Value {
+    match outcome {
+        Ok(report) => serde_json::to_value(report).unwrap_or_default(),
+        Err(e) => serde_json::json!({"error": e.detail}),
+    }
+}
+
+/// A function's `main`: logging, the configuration, the platform and the function's `Deps`
+/// built once per cold start, then its routes and its scheduled run, borrowing them.
+/// `hirebridge::lambda_main!(alva::Deps, alva::handle, alva::sweep);`
+#[macro_export]
+macro_rules! lambda_main {
+    ($deps:path, $handle:path, $scheduled:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::logging::init();
+            let config = $crate::config::Config::from_env()?;
+            let platform = $crate::platform::Platform::aws(config, $crate::outbound::RetryPolicy::default()).await?;
+            let deps = <$deps>::new(platform);
+            let deps = &deps;
+            $crate::lambda::run_with_schedule(|req| $handle(deps, req), || $scheduled(deps)).await
+        }
+    };
+}
+
 /// Runs a function that only serves HTTP routes. A scheduled event fails the invocation: this
 /// function has no schedule.
 pub async fn run<H, HF>(http_handler: H) -> Result<(), Error>

@@ -14,7 +14,6 @@ use hirebridge::routes::{self, Access, Route};
 use hirebridge::teamtailor::activations::Activations;
 use hirebridge::web::{Request, Response};
 use http::Method;
-use serde::Deserialize;
 
 pub use alva::AlvaApi;
 
@@ -22,11 +21,7 @@ pub const INTEGRATION: &str = "alva";
 pub const VENDOR_SECRET: &str = "vendor/alva";
 
 /// `vendor/alva`.
-#[derive(Deserialize)]
-pub struct VendorSecret {
-    pub api_key: hirebridge::SecretString,
-    pub webhook_secret: hirebridge::SecretString,
-}
+pub type VendorSecret = hirebridge::secrets::VendorKeys;
 
 pub struct Deps {
     pub platform: Platform,
@@ -128,10 +123,7 @@ pub static ROUTES: &[Route<Deps>] = &[
 
 /// The scheduled run (EventBridge, every 5 minutes): the due work and undelivered cards.
 pub async fn sweep(deps: &Deps) -> serde_json::Value {
-    match hirebridge::trigger::sweep(deps).await {
-        Ok(report) => serde_json::json!(report),
-        Err(e) => serde_json::json!({"error": e.detail}),
-    }
+    hirebridge::lambda::report(hirebridge::trigger::sweep(deps).await)
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {

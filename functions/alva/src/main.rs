@@ -1,15 +1,3 @@
-//! The `alva-activation` Lambda: build the dependencies once, then serve the routes and the
-//! scheduled sweep of due work.
-use alva::Deps;
-use hirebridge::config::Config;
-use hirebridge::outbound::RetryPolicy;
-use hirebridge::platform::Platform;
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    hirebridge::logging::init();
-    let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
-    let deps = Deps::new(platform);
-    let deps = &deps;
-    hirebridge::lambda::run_with_schedule(|req| alva::handle(deps, req), || alva::sweep(deps)).await
-}
+//! The `alva-activation` Lambda: its dependencies built once, then its routes and its scheduled run (the
+//! sweep of due work).
+hirebridge::lambda_main!(alva::Deps, alva::handle, alva::sweep);

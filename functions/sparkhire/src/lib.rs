@@ -129,10 +129,7 @@ pub static ROUTES: &[Route<Deps>] = &[
 
 /// The scheduled run (EventBridge, every 5 minutes): the due work and undelivered cards.
 pub async fn sweep(deps: &Deps) -> serde_json::Value {
-    match hirebridge::trigger::sweep(deps).await {
-        Ok(report) => serde_json::json!(report),
-        Err(e) => serde_json::json!({"error": e.detail}),
-    }
+    hirebridge::lambda::report(hirebridge::trigger::sweep(deps).await)
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {

@@ -16,7 +16,6 @@ use hirebridge::platform::Platform;
 use hirebridge::routes::{self, Access, Route};
 use hirebridge::web::{Request, Response};
 use http::Method;
-use serde::Deserialize;
 
 pub use stackone::StackOneApi;
 
@@ -26,11 +25,7 @@ pub const VENDOR_SECRET: &str = "vendor/stackone";
 pub const TICKET_PURPOSE: &str = "stackone-link";
 
 /// `vendor/stackone`.
-#[derive(Deserialize)]
-pub struct VendorSecret {
-    pub api_key: hirebridge::SecretString,
-    pub webhook_secret: hirebridge::SecretString,
-}
+pub type VendorSecret = hirebridge::secrets::VendorKeys;
 
 pub struct Deps {
     pub platform: Platform,
@@ -106,10 +101,7 @@ pub static ROUTES: &[Route<Deps>] = &[
 
 /// The scheduled run (EventBridge, every 5 minutes): account syncs that are due again.
 pub async fn sweep(deps: &Deps) -> serde_json::Value {
-    match work::sweep(deps).await {
-        Ok(report) => serde_json::json!(report),
-        Err(e) => serde_json::json!({"error": e.detail}),
-    }
+    hirebridge::lambda::report(work::sweep(deps).await)
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {

@@ -119,18 +119,12 @@ pub async fn handle_status(deps: &Deps, req: Request) -> Response {
 /// `twosecure-order`'s scheduled run (EventBridge, every 5 minutes): the triggers that are due
 /// again, and every 2Secure card update that did not reach Teamtailor.
 pub async fn sweep(deps: &Deps) -> serde_json::Value {
-    match hirebridge::trigger::sweep(deps).await {
-        Ok(report) => serde_json::json!(report),
-        Err(e) => serde_json::json!({"error": e.detail}),
-    }
+    hirebridge::lambda::report(hirebridge::trigger::sweep(deps).await)
 }
 
 /// `twosecure-status`'s scheduled run: the poll of the orders whose look is due.
 pub async fn status_sweep(deps: &Deps) -> serde_json::Value {
-    match poll(deps).await {
-        Ok(report) => serde_json::json!(report),
-        Err(e) => serde_json::json!({"error": e.detail}),
-    }
+    hirebridge::lambda::report(poll(deps).await)
 }
 
 pub const INTEGRATION: &str = "2secure";

@@ -160,3 +160,11 @@ mod tests {
         assert!(e.contains("p/bad") && !e.contains("s3cr3t"), "{e}");
     }
 }
+
+/// A service's keys for hirebridge (`vendor/alva`, `vendor/stackone`): its API key, and the
+/// secret its webhooks are signed with.
+#[derive(serde::Deserialize)]
+pub struct VendorKeys {
+    pub api_key: crate::SecretString,
+    pub webhook_secret: crate::SecretString,
+}

@@ -1,16 +1,3 @@
-//! The `twosecure-order` Lambda: build the dependencies once, then serve the routes and the
-//! scheduled sweep of due work.
-use hirebridge::config::Config;
-use hirebridge::outbound::RetryPolicy;
-use hirebridge::platform::Platform;
-use twosecure::Deps;
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    hirebridge::logging::init();
-    let platform = Platform::aws(Config::from_env()?, RetryPolicy::default()).await?;
-    let deps = Deps::new(platform);
-    let deps = &deps;
-    hirebridge::lambda::run_with_schedule(|req| twosecure::handle_order(deps, req), || twosecure::sweep(deps))
-        .await
-}
+//! The `twosecure-order` Lambda: its dependencies built once, then its routes and its scheduled run (the
+//! sweep of due work).
+hirebridge::lambda_main!(twosecure::Deps, twosecure::handle_order, twosecure::sweep);
