@@ -7,7 +7,8 @@
 #   BENCH_ARGS="--warm 200 --rounds 5 --scale 1000"  smaller runs
 #   BENCH_STRACE=0                                    skip the init investigation (strace)
 #   BENCH_TRIAL_OPT_Z=1                               also build with opt-level "z" (own target
-#                                                     dir, a full rebuild) and start those too
+#                                                     dir, a full rebuild the first time) and
+#                                                     start those in the same cold rounds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 began=$(date +%s)
@@ -25,9 +26,14 @@ build_status=0
 cargo build --release --keep-going "${packages[@]}" || build_status=$?
 variant_args=()
 if [ "${BENCH_TRIAL_OPT_Z:-0}" = 1 ]; then
-  CARGO_TARGET_DIR="$target-opt-z" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+  # Kept unstripped (for `perf` symbols); measured as stripped copies, as `strip = true` makes them.
+  CARGO_TARGET_DIR="$target-opt-z" CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_STRIP=false \
     cargo build --release --keep-going "${packages[@]}" || true
-  variant_args+=(--variant-bins "opt-level=z=$target-opt-z/release")
+  mkdir -p "$target-opt-z/stripped"
+  for b in "$target-opt-z"/release/*; do
+    if [ -f "$b" ] && [ -x "$b" ]; then strip -o "$target-opt-z/stripped/$(basename "$b")" "$b"; fi
+  done
+  variant_args+=(--variant-bins "opt-level=z=$target-opt-z/stripped")
 fi
 built=$(date +%s)
 

@@ -326,6 +326,10 @@ impl Env {
         procfs::cpu_ns(self.pid).unwrap_or(0)
     }
 
+    pub fn minor_faults(&self) -> u64 {
+        procfs::minor_faults(self.pid).unwrap_or(0)
+    }
+
     pub fn peak_rss_kb(&self) -> u64 {
         procfs::vm_hwm_kb(self.pid).unwrap_or(0)
     }

@@ -212,6 +212,7 @@ pub struct Row {
     pub init_ms: Vec<f64>,
     pub init_cpu_ms: Vec<f64>,
     pub rss_init_kb: Vec<f64>,
+    pub faults_init: Vec<f64>,
     pub first_ms: Vec<f64>,
     pub first_calls: Tally,
     pub warm_ms: Vec<f64>,
@@ -251,6 +252,7 @@ async fn ready_and_first(world: &World, f: &Function, env: &mut Env, row: &mut R
     row.init_ms.push(ms(init));
     row.init_cpu_ms.push(env.cpu_ns() as f64 / 1e6);
     row.rss_init_kb.push(env.peak_rss_kb() as f64);
+    row.faults_init.push(env.minor_faults() as f64);
     let event = world.event(f.kind).await?;
     let first = env.invoke(&event).await?;
     row.first_ms.push(ms(first.duration));

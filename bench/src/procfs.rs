@@ -14,6 +14,12 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Minor page faults of the process so far.
+pub fn minor_faults(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(7)?.parse().ok()
+}
+
 /// The scheduler's run time of every thread of the process, in nanoseconds.
 pub fn cpu_ns(pid: u32) -> Option<u64> {
     let mut total = 0;

@@ -83,6 +83,7 @@ fn row_json(r: &Row) -> Value {
         "init_ms": stats(&r.init_ms),
         "init_cpu_ms": stats(&r.init_cpu_ms),
         "rss_at_init_kb": median(&r.rss_init_kb),
+        "page_faults_at_init": median(&r.faults_init),
         "first_invocation_ms": stats(&r.first_ms),
         "warm": {
             "n": r.warm_ms.len(),
@@ -124,6 +125,7 @@ pub fn document(rows: &HashMap<String, Row>, extra: &Map<String, Value>, run: &V
             "cpu_per_warm_invocation": ratio(num(&r, "/warm/cpu_ms_per_invocation_schedstat"), fl("/warm/cpu_ms_per_invocation_schedstat")),
             "peak_rss": ratio(num(&r, "/peak_rss_kb"), fl("/peak_rss_kb")),
             "rss_at_init": ratio(num(&r, "/rss_at_init_kb"), fl("/rss_at_init_kb")),
+            "page_faults_at_init": ratio(num(&r, "/page_faults_at_init"), fl("/page_faults_at_init")),
             "binary": ratio(num(&r, "/binary_bytes"), fl("/binary_bytes")),
             "zip": ratio(num(&r, "/zip_bytes"), fl("/zip_bytes")),
         });
@@ -373,18 +375,20 @@ pub fn markdown(doc: &Value) -> String {
         let _ = writeln!(md, "\n## Where init goes\n");
         let _ = writeln!(md, "{}\n", init["method"].as_str().unwrap_or_default());
         if let Some(ca) = init.get("ca_trial") {
-            let _ = writeln!(md, "| binary | init ms, system CA roots | init ms, one-certificate bundle | difference ms | init CPU ms, system / one | CA files opened at init |");
-            let _ = writeln!(md, "|---|---|---|---|---|---|");
+            let _ = writeln!(md, "| binary | init ms, system CA roots | init ms, one-certificate bundle | difference ms | init CPU ms, system / one | page faults, system / one | CA paths touched at init (strace) |");
+            let _ = writeln!(md, "|---|---|---|---|---|---|---|");
             for row in ca.as_array().unwrap_or(&empty) {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} / {} | {} |",
+                    "| {} | {} | {} | {} | {} / {} | {} / {} | {} |",
                     row["name"].as_str().unwrap_or_default(),
                     fmt(row["system_init_ms"].as_f64(), 2),
                     fmt(row["one_cert_init_ms"].as_f64(), 2),
                     fmt(row["difference_ms"].as_f64(), 2),
                     fmt(row["system_init_cpu_ms"].as_f64(), 2),
                     fmt(row["one_cert_init_cpu_ms"].as_f64(), 2),
+                    fmt(row["system_page_faults"].as_f64(), 0),
+                    fmt(row["one_cert_page_faults"].as_f64(), 0),
                     row["ca_files_opened"],
                 );
             }
@@ -397,14 +401,15 @@ pub fn markdown(doc: &Value) -> String {
         }
     }
     if let Some(v) = doc["variants"].as_array().filter(|v| !v.is_empty()) {
-        let _ = writeln!(md, "\n## Variants\n\n| binary | init ms p50 | init CPU ms p50 | RSS at init MB | first inv. ms p50 | binary MB | zip MB |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(md, "\n## Variants\n\n| binary | init ms p50 | init CPU ms p50 | page faults at init | RSS at init MB | first inv. ms p50 | binary MB | zip MB |\n|---|---|---|---|---|---|---|---|");
         for r in v {
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 r["name"].as_str().unwrap_or_default(),
                 fmt(num(r, "/init_ms/p50"), 2),
                 fmt(num(r, "/init_cpu_ms/p50"), 2),
+                fmt(num(r, "/page_faults_at_init"), 0),
                 fmt(num(r, "/rss_at_init_kb").map(|k| k * 1024.0 / MB), 2),
                 fmt(num(r, "/first_invocation_ms/p50"), 2),
                 fmt(num(r, "/binary_bytes").map(|b| b / MB), 2),
@@ -610,6 +615,8 @@ pub async fn investigate_init(world: &World, functions: &[&Function], rounds: us
                 "difference_ms": ai.zip(bi).map(|(a, b)| a - b),
                 "system_init_cpu_ms": a.and_then(|r| median(&r.init_cpu_ms)),
                 "one_cert_init_cpu_ms": b.and_then(|r| median(&r.init_cpu_ms)),
+                "system_page_faults": a.and_then(|r| median(&r.faults_init)),
+                "one_cert_page_faults": b.and_then(|r| median(&r.faults_init)),
                 "ca_files_opened": opened_ca.get(f.name),
             }));
         }

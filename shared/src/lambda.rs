@@ -38,7 +38,8 @@ macro_rules! lambda_main {
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::logging::init();
             let config = $crate::config::Config::from_env()?;
-            let platform = $crate::platform::Platform::aws(config, $crate::outbound::RetryPolicy::default()).await?;
+            let platform =
+                $crate::platform::Platform::aws(config, $crate::outbound::RetryPolicy::default()).await?;
             let deps = <$deps>::new(platform);
             let deps = &deps;
             $crate::lambda::run_with_schedule(|req| $handle(deps, req), || $scheduled(deps)).await

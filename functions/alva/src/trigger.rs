@@ -8,7 +8,7 @@ use hirebridge::outbound::OutboundError;
 use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
-use hirebridge::teamtailor::webhook::Webhook;
+use hirebridge::teamtailor::webhook::{Contact, Webhook};
 use hirebridge::trigger::{self, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::AppError;
@@ -70,10 +70,8 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Work {
     pub candidate_id: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub phone: Option<String>,
+    #[serde(flatten)]
+    pub contact: Contact,
     pub test_profile: String,
     pub job_id: Option<String>,
     /// `Teamtailor-Host` of the trigger (where the hiring team is read when the account names none).
@@ -88,18 +86,7 @@ impl Work {
     fn from_webhook(company: &Company, hook: Webhook, teamtailor_host: Option<&str>) -> AppResult<Self> {
         let event = hook.partner_event;
         let c = event.candidate;
-        let (first, last, email) =
-            (web::present(&c.first_name), web::present(&c.last_name), web::present(&c.email));
-        let (Some(first_name), Some(last_name), Some(email)) = (first, last, email) else {
-            return Err(AppError::unprocessable(
-                "Alva needs the candidate's first name, last name and e-mail address; add them and move the candidate again.",
-            ));
-        };
-        if !web::valid_email(&email) {
-            return Err(AppError::unprocessable(
-                "The candidate's e-mail address is not valid; correct it and move the candidate again.",
-            ));
-        }
+        let contact = Contact::of(&c, "Alva")?;
         let test_profile = ["test_profile", "test-profile"]
             .iter()
             .find_map(|k| event.webhook_data.get(*k))
@@ -118,10 +105,7 @@ impl Work {
             invitation_key: invitation_key(company, &event.id),
             update_url: event.partner_result.update_url,
             candidate_id: c.id,
-            first_name,
-            last_name,
-            email,
-            phone: web::present(&c.phone),
+            contact,
             test_profile,
             job_id: c.job.map(|j| j.id),
             teamtailor_host: teamtailor_host.map(str::to_owned),
@@ -178,7 +162,7 @@ impl Trigger for Deps {
         };
         let now = self.platform.now_secs();
         store::save_invited(self.platform.store.as_ref(), &alva_candidate, &invited, now).await?;
-        let mut summary = format!("Alva test invitation sent to {}.", work.email);
+        let mut summary = format!("Alva test invitation sent to {}.", work.contact.email);
         if company.connection.sync_hiring_team {
             summary.push(' ');
             summary.push_str(&hiring_team::sync(self, &vendor, company, work).await);
@@ -201,10 +185,10 @@ async fn invite(
 ) -> AppResult<(String, Option<String>)> {
     let new = NewCandidate {
         test_profile_id: &work.test_profile,
-        first_name: &work.first_name,
-        last_name: &work.last_name,
-        email: &work.email,
-        phone: work.phone.as_deref(),
+        first_name: &work.contact.first_name,
+        last_name: &work.contact.last_name,
+        email: &work.contact.email,
+        phone: work.contact.phone.as_deref(),
         external_id: &work.candidate_id,
     };
     match deps.alva.create_candidate(&vendor.api_key, company.id(), &work.invitation_key, &new).await {

@@ -10,7 +10,7 @@ use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
 use hirebridge::teamtailor::public_api::PublicApi;
-use hirebridge::teamtailor::webhook::Webhook;
+use hirebridge::teamtailor::webhook::{Contact, Webhook};
 use hirebridge::trigger::{self, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
@@ -93,10 +93,8 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Work {
     pub candidate_id: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub phone: Option<String>,
+    #[serde(flatten)]
+    pub contact: Contact,
     pub candidate_department: Option<String>,
     pub job_id: Option<String>,
     pub job_title: Option<String>,
@@ -117,36 +115,11 @@ impl Work {
         let event = hook.partner_event;
         let c = event.candidate;
         let present = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        let (first_name, last_name, email) = (present(c.first_name), present(c.last_name), present(c.email));
-        let mut missing = Vec::new();
-        if first_name.is_none() {
-            missing.push("first name");
-        }
-        if last_name.is_none() {
-            missing.push("last name");
-        }
-        match &email {
-            None => missing.push("e-mail address"),
-            Some(e) if !hirebridge::web::valid_email(e) => {
-                return Err(AppError::unprocessable(format!(
-                "The candidate's e-mail address {e:?} is not valid; correct it and move the candidate again."
-            )))
-            }
-            Some(_) => {}
-        }
-        if !missing.is_empty() {
-            return Err(AppError::unprocessable(format!(
-                "Learnster needs the candidate's {}; add it to the candidate and move them again.",
-                missing.join(" and ")
-            )));
-        }
+        let contact = Contact::of(&c, "Learnster")?;
         let job = c.job;
         Ok(Work {
             candidate_id: c.id,
-            first_name: first_name.unwrap_or_default(),
-            last_name: last_name.unwrap_or_default(),
-            email: email.unwrap_or_default(),
-            phone: present(c.phone),
+            contact,
             candidate_department: present(c.department),
             job_id: job.as_ref().map(|j| j.id.clone()),
             job_title: job.as_ref().and_then(|j| present(j.title.clone())),
@@ -231,19 +204,20 @@ async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live
     let (student_id, created) = match known.as_ref().and_then(|i| i.str("student_id")) {
         Some(id) => (id.to_owned(), false),
         None => {
-            let (id, created) = match api.find_student(&tenant, &work.email).await.map_err(learnster_error)? {
-                Some(id) => (id, false),
-                None => {
-                    let student = NewStudent {
-                        first_name: &work.first_name,
-                        last_name: &work.last_name,
-                        email: &work.email,
-                        phone: work.phone.as_deref(),
-                        personal_id: &format!("teamtailor-{}", work.candidate_id),
-                    };
-                    (api.create_student(&tenant, &student).await.map_err(learnster_error)?, true)
-                }
-            };
+            let (id, created) =
+                match api.find_student(&tenant, &work.contact.email).await.map_err(learnster_error)? {
+                    Some(id) => (id, false),
+                    None => {
+                        let student = NewStudent {
+                            first_name: &work.contact.first_name,
+                            last_name: &work.contact.last_name,
+                            email: &work.contact.email,
+                            phone: work.contact.phone.as_deref(),
+                            personal_id: &format!("teamtailor-{}", work.candidate_id),
+                        };
+                        (api.create_student(&tenant, &student).await.map_err(learnster_error)?, true)
+                    }
+                };
             store.put(Item::new(student_pk, student_sk).with("student_id", id.clone()), None).await?;
             (id, created)
         }
@@ -268,9 +242,12 @@ async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live
     let tagged =
         if names.is_empty() { "no tags added".to_owned() } else { format!("tagged {}", names.join(", ")) };
     Ok(if created {
-        format!("Learnster account created for {} (invitation sent by Learnster); {tagged}.", work.email)
+        format!(
+            "Learnster account created for {} (invitation sent by Learnster); {tagged}.",
+            work.contact.email
+        )
     } else {
-        format!("Existing Learnster account of {} {tagged}.", work.email)
+        format!("Existing Learnster account of {} {tagged}.", work.contact.email)
     })
 }
 

@@ -157,6 +157,53 @@ impl<'de> Deserialize<'de> for CustomFields {
     }
 }
 
+/// The candidate as a service needs them: both names and a valid e-mail address (phone optional).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    /// The candidate's contact, or a `422` that tells the recruiter what `service` is missing.
+    pub fn of(candidate: &Candidate, service: &str) -> Result<Self, AppError> {
+        let (first, last, email) = (
+            crate::web::present(&candidate.first_name),
+            crate::web::present(&candidate.last_name),
+            crate::web::present(&candidate.email),
+        );
+        let missing: Vec<&str> = [
+            (first.is_none(), "first name"),
+            (last.is_none(), "last name"),
+            (email.is_none(), "e-mail address"),
+        ]
+        .into_iter()
+        .filter_map(|(absent, what)| absent.then_some(what))
+        .collect();
+        if !missing.is_empty() {
+            return Err(AppError::unprocessable(format!(
+                "{service} needs the candidate's {}; add it to the candidate and move them again.",
+                missing.join(" and ")
+            )));
+        }
+        let email = email.unwrap_or_default();
+        if !crate::web::valid_email(&email) {
+            return Err(AppError::unprocessable(
+                "The candidate's e-mail address is not valid; correct it and move the candidate again.",
+            ));
+        }
+        Ok(Contact {
+            first_name: first.unwrap_or_default(),
+            last_name: last.unwrap_or_default(),
+            email,
+            phone: crate::web::present(&candidate.phone),
+        })
+    }
+}
+
 impl Webhook {
     /// Receives a trigger webhook: the body bounded and parsed, `Teamtailor-Signature` verified
     /// against the event id, and the `update-url` checked to be a Teamtailor partner result.

@@ -75,13 +75,11 @@ fn tricky_char() -> BoxedStrategy<char> {
 }
 
 fn text_of(len: std::ops::Range<usize>) -> BoxedStrategy<String> {
-    prop::collection::vec(tricky_char(), len).prop_map(|v| v.into_iter().collect())
-    .boxed()
+    prop::collection::vec(tricky_char(), len).prop_map(|v| v.into_iter().collect()).boxed()
 }
 
 fn text() -> BoxedStrategy<String> {
-    text_of(0..48)
-    .boxed()
+    text_of(0..48).boxed()
 }
 
 /// Numbers as text at and past the ends of the integer and float types, and look-alikes.
@@ -181,22 +179,58 @@ fn apply(s: &str, edits: &[Edit]) -> String {
 
 /// `base` with a few edits.
 fn mutated(base: impl Strategy<Value = String> + 'static) -> BoxedStrategy<String> {
-    (base, edits()).prop_map(|(s, e)| apply(&s, &e))
-    .boxed()
+    (base, edits()).prop_map(|(s, e)| apply(&s, &e)).boxed()
 }
 
 /// Keys that the parsers look for, so that random objects often have the right names.
 const KNOWN_KEYS: &[&str] = &[
-    "partner-event", "id", "webhook-data", "partner-result", "update-url", "status", "candidate",
-    "custom-fields", "uploads", "resume", "job", "value", "type", "url", "company", "uuid", "alg", "enc",
-    "exp", "nbf", "purpose", "subject", "label", "expires_at", "nonce", "order_id", "report_url",
-    "detail-type", "source", "detail", "version", "rawPath", "rawQueryString", "headers", "cookies", "body",
-    "isBase64Encoded", "requestContext", "http", "method", "api_key", "ticket", "secret_token",
+    "partner-event",
+    "id",
+    "webhook-data",
+    "partner-result",
+    "update-url",
+    "status",
+    "candidate",
+    "custom-fields",
+    "uploads",
+    "resume",
+    "job",
+    "value",
+    "type",
+    "url",
+    "company",
+    "uuid",
+    "alg",
+    "enc",
+    "exp",
+    "nbf",
+    "purpose",
+    "subject",
+    "label",
+    "expires_at",
+    "nonce",
+    "order_id",
+    "report_url",
+    "detail-type",
+    "source",
+    "detail",
+    "version",
+    "rawPath",
+    "rawQueryString",
+    "headers",
+    "cookies",
+    "body",
+    "isBase64Encoded",
+    "requestContext",
+    "http",
+    "method",
+    "api_key",
+    "ticket",
+    "secret_token",
 ];
 
 fn json_key() -> BoxedStrategy<String> {
-    prop_oneof![prop::sample::select(KNOWN_KEYS).prop_map(String::from), text_of(0..12)]
-    .boxed()
+    prop_oneof![prop::sample::select(KNOWN_KEYS).prop_map(String::from), text_of(0..12)].boxed()
 }
 
 fn json_leaf() -> BoxedStrategy<Value> {
@@ -216,14 +250,15 @@ fn json_leaf() -> BoxedStrategy<Value> {
 }
 
 fn json_value() -> BoxedStrategy<Value> {
-    json_leaf().prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((json_key(), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
-    .boxed()
+    json_leaf()
+        .prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((json_key(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+        .boxed()
 }
 
 /// An edit of a JSON document: at a node chosen among all of its nodes.
@@ -242,8 +277,7 @@ fn json_edits() -> BoxedStrategy<Vec<JsonEdit>> {
         1 => (any::<Index>(), json_key(), json_value()).prop_map(|(i, k, v)| JsonEdit::Insert(i, k, v)),
         3 => (any::<Index>(), edits()).prop_map(|(i, e)| JsonEdit::Text(i, e)),
     ];
-    prop::collection::vec(one, 0..4)
-    .boxed()
+    prop::collection::vec(one, 0..4).boxed()
 }
 
 #[derive(Clone, Debug)]
@@ -328,13 +362,11 @@ fn apply_json(mut doc: Value, edits: &[JsonEdit]) -> Value {
 
 /// A JSON document with a few edits anywhere in it.
 fn mutated_json(base: Value) -> BoxedStrategy<Value> {
-    json_edits().prop_map(move |e| apply_json(base.clone(), &e))
-    .boxed()
+    json_edits().prop_map(move |e| apply_json(base.clone(), &e)).boxed()
 }
 
 fn bytes_up_to(n: usize) -> BoxedStrategy<Vec<u8>> {
-    prop::collection::vec(any::<u8>(), 0..n)
-    .boxed()
+    prop::collection::vec(any::<u8>(), 0..n).boxed()
 }
 
 /// A body: random bytes, random JSON, or random JSON as text with edits (broken JSON).
@@ -348,12 +380,7 @@ fn any_body() -> BoxedStrategy<Vec<u8>> {
 }
 
 fn hex_text() -> BoxedStrategy<String> {
-    prop_oneof![
-        "[0-9a-f]{64}",
-        "[0-9a-fA-F]{0,70}",
-        text(),
-    ]
-    .boxed()
+    prop_oneof!["[0-9a-f]{64}", "[0-9a-fA-F]{0,70}", text(),].boxed()
 }
 
 /// `t=…,v1=…` headers: random text, or random parts in that shape.
@@ -474,7 +501,9 @@ fn request(method: &str, uri: &str, headers: &[(&str, Option<&str>)], body: Vec<
 }
 
 fn html_page(resp: &Response) -> bool {
-    resp.headers().get("content-type").is_some_and(|c| c.to_str().unwrap_or_default().starts_with("text/html"))
+    resp.headers()
+        .get("content-type")
+        .is_some_and(|c| c.to_str().unwrap_or_default().starts_with("text/html"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -928,8 +957,8 @@ fn luhn(nine: &[u8]) -> u8 {
 
 /// A valid number in one of its written forms.
 fn personnummer_form() -> BoxedStrategy<String> {
-    (1850i32..2030, 1u32..=12, 1u32..=28, any::<bool>(), 0u32..1000, 0usize..6).prop_map(
-        |(year, month, day, coordination, serial, form)| {
+    (1850i32..2030, 1u32..=12, 1u32..=28, any::<bool>(), 0u32..1000, 0usize..6)
+        .prop_map(|(year, month, day, coordination, serial, form)| {
             let shown_day = if coordination { day + 60 } else { day };
             let nine = format!("{:02}{month:02}{shown_day:02}{serial:03}", year % 100);
             let c = luhn(nine.as_bytes());
@@ -942,9 +971,8 @@ fn personnummer_form() -> BoxedStrategy<String> {
                 4 => format!("{}-{}", &twelve[..8], &twelve[8..]),
                 _ => format!(" {twelve} "),
             }
-        },
-    )
-    .boxed()
+        })
+        .boxed()
 }
 
 const TOTP_CANONICAL: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -962,7 +990,11 @@ fn totp_text() -> BoxedStrategy<String> {
         "[A-Za-z2-7 =-]{0,40}",
         mutated(prop::sample::select(ascii_bases.clone())),
         // A multi-byte character at every byte position of the first 16 (all of it ASCII before).
-        (prop::sample::select(ascii_bases), 0usize..16, prop::sample::select(vec!['é', '€', '𝄞', 'ß', '\u{a0}']))
+        (
+            prop::sample::select(ascii_bases),
+            0usize..16,
+            prop::sample::select(vec!['é', '€', '𝄞', 'ß', '\u{a0}'])
+        )
             .prop_map(|(base, at, c)| {
                 let at = at.min(base.len());
                 format!("{}{c}{}", &base[..at], &base[at..])
@@ -971,8 +1003,10 @@ fn totp_text() -> BoxedStrategy<String> {
             prop::sample::select(vec!["secret", "algorithm", "digits", "period", "SECRET", "issuer"]),
             prop_oneof![text_of(0..20), number_text(), "[A-Z2-7]{0,40}"],
         )
-            .prop_map(|(k, v)| format!("otpauth://totp/X?secret={TOTP_CANONICAL}&{k}={}",
-                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())),
+            .prop_map(|(k, v)| format!(
+                "otpauth://totp/X?secret={TOTP_CANONICAL}&{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )),
     ]
     .boxed()
 }
@@ -1039,11 +1073,12 @@ fn uri_text() -> BoxedStrategy<String> {
             })
             .collect()
     };
-    (bytes_up_to(24), prop::option::of(bytes_up_to(64))).prop_map(move |(path, query)| match query {
-        Some(q) => format!("/{}?{}", chunk(path), chunk(q)),
-        None => format!("/{}", chunk(path)),
-    })
-    .boxed()
+    (bytes_up_to(24), prop::option::of(bytes_up_to(64)))
+        .prop_map(move |(path, query)| match query {
+            Some(q) => format!("/{}?{}", chunk(path), chunk(q)),
+            None => format!("/{}", chunk(path)),
+        })
+        .boxed()
 }
 
 /// A header value from any bytes (those `http` refuses are left out of the request).
@@ -1087,31 +1122,41 @@ fn link_ticket_forms(purpose: &'static str, allow_json: bool) -> BoxedStrategy<(
         3 => Just(()).prop_map(move |()| (tickets::issue(&ticket_key(), purpose, "owner-1", "Acme é", 4_102_444_800), true)),
     ];
     let field = (
-        prop::sample::select(vec!["company_id", "email", "password", "totp_secret", "ticket", "x", "api_key"]),
+        prop::sample::select(vec![
+            "company_id",
+            "email",
+            "password",
+            "totp_secret",
+            "ticket",
+            "x",
+            "api_key",
+        ]),
         prop_oneof![text(), totp_text(), mutated(Just("name@company.com".to_owned()))],
     );
-    (ticket, prop::collection::vec(field, 0..6), any::<bool>()).prop_map(move |((ticket, valid), fields, as_json)| {
-        let as_json = as_json && allow_json;
-        // The key that would be checked with the service is always malformed: no case reaches a network.
-        let bad_key = "not a key";
-        let body = if as_json {
-            let mut m: Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v))).collect();
-            m.insert("ticket".into(), Value::String(ticket));
-            m.insert("api_key".into(), Value::String(bad_key.into()));
-            format!("J{}", Value::Object(m))
-        } else {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.append_pair("ticket", &ticket);
-            for (k, v) in &fields {
-                form.append_pair(k, v);
-            }
-            form.append_pair("ticket", &ticket);
-            form.append_pair("api_key", bad_key);
-            form.finish()
-        };
-        (body, valid)
-    })
-    .boxed()
+    (ticket, prop::collection::vec(field, 0..6), any::<bool>())
+        .prop_map(move |((ticket, valid), fields, as_json)| {
+            let as_json = as_json && allow_json;
+            // The key that would be checked with the service is always malformed: no case reaches a network.
+            let bad_key = "not a key";
+            let body = if as_json {
+                let mut m: Map<String, Value> =
+                    fields.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v))).collect();
+                m.insert("ticket".into(), Value::String(ticket));
+                m.insert("api_key".into(), Value::String(bad_key.into()));
+                format!("J{}", Value::Object(m))
+            } else {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                form.append_pair("ticket", &ticket);
+                for (k, v) in &fields {
+                    form.append_pair(k, v);
+                }
+                form.append_pair("ticket", &ticket);
+                form.append_pair("api_key", bad_key);
+                form.finish()
+            };
+            (body, valid)
+        })
+        .boxed()
 }
 
 fn form_body() -> BoxedStrategy<(Vec<u8>, bool)> {
@@ -1347,16 +1392,19 @@ fn env_value() -> BoxedStrategy<Option<String>> {
         prop_oneof![
             text(),
             number_text(),
-            mutated(prop::sample::select(vec![
-                "https://hb.example.com/base/",
-                "http://127.0.0.1:8080",
-                "https://{space}.learnster.com/api/public/v1",
-                "https://[::1]:443/x",
-                "60,300,900",
-                "20240904",
-                "hirebridge/",
-                "hirebridge-table",
-            ]).prop_map(String::from)),
+            mutated(
+                prop::sample::select(vec![
+                    "https://hb.example.com/base/",
+                    "http://127.0.0.1:8080",
+                    "https://{space}.learnster.com/api/public/v1",
+                    "https://[::1]:443/x",
+                    "60,300,900",
+                    "20240904",
+                    "hirebridge/",
+                    "hirebridge-table",
+                ])
+                .prop_map(String::from)
+            ),
         ],
     )
     .boxed()
