@@ -132,13 +132,22 @@ fn failure_card(not_done: &str, e: &AppError, retry_in: Option<u64>, event_id: &
     let why = e.detail.trim_end_matches('.');
     match retry_in {
         Some(secs) => PartnerResult::new(ResultStatus::Sending).summary(format!(
-            "{not_done} yet: {why}. hirebridge will retry automatically in about {} minutes.",
-            secs.div_ceil(60)
+            "{not_done} yet: {why}. hirebridge will retry automatically {}.",
+            in_words(secs)
         )),
         None if e.status.is_server_error() => PartnerResult::new(ResultStatus::Failed).summary(format!(
             "{not_done}: {why}. hirebridge gave up after its automatic retries; move the candidate to this stage again, or ask your hirebridge admin to retry event {event_id}."
         )),
         None => PartnerResult::new(ResultStatus::Failed).summary(format!("{not_done}: {why}.")),
+    }
+}
+
+/// When a retry comes, for the recruiter.
+fn in_words(secs: u64) -> String {
+    match secs {
+        0..=90 => "in about a minute".to_owned(),
+        91..=5399 => format!("in about {} minutes", secs.div_ceil(60)),
+        _ => format!("in about {} hours", secs.div_ceil(3600)),
     }
 }
 

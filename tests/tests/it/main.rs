@@ -1,5 +1,6 @@
 //! The one integration-test binary: every function's handlers against the real DynamoDB and
 //! Secrets Manager API (the moto server `make test` starts) and the testkit's fakes over HTTP.
+mod admin;
 mod alva;
 mod browser;
 mod fuzz;
