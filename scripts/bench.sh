@@ -19,9 +19,11 @@ python3 -c 'import moto.server, flask' 2>/dev/null || python3 -m pip install --q
 python3 -c 'import yaml, boto3' 2>/dev/null || python3 -m pip install --quiet pyyaml boto3
 command -v zip >/dev/null || { echo "make bench needs zip (apt-get install zip)" >&2; exit 1; }
 
-# The functions and the floor in one build, as `cargo build --release -p …` builds them for a
-# deployment; a crate that does not build is reported, and the rest is measured.
-packages=(-p alva -p learnster -p twosecure -p sparkhire -p stackone -p hirebridge-floor)
+# The functions, the floor and the ladder (the floor plus each step of a function's init, for
+# the init investigation) in one build, as `cargo build --release -p …` builds them for a
+# deployment; the floor and the ladder add no feature to any crate the functions use. A crate
+# that does not build is reported, and the rest is measured.
+packages=(-p alva -p learnster -p twosecure -p sparkhire -p stackone -p hirebridge-floor -p hirebridge-ladder)
 build_status=0
 cargo build --release --keep-going "${packages[@]}" || build_status=$?
 variant_args=()

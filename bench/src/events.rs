@@ -41,7 +41,8 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 fn clf_time(secs: i64) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let (y, mo, d, h, mi, s) = civil(secs);
     format!("{d:02}/{}/{y:04}:{h:02}:{mi:02}:{s:02} +0000", MONTHS[(mo - 1) as usize])
 }
@@ -68,7 +69,8 @@ pub fn http_api_v2(req: &http::Request<Bytes>, route_key: &str) -> Value {
         }
     }
     let host = format!("{API_ID}.execute-api.{REGION}.amazonaws.com");
-    let user_agent = headers.get("user-agent").and_then(Value::as_str).unwrap_or("Teamtailor-Webhooks/1.0").to_owned();
+    let user_agent =
+        headers.get("user-agent").and_then(Value::as_str).unwrap_or("Teamtailor-Webhooks/1.0").to_owned();
     let trace = format!("Root=1-{:08x}-{}", now_secs(), hex_id(24));
     for (name, value) in [
         ("host", host.clone()),
@@ -201,6 +203,9 @@ mod tests {
 
     #[test]
     fn query_strings_are_decoded() {
-        assert_eq!(url_decode_pairs("a=1&b=x%2By+z&c"), [("a".into(), "1".into()), ("b".into(), "x+y z".into()), ("c".into(), String::new())]);
+        assert_eq!(
+            url_decode_pairs("a=1&b=x%2By+z&c"),
+            [("a".into(), "1".into()), ("b".into(), "x+y z".into()), ("c".into(), String::new())]
+        );
     }
 }

@@ -163,7 +163,10 @@ fn lambda_vars(name: &str, runtime_api: SocketAddr) -> Vec<(String, String)> {
     let (y, m, d, ..) = crate::events::civil(crate::events::now_secs());
     [
         ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned()),
-        ("LD_LIBRARY_PATH", "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib".to_owned()),
+        (
+            "LD_LIBRARY_PATH",
+            "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib".to_owned(),
+        ),
         ("LANG", "en_US.UTF-8".to_owned()),
         ("TZ", ":UTC".to_owned()),
         ("_HANDLER", "bootstrap".to_owned()),
@@ -227,7 +230,8 @@ impl Env {
         vars.extend(spec.vars.iter().cloned());
         std::fs::create_dir_all(logs).map_err(|e| e.to_string())?;
         let log = logs.join(format!("{}.log", spec.name));
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| e.to_string())?;
+        let file =
+            std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| e.to_string())?;
         let mut command = match spec.wrapper.split_first() {
             Some((program, args)) => {
                 let mut c = std::process::Command::new(program);
@@ -270,10 +274,18 @@ impl Env {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 let error = self.api.init_error.lock().unwrap().clone().unwrap_or_default();
-                return Err(format!("{} exited ({status}) before its first next {error}\n{}", self.name, self.log_tail()));
+                return Err(format!(
+                    "{} exited ({status}) before its first next {error}\n{}",
+                    self.name,
+                    self.log_tail()
+                ));
             }
             if Instant::now() > deadline {
-                return Err(format!("{} did not ask for an event within {limit:?}\n{}", self.name, self.log_tail()));
+                return Err(format!(
+                    "{} did not ask for an event within {limit:?}\n{}",
+                    self.name,
+                    self.log_tail()
+                ));
             }
             let _ = tokio::time::timeout(Duration::from_millis(20), self.first_next.changed()).await;
         }
@@ -291,7 +303,11 @@ impl Env {
             Ok(Err(_)) => return Err(format!("{}: the invocation was dropped", self.name)),
             Err(_) => {
                 let exited = self.child.try_wait().ok().flatten();
-                return Err(format!("{}: no answer within the timeout (process: {exited:?})\n{}", self.name, self.log_tail()));
+                return Err(format!(
+                    "{}: no answer within the timeout (process: {exited:?})\n{}",
+                    self.name,
+                    self.log_tail()
+                ));
             }
         };
         let body: Value = serde_json::from_slice(&ended.body).unwrap_or(Value::Null);
@@ -306,7 +322,8 @@ impl Env {
     /// Ends a process started under a wrapper (strace) by killing what it runs, so that the
     /// wrapper finishes its output and exits.
     pub fn stop_traced(&mut self) {
-        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.pid)).unwrap_or_default();
+        let children =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.pid)).unwrap_or_default();
         for pid in children.split_whitespace() {
             let _ = std::process::Command::new("kill").args(["-KILL", pid]).status();
         }

@@ -259,7 +259,8 @@ async fn ready_and_first(world: &World, f: &Function, env: &mut Env, row: &mut R
     row.first_calls.add(&first.calls);
     *row.statuses.entry(format!("first {}", status_key(&first))).or_default() += 1;
     if row.example_answer.is_none() || !(200..300).contains(&first.status) {
-        row.example_answer = Some(format!("{} {}", first.status, first.text().chars().take(300).collect::<String>()));
+        row.example_answer =
+            Some(format!("{} {}", first.status, first.text().chars().take(300).collect::<String>()));
     }
     Ok(())
 }
@@ -281,7 +282,11 @@ async fn warm(world: &World, f: &Function, n: usize, row: &mut Row) -> Result<()
         row.warm.add(&r.calls);
         let key = status_key(&r);
         if !(200..300).contains(&r.status) && !row.statuses.contains_key(&key) {
-            row.errors.push(format!("warm answer {}: {}", r.status, r.text().chars().take(300).collect::<String>()));
+            row.errors.push(format!(
+                "warm answer {}: {}",
+                r.status,
+                r.text().chars().take(300).collect::<String>()
+            ));
         }
         *row.statuses.entry(key).or_default() += 1;
     }
@@ -294,11 +299,18 @@ async fn warm(world: &World, f: &Function, n: usize, row: &mut Row) -> Result<()
 
 /// Cold starts, interleaved: each round starts every binary once per variant (init and first
 /// invocation).
-async fn cold(world: &World, functions: &[&Function], rounds: usize, rows: &mut HashMap<String, Row>, variants: &[Variant]) {
+async fn cold(
+    world: &World,
+    functions: &[&Function],
+    rounds: usize,
+    rows: &mut HashMap<String, Row>,
+    variants: &[Variant],
+) {
     for round in 0..rounds {
         for f in functions {
             for v in variants {
-                let key = if v.label.is_empty() { f.name.to_owned() } else { format!("{} [{}]", f.name, v.label) };
+                let key =
+                    if v.label.is_empty() { f.name.to_owned() } else { format!("{} [{}]", f.name, v.label) };
                 let mut spec = world.spec(f.name);
                 spec.vars.extend(v.vars.iter().cloned());
                 if let Some(dir) = &v.bins {
@@ -387,7 +399,11 @@ async fn poll(world: &World, open: usize, warm_runs: usize) -> Result<Value, Str
     }))
 }
 
-fn learnster_effects(st: &testkit::sandbox::SandboxState, result_ids: &HashSet<String>, emails: &HashSet<String>) -> Value {
+fn learnster_effects(
+    st: &testkit::sandbox::SandboxState,
+    result_ids: &HashSet<String>,
+    emails: &HashSet<String>,
+) -> Value {
     let mut updates: HashMap<&str, u64> = HashMap::new();
     for u in &st.partner.updates {
         if result_ids.contains(&u.id) {
@@ -404,7 +420,13 @@ fn learnster_effects(st: &testkit::sandbox::SandboxState, result_ids: &HashSet<S
     }
     let mut final_status: BTreeMap<String, u64> = BTreeMap::new();
     for id in result_ids {
-        let status = st.partner.results.get(id).and_then(|r| r.get("status")).and_then(Value::as_str).unwrap_or("none");
+        let status = st
+            .partner
+            .results
+            .get(id)
+            .and_then(|r| r.get("status"))
+            .and_then(Value::as_str)
+            .unwrap_or("none");
         *final_status.entry(status.to_owned()).or_default() += 1;
     }
     json!({
@@ -419,7 +441,10 @@ fn learnster_effects(st: &testkit::sandbox::SandboxState, result_ids: &HashSet<S
 }
 
 fn student_creations(st: &testkit::sandbox::SandboxState) -> usize {
-    st.requests.iter().filter(|r| r.service == "learnster" && r.method == "POST" && r.path.contains("/users/students")).count()
+    st.requests
+        .iter()
+        .filter(|r| r.service == "learnster" && r.method == "POST" && r.path.contains("/users/students"))
+        .count()
 }
 
 /// `n` distinct Learnster webhooks through `concurrency` environments at once (as Lambda runs
@@ -583,16 +608,26 @@ async fn main() {
 async fn run() -> Result<(), String> {
     let args = args()?;
     let run_started = Instant::now();
-    let moto = std::env::var("AWS_ENDPOINT_URL").map_err(|_| "AWS_ENDPOINT_URL (the moto server) is not set: run make bench")?;
+    let moto = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "AWS_ENDPOINT_URL (the moto server) is not set: run make bench")?;
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set: run make bench")?;
     let (sandbox, sandbox_url) = testkit::spawn().await;
     let world = World::new(sandbox, sandbox_url, moto, table, args.bins.clone(), args.logs.clone());
     let _ = std::fs::remove_dir_all(&args.logs);
     world.seed_secrets().await?;
-    eprintln!("bench: secrets under {}/, fakes at {}, logs in {}", world.prefix, world.sandbox_url, args.logs.display());
+    eprintln!(
+        "bench: secrets under {}/, fakes at {}, logs in {}",
+        world.prefix,
+        world.sandbox_url,
+        args.logs.display()
+    );
 
-    let selected: Vec<&Function> =
-        FUNCTIONS.iter().filter(|f| args.only.is_empty() || args.only.iter().any(|o| o == f.name) || matches!(f.kind, Kind::Floor)).collect();
+    let selected: Vec<&Function> = FUNCTIONS
+        .iter()
+        .filter(|f| {
+            args.only.is_empty() || args.only.iter().any(|o| o == f.name) || matches!(f.kind, Kind::Floor)
+        })
+        .collect();
     let mut rows: HashMap<String, Row> = HashMap::new();
     let mut built = Vec::new();
     for f in &selected {
@@ -625,7 +660,12 @@ async fn run() -> Result<(), String> {
             Err(e) => rows.get_mut(f.name).unwrap().errors.push(format!("set-up: {e}")),
         }
     }
-    eprintln!("bench: set up {} of {} binaries ({:.0} s)", ready.len(), selected.len(), run_started.elapsed().as_secs_f64());
+    eprintln!(
+        "bench: set up {} of {} binaries ({:.0} s)",
+        ready.len(),
+        selected.len(),
+        run_started.elapsed().as_secs_f64()
+    );
 
     // Warm: per function, one environment, `warm` invocations after the first. 2Secure's status
     // callbacks need orders: twosecure-order places more than it is measured with.
@@ -652,9 +692,14 @@ async fn run() -> Result<(), String> {
     eprintln!("bench: {} cold rounds in {:.1} s", args.rounds, t.elapsed().as_secs_f64());
 
     let mut extra = serde_json::Map::new();
-    if ready.iter().any(|f| f.kind == Kind::TwoSecureStatus) && ready.iter().any(|f| f.kind == Kind::TwoSecureOrder) {
+    if ready.iter().any(|f| f.kind == Kind::TwoSecureStatus)
+        && ready.iter().any(|f| f.kind == Kind::TwoSecureOrder)
+    {
         let t = Instant::now();
-        extra.insert("twosecure_poll".into(), poll(&world, 100, 20).await.unwrap_or_else(|e| json!({"error": e})));
+        extra.insert(
+            "twosecure_poll".into(),
+            poll(&world, 100, 20).await.unwrap_or_else(|e| json!({"error": e})),
+        );
         eprintln!("bench: 2Secure poll in {:.1} s", t.elapsed().as_secs_f64());
     }
     if args.scale > 0 && ready.iter().any(|f| f.kind == Kind::Learnster) {
@@ -681,11 +726,13 @@ async fn run() -> Result<(), String> {
     let doc = report::document(&rows, &extra, &args_json(&args), bench_seconds, args.build_seconds);
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let json_path = args.out.join("benchmarks.json");
-    std::fs::write(&json_path, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n").map_err(|e| e.to_string())?;
+    std::fs::write(&json_path, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n")
+        .map_err(|e| e.to_string())?;
     let md_path = args.out.join("benchmarks.md");
     std::fs::write(&md_path, report::markdown(&doc)).map_err(|e| e.to_string())?;
     eprintln!("bench: wrote {} and {} ({bench_seconds:.0} s)", md_path.display(), json_path.display());
-    let failures: Vec<String> = rows.values().flat_map(|r| r.errors.iter().map(move |e| format!("{}: {e}", r.name))).collect();
+    let failures: Vec<String> =
+        rows.values().flat_map(|r| r.errors.iter().map(move |e| format!("{}: {e}", r.name))).collect();
     for f in &failures {
         eprintln!("bench: {f}");
     }

@@ -81,7 +81,8 @@ impl Proxy {
     }
 }
 
-const HOP_BY_HOP: [&str; 6] = ["host", "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"];
+const HOP_BY_HOP: [&str; 6] =
+    ["host", "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"];
 
 async fn forward(State(s): State<Shared>, req: Request) -> Response {
     let arrived = std::time::Instant::now();
@@ -133,7 +134,8 @@ fn describe(target: &str, headers: &http::HeaderMap, body: &[u8], answer: &[u8],
         }
     };
     let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let mut call = Call { service, op, keys: Vec::new(), index: None, items: 0, scanned: 0, status, elapsed_us: 0 };
+    let mut call =
+        Call { service, op, keys: Vec::new(), index: None, items: 0, scanned: 0, status, elapsed_us: 0 };
     if call.service == "dynamodb" {
         collect_keys(&request, &mut call.keys);
         if call.op == "Query" || call.op == "Scan" {
@@ -198,8 +200,20 @@ fn collect_keys(request: &Value, out: &mut Vec<String>) {
 /// A key with its variable parts as `*`: segments of upper-case words and the integrations'
 /// names stay, ids and hashes go.
 pub fn class(pk: &str) -> String {
-    const WORDS: [&str; 12] =
-        ["alva", "learnster", "2secure", "sparkhire", "stackone", "card", "token", "due", "given_up", "open", "users", "KEY"];
+    const WORDS: [&str; 12] = [
+        "alva",
+        "learnster",
+        "2secure",
+        "sparkhire",
+        "stackone",
+        "card",
+        "token",
+        "due",
+        "given_up",
+        "open",
+        "users",
+        "KEY",
+    ];
     pk.split('#')
         .map(|seg| {
             let constant = (!seg.is_empty() && seg.chars().all(|c| c.is_ascii_uppercase() || c == '_'))

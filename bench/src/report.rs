@@ -28,7 +28,11 @@ fn machine() -> Value {
         .unwrap_or_default();
     let mem_kb = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned())))
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+            })
+        })
         .and_then(|v| v.parse::<u64>().ok());
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     json!({
@@ -104,7 +108,13 @@ fn num(v: &Value, path: &str) -> Option<f64> {
 }
 
 /// The whole result, with ratios to the floor and the bars.
-pub fn document(rows: &HashMap<String, Row>, extra: &Map<String, Value>, run: &Value, bench_s: f64, build_s: Option<f64>) -> Value {
+pub fn document(
+    rows: &HashMap<String, Row>,
+    extra: &Map<String, Value>,
+    run: &Value,
+    bench_s: f64,
+    build_s: Option<f64>,
+) -> Value {
     let order: Vec<&str> = crate::scenarios::FUNCTIONS.iter().map(|f| f.name).collect();
     let mut names: Vec<&String> = rows.keys().collect();
     names.sort_by_key(|n| {
@@ -150,7 +160,8 @@ pub fn document(rows: &HashMap<String, Row>, extra: &Map<String, Value>, run: &V
         r["ratios_to_floor"] = ratios;
         functions.push(r);
     }
-    let variants: Vec<Value> = names.iter().filter(|n| n.contains(" [")).map(|n| row_json(&rows[*n])).collect();
+    let variants: Vec<Value> =
+        names.iter().filter(|n| n.contains(" [")).map(|n| row_json(&rows[*n])).collect();
     let (y, m, d, h, mi, _) = crate::events::civil(crate::events::now_secs());
     let mut doc = json!({
         "generated": format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02} UTC"),
@@ -239,7 +250,11 @@ pub fn markdown(doc: &Value) -> String {
             ("–".to_owned(), "–".to_owned())
         } else {
             (
-                format!("{} ({} inv. with one)", fmt(aws["secretsmanager_per_invocation"].as_f64(), 3), aws["invocations_with_a_secretsmanager_call"]),
+                format!(
+                    "{} ({} inv. with one)",
+                    fmt(aws["secretsmanager_per_invocation"].as_f64(), 3),
+                    aws["invocations_with_a_secretsmanager_call"]
+                ),
                 format!(
                     "{} ({}, max {})",
                     fmt(aws["dynamodb_per_invocation"].as_f64(), 2),
@@ -282,7 +297,12 @@ pub fn markdown(doc: &Value) -> String {
         .iter()
         .flat_map(|f| {
             let name = f["name"].as_str().unwrap_or_default().to_owned();
-            f["errors"].as_array().cloned().unwrap_or_default().into_iter().map(move |e| format!("- {name}: {}", e.as_str().unwrap_or_default()))
+            f["errors"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |e| format!("- {name}: {}", e.as_str().unwrap_or_default()))
         })
         .collect();
     if !errors.is_empty() {
@@ -319,7 +339,14 @@ pub fn markdown(doc: &Value) -> String {
             .map(|o| o.iter().map(|(k, v)| format!("{k} {:.2}", v.as_f64().unwrap_or(0.0) / n)).collect())
             .unwrap_or_default();
         let first = &f["aws_calls"]["first_invocation"]["by_operation"];
-        let _ = writeln!(md, "- **{}**: {} — {}. First invocation: {}.", f["name"].as_str().unwrap_or_default(), ops.join(", "), keys.join(", "), first);
+        let _ = writeln!(
+            md,
+            "- **{}**: {} — {}. First invocation: {}.",
+            f["name"].as_str().unwrap_or_default(),
+            ops.join(", "),
+            keys.join(", "),
+            first
+        );
     }
 
     if let Some(p) = doc.get("twosecure_poll") {
@@ -393,10 +420,31 @@ pub fn markdown(doc: &Value) -> String {
                 );
             }
         }
+        if let Some(ladder) = init.get("ladder").and_then(Value::as_array).filter(|l| !l.is_empty()) {
+            let _ = writeln!(md, "\nThe ladder (`ladder-floor`, bench/ladder: the floor plus each step of a function's init, same build and profile, interleaved cold starts):\n");
+            let _ = writeln!(md, "| rung | init ms | init CPU ms | page faults | RSS at init MB |");
+            let _ = writeln!(md, "|---|---|---|---|---|");
+            for r in ladder {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} |",
+                    r["rung"].as_str().unwrap_or_default(),
+                    fmt(r["init_ms"].as_f64(), 2),
+                    fmt(r["init_cpu_ms"].as_f64(), 2),
+                    fmt(r["page_faults"].as_f64(), 0),
+                    fmt(r["rss_at_init_kb"].as_f64().map(|k| k * 1024.0 / MB), 2),
+                );
+            }
+        }
         if let Some(traces) = init.get("strace").and_then(Value::as_array) {
             let _ = writeln!(md, "\nTimelines under `strace -f -ttt` (ms after `execve`; strace slows every system call, so only the order and the shares are meaningful):\n");
             for t in traces {
-                let _ = writeln!(md, "- **{}**: {}", t["name"].as_str().unwrap_or_default(), t["summary"].as_str().unwrap_or_default());
+                let _ = writeln!(
+                    md,
+                    "- **{}**: {}",
+                    t["name"].as_str().unwrap_or_default(),
+                    t["summary"].as_str().unwrap_or_default()
+                );
             }
         }
     }
@@ -448,7 +496,12 @@ fn parse_strace(text: &str) -> Vec<Sys> {
 }
 
 fn category(path: &str) -> Option<&'static str> {
-    if path.contains("ssl") || path.contains("certs") || path.contains("pki") || path.contains("ca-certificates") || path.ends_with(".pem") {
+    if path.contains("ssl")
+        || path.contains("certs")
+        || path.contains("pki")
+        || path.contains("ca-certificates")
+        || path.ends_with(".pem")
+    {
         Some("CA roots")
     } else if path.contains(".aws") {
         Some("AWS shared config")
@@ -482,10 +535,27 @@ fn timeline(text: &str, runtime_port: u16) -> Value {
             threads.push(at(c.t));
         }
         if c.name == "connect" {
-            other_connects.push(format!("{:.2} ms {}", at(c.t), c.rest.chars().take(120).collect::<String>()));
+            other_connects.push(format!(
+                "{:.2} ms {}",
+                at(c.t),
+                c.rest.chars().take(120).collect::<String>()
+            ));
         }
         if let Some(p) = &c.path {
-            if !matches!(c.name.as_str(), "openat" | "open" | "stat" | "statx" | "newfstatat" | "access" | "faccessat" | "faccessat2" | "readlink" | "execve" | "lstat") {
+            if !matches!(
+                c.name.as_str(),
+                "openat"
+                    | "open"
+                    | "stat"
+                    | "statx"
+                    | "newfstatat"
+                    | "access"
+                    | "faccessat"
+                    | "faccessat2"
+                    | "readlink"
+                    | "execve"
+                    | "lstat"
+            ) {
                 continue;
             }
             match category(p) {
@@ -552,7 +622,12 @@ fn one_cert_bundle(dir: &std::path::Path) -> Option<std::path::PathBuf> {
 /// `strace -c -f` (the system-call summary); then cold starts with the system CA roots and
 /// with a one-certificate bundle (`SSL_CERT_FILE`, which rustls-native-certs reads instead),
 /// interleaved.
-pub async fn investigate_init(world: &World, functions: &[&Function], rounds: usize, rows: &mut HashMap<String, Row>) -> Value {
+pub async fn investigate_init(
+    world: &World,
+    functions: &[&Function],
+    rounds: usize,
+    rows: &mut HashMap<String, Row>,
+) -> Value {
     let dir = world.logs.join("strace");
     let _ = std::fs::create_dir_all(&dir);
     let mut traces = Vec::new();
@@ -560,13 +635,21 @@ pub async fn investigate_init(world: &World, functions: &[&Function], rounds: us
     for f in functions {
         let trace = dir.join(format!("{}.trace", f.name));
         let summary = dir.join(format!("{}.summary", f.name));
-        let wrapper = vec!["strace".into(), "-f".into(), "-ttt".into(), "-T".into(), "-o".into(), trace.display().to_string()];
+        let wrapper = vec![
+            "strace".into(),
+            "-f".into(),
+            "-ttt".into(),
+            "-T".into(),
+            "-o".into(),
+            trace.display().to_string(),
+        ];
         let outcome = async {
             let mut env = world.start(&crate::spec_with(world, f.name, wrapper, Vec::new())).await?;
             env.ready(std::time::Duration::from_secs(60)).await?;
             let port = env.runtime_addr.port();
             env.stop_traced();
-            let wrapper = vec!["strace".into(), "-c".into(), "-f".into(), "-o".into(), summary.display().to_string()];
+            let wrapper =
+                vec!["strace".into(), "-c".into(), "-f".into(), "-o".into(), summary.display().to_string()];
             let mut env = world.start(&crate::spec_with(world, f.name, wrapper, Vec::new())).await?;
             env.ready(std::time::Duration::from_secs(60)).await?;
             env.stop_traced();
@@ -577,7 +660,8 @@ pub async fn investigate_init(world: &World, functions: &[&Function], rounds: us
             Ok(port) => {
                 let text = std::fs::read_to_string(&trace).unwrap_or_default();
                 let mut t = timeline(&text, port);
-                opened_ca.insert(f.name.to_owned(), t["categories"]["CA roots"]["paths"].as_u64().unwrap_or(0));
+                opened_ca
+                    .insert(f.name.to_owned(), t["categories"]["CA roots"]["paths"].as_u64().unwrap_or(0));
                 let top: Vec<String> = std::fs::read_to_string(&summary)
                     .unwrap_or_default()
                     .lines()
@@ -599,7 +683,10 @@ pub async fn investigate_init(world: &World, functions: &[&Function], rounds: us
             crate::Variant { label: "system CA roots".to_owned(), vars: Vec::new(), bins: None },
             crate::Variant {
                 label: "one-certificate CA bundle".to_owned(),
-                vars: vec![("SSL_CERT_FILE".to_owned(), bundle.display().to_string()), ("SSL_CERT_DIR".to_owned(), "/nonexistent".to_owned())],
+                vars: vec![
+                    ("SSL_CERT_FILE".to_owned(), bundle.display().to_string()),
+                    ("SSL_CERT_DIR".to_owned(), "/nonexistent".to_owned()),
+                ],
                 bins: None,
             },
         ];
@@ -621,7 +708,54 @@ pub async fn investigate_init(world: &World, functions: &[&Function], rounds: us
             }));
         }
     }
+    // The ladder: the floor plus each step of a function's init, in interleaved cold rounds.
+    let ladder = Function {
+        name: "ladder-floor",
+        kind: crate::scenarios::Kind::Floor,
+        event: "GET /hello (HTTP API v2)",
+    };
+    let mut ladder_rows = Vec::new();
+    if world.bins.join(ladder.name).exists() {
+        let one_cert = one_cert_bundle(&dir).map(|b| b.display().to_string()).unwrap_or_default();
+        let rungs: Vec<(&str, &str, bool)> = vec![
+            ("nothing (= bare-floor)", "", false),
+            ("JSON logs, EnvFilter (as shared/src/logging.rs)", "envfilter", false),
+            ("JSON logs, LevelFilter", "levelfilter", false),
+            ("EnvFilter + aws-config and 2 SDK clients", "envfilter,sdk", false),
+            ("EnvFilter + SDK clients + reqwest client", "envfilter,sdk,reqwest", false),
+            ("LevelFilter + SDK clients + reqwest client", "levelfilter,sdk,reqwest", false),
+            (
+                "EnvFilter + SDK clients + reqwest client, one-certificate CA bundle",
+                "envfilter,sdk,reqwest",
+                true,
+            ),
+        ];
+        let variants: Vec<crate::Variant> = rungs
+            .iter()
+            .map(|(label, steps, one)| {
+                let mut vars = vec![("BENCH_LADDER".to_owned(), steps.to_string())];
+                if *one {
+                    vars.push(("SSL_CERT_FILE".to_owned(), one_cert.clone()));
+                    vars.push(("SSL_CERT_DIR".to_owned(), "/nonexistent".to_owned()));
+                }
+                crate::Variant { label: label.to_string(), vars, bins: None }
+            })
+            .collect();
+        crate::cold(world, &[&ladder], rounds, rows, &variants).await;
+        for (label, steps, _) in &rungs {
+            let r = rows.get(&format!("{} [{label}]", ladder.name));
+            ladder_rows.push(json!({
+                "rung": label,
+                "BENCH_LADDER": steps,
+                "init_ms": r.and_then(|r| median(&r.init_ms)),
+                "init_cpu_ms": r.and_then(|r| median(&r.init_cpu_ms)),
+                "page_faults": r.and_then(|r| median(&r.faults_init)),
+                "rss_at_init_kb": r.and_then(|r| median(&r.rss_init_kb)),
+            }));
+        }
+    }
     json!({
+        "ladder": ladder_rows,
         "method": "Each binary was started once under `strace -f -ttt -T` and once under `strace -c -f` (files: the logs directory), \
                    then every binary was started again in interleaved rounds with the system CA roots and with a one-certificate \
                    bundle (SSL_CERT_FILE / SSL_CERT_DIR, which rustls-native-certs reads instead of the system store): \

@@ -59,8 +59,16 @@ pub const FUNCTIONS: [Function; 8] = [
     Function { name: "hello-floor", kind: Kind::Floor, event: "GET /hello (HTTP API v2)" },
     Function { name: "bare-floor", kind: Kind::BareFloor, event: "GET /hello (HTTP API v2)" },
     Function { name: "alva-activation", kind: Kind::Alva, event: "signed webhook POST /alva/webhook" },
-    Function { name: "learnster-webhook", kind: Kind::Learnster, event: "signed webhook POST /learnster/webhook" },
-    Function { name: "twosecure-order", kind: Kind::TwoSecureOrder, event: "signed webhook POST /2secure/webhook" },
+    Function {
+        name: "learnster-webhook",
+        kind: Kind::Learnster,
+        event: "signed webhook POST /learnster/webhook",
+    },
+    Function {
+        name: "twosecure-order",
+        kind: Kind::TwoSecureOrder,
+        event: "signed webhook POST /2secure/webhook",
+    },
     Function {
         name: "twosecure-status",
         kind: Kind::TwoSecureStatus,
@@ -71,7 +79,11 @@ pub const FUNCTIONS: [Function; 8] = [
         kind: Kind::SparkHire,
         event: "signed webhook POST /sparkhire/webhook",
     },
-    Function { name: "stackone-credential-link", kind: Kind::StackOne, event: "link page GET /stackone/link" },
+    Function {
+        name: "stackone-credential-link",
+        kind: Kind::StackOne,
+        event: "link page GET /stackone/link",
+    },
 ];
 
 /// What the set-up left for the events.
@@ -138,7 +150,14 @@ fn twosecure_signature(t: i64, body: &[u8]) -> String {
 }
 
 impl World {
-    pub fn new(sandbox: Sandbox, sandbox_url: String, moto: String, table: String, bins: PathBuf, logs: PathBuf) -> World {
+    pub fn new(
+        sandbox: Sandbox,
+        sandbox_url: String,
+        moto: String,
+        table: String,
+        bins: PathBuf,
+        logs: PathBuf,
+    ) -> World {
         World {
             sandbox,
             sandbox_url,
@@ -160,13 +179,31 @@ impl World {
     pub async fn seed_secrets(&self) -> Result<(), String> {
         let p = &self.prefix;
         let seed = [
-            (format!("{p}/teamtailor/learnster"), json!({"partner_api_key": LEARNSTER_PARTNER_KEY, "webhook_secret": LEARNSTER_WEBHOOK_SECRET})),
-            (format!("{p}/teamtailor/2secure"), json!({"partner_api_key": TS_PARTNER_KEY, "webhook_secret": TS_WEBHOOK_SECRET})),
+            (
+                format!("{p}/teamtailor/learnster"),
+                json!({"partner_api_key": LEARNSTER_PARTNER_KEY, "webhook_secret": LEARNSTER_WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{p}/teamtailor/2secure"),
+                json!({"partner_api_key": TS_PARTNER_KEY, "webhook_secret": TS_WEBHOOK_SECRET}),
+            ),
             (format!("{p}/vendor/2secure"), json!({"callback_secret": TS_CALLBACK_SECRET})),
-            (format!("{p}/teamtailor/alva"), json!({"partner_api_key": ALVA_PARTNER_KEY, "webhook_secret": ALVA_WEBHOOK_SECRET})),
-            (format!("{p}/teamtailor/sparkhire"), json!({"partner_api_key": SH_PARTNER_KEY, "webhook_secret": SH_WEBHOOK_SECRET})),
-            (format!("{p}/vendor/stackone"), json!({"api_key": STACKONE_KEY, "webhook_secret": STACKONE_WEBHOOK_SECRET})),
-            (format!("{p}/vendor/alva"), json!({"api_key": ALVA_VENDOR_KEY, "webhook_secret": ALVA_RESULTS_SECRET})),
+            (
+                format!("{p}/teamtailor/alva"),
+                json!({"partner_api_key": ALVA_PARTNER_KEY, "webhook_secret": ALVA_WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{p}/teamtailor/sparkhire"),
+                json!({"partner_api_key": SH_PARTNER_KEY, "webhook_secret": SH_WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{p}/vendor/stackone"),
+                json!({"api_key": STACKONE_KEY, "webhook_secret": STACKONE_WEBHOOK_SECRET}),
+            ),
+            (
+                format!("{p}/vendor/alva"),
+                json!({"api_key": ALVA_VENDOR_KEY, "webhook_secret": ALVA_RESULTS_SECRET}),
+            ),
             (
                 format!("{p}/operator"),
                 json!({"admin_tokens_sha256": [sha256_hex(ADMIN_TOKEN)], "link_signing_key": LINK_SIGNING_KEY}),
@@ -224,7 +261,12 @@ impl World {
     }
 
     pub fn spec(&self, name: &str) -> Spec {
-        Spec { name: name.to_owned(), binary: self.bins.join(name), vars: self.deployment_vars(), wrapper: Vec::new() }
+        Spec {
+            name: name.to_owned(),
+            binary: self.bins.join(name),
+            vars: self.deployment_vars(),
+            wrapper: Vec::new(),
+        }
     }
 
     pub async fn start(&self, spec: &Spec) -> Result<Env, String> {
@@ -249,30 +291,55 @@ impl World {
             Kind::Floor | Kind::BareFloor | Kind::TwoSecureStatus => {}
             Kind::Learnster => {
                 self.sandbox
-                    .add_job(Job { id: "4711".into(), title: "Product Designer".into(), department: Some("Design Ops".into()) })
+                    .add_job(Job {
+                        id: "4711".into(),
+                        title: "Product Designer".into(),
+                        department: Some("Design Ops".into()),
+                    })
                     .await;
                 let body = json!({
                     "space": "acme", "vendor_id": uuid::Uuid::new_v4().to_string(), "client_id": "acme-client",
                     "client_secret": CLIENT_SECRET, "tags": {},
                 });
-                let r = env.invoke(&http_api_v2(&admin("POST", "/learnster/integrations", ADMIN_TOKEN, Some(&body)), "POST /learnster/integrations")).await?;
+                let r = env
+                    .invoke(&http_api_v2(
+                        &admin("POST", "/learnster/integrations", ADMIN_TOKEN, Some(&body)),
+                        "POST /learnster/integrations",
+                    ))
+                    .await?;
                 check("switch Learnster on", &r, &[201])?;
                 let token = r.json()["secret_token"].as_str().unwrap_or_default().to_owned();
-                let key = tt(LEARNSTER_PARTNER_KEY, LEARNSTER_WEBHOOK_SECRET).provider_key(&json!({"secret_token": token}));
+                let key = tt(LEARNSTER_PARTNER_KEY, LEARNSTER_WEBHOOK_SECRET)
+                    .provider_key(&json!({"secret_token": token}));
                 self.tenants.lock().unwrap().learnster_key = Some(key);
             }
             Kind::Alva => {
                 let partner_key = uuid::Uuid::new_v4().to_string();
-                self.sandbox.add_activation(&partner_key, &ALVA_WEBHOOK_SECRET.into(), "Uf90iujmioh12", "Sandbox: Acme AB").await;
+                self.sandbox
+                    .add_activation(
+                        &partner_key,
+                        &ALVA_WEBHOOK_SECRET.into(),
+                        "Uf90iujmioh12",
+                        "Sandbox: Acme AB",
+                    )
+                    .await;
                 let company = format!("alva-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
                 let base = format!("/alva/companies/{company}/teamtailor");
                 let r = env
-                    .invoke(&http_api_v2(&admin("POST", &base, ADMIN_TOKEN, Some(&json!({"partner_key": partner_key}))), "POST /alva/companies/{company}/teamtailor"))
+                    .invoke(&http_api_v2(
+                        &admin("POST", &base, ADMIN_TOKEN, Some(&json!({"partner_key": partner_key}))),
+                        "POST /alva/companies/{company}/teamtailor",
+                    ))
                     .await?;
                 check("connect Alva", &r, &[200, 201])?;
                 let r = env
                     .invoke(&http_api_v2(
-                        &admin("POST", &format!("{base}/accounts"), ADMIN_TOKEN, Some(&json!({"api_key": RW_KEY}))),
+                        &admin(
+                            "POST",
+                            &format!("{base}/accounts"),
+                            ADMIN_TOKEN,
+                            Some(&json!({"api_key": RW_KEY})),
+                        ),
                         "POST /alva/companies/{company}/teamtailor/accounts",
                     ))
                     .await?;
@@ -288,11 +355,23 @@ impl World {
             Kind::SparkHire => {
                 let partner_key = uuid::Uuid::new_v4().to_string();
                 let company = format!("company-{}", uuid::Uuid::new_v4().simple());
-                self.sandbox.add_activation(&partner_key, &SH_WEBHOOK_SECRET.into(), &company, "Sandbox: Acme AB").await;
-                self.sandbox.add_sparkhire_user("bench-sh-key-31", "Rita Recruiter", "rita@acme.se", &["Product Designer"]).await;
+                self.sandbox
+                    .add_activation(&partner_key, &SH_WEBHOOK_SECRET.into(), &company, "Sandbox: Acme AB")
+                    .await;
+                self.sandbox
+                    .add_sparkhire_user(
+                        "bench-sh-key-31",
+                        "Rita Recruiter",
+                        "rita@acme.se",
+                        &["Product Designer"],
+                    )
+                    .await;
                 let body = json!({"api_key": "bench-sh-key-31", "company_uuid": company});
                 let r = env
-                    .invoke(&http_api_v2(&admin("PUT", "/sparkhire/users/31/key", ADMIN_TOKEN, Some(&body)), "PUT /sparkhire/users/{user_id}/key"))
+                    .invoke(&http_api_v2(
+                        &admin("PUT", "/sparkhire/users/31/key", ADMIN_TOKEN, Some(&body)),
+                        "PUT /sparkhire/users/{user_id}/key",
+                    ))
                     .await?;
                 check("connect the recruiter's Spark Hire key", &r, &[200, 201])?;
                 self.tenants.lock().unwrap().sparkhire_partner_key = Some(partner_key);
@@ -300,11 +379,17 @@ impl World {
             Kind::StackOne => {
                 let body = json!({"origin_owner_id": format!("org-{}", uuid::Uuid::new_v4().simple()), "origin_owner_name": "Acme AB"});
                 let r = env
-                    .invoke(&http_api_v2(&admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body)), "POST /stackone/link-sessions"))
+                    .invoke(&http_api_v2(
+                        &admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body)),
+                        "POST /stackone/link-sessions",
+                    ))
                     .await?;
                 check("open a StackOne link session", &r, &[201])?;
                 let url = r.json()["url"].as_str().unwrap_or_default().to_owned();
-                let ticket = url.split_once("ticket=").map(|(_, t)| t.to_owned()).ok_or_else(|| format!("no ticket in {url:?}"))?;
+                let ticket = url
+                    .split_once("ticket=")
+                    .map(|(_, t)| t.to_owned())
+                    .ok_or_else(|| format!("no ticket in {url:?}"))?;
                 self.tenants.lock().unwrap().stackone_ticket = Some(ticket);
             }
         }
@@ -319,7 +404,8 @@ impl World {
 
     pub fn learnster_webhook(&self, mv: &Move) -> Result<Value, String> {
         let key = self.tenants.lock().unwrap().learnster_key.clone().ok_or("Learnster was not set up")?;
-        let mut req = tt(LEARNSTER_PARTNER_KEY, LEARNSTER_WEBHOOK_SECRET).webhook("learnster", &key, mv, now_secs());
+        let mut req =
+            tt(LEARNSTER_PARTNER_KEY, LEARNSTER_WEBHOOK_SECRET).webhook("learnster", &key, mv, now_secs());
         req.headers_mut().insert("teamtailor-api-token", "bench-company-read-key".parse().expect("a header"));
         Ok(http_api_v2(&req, "POST /learnster/webhook"))
     }
@@ -331,14 +417,19 @@ impl World {
         };
         Ok(match kind {
             Kind::Floor | Kind::BareFloor => {
-                let req = http::Request::builder().method("GET").uri("/hello").body(Bytes::new()).expect("a request");
+                let req = http::Request::builder()
+                    .method("GET")
+                    .uri("/hello")
+                    .body(Bytes::new())
+                    .expect("a request");
                 http_api_v2(&req, "GET /hello")
             }
             Kind::Learnster => self.learnster_webhook(&self.learnster_move())?,
             Kind::Alva => {
                 let key = tenants(|t| t.alva_partner_key.clone(), "Alva")?;
                 let n = self.next_candidate();
-                let mut mv = Move::new(n, &format!("cand{n}@example.com"), Some((501, "Data Engineer", "Assessment")));
+                let mut mv =
+                    Move::new(n, &format!("cand{n}@example.com"), Some((501, "Data Engineer", "Assessment")));
                 mv.webhook_data = json!({"test-profile": "tp-logic"});
                 let req = tt(ALVA_PARTNER_KEY, ALVA_WEBHOOK_SECRET).webhook("alva", &key, &mv, now_secs());
                 http_api_v2(&req, "POST /alva/webhook")
@@ -346,11 +437,14 @@ impl World {
             Kind::TwoSecureOrder => {
                 let key = tenants(|t| t.twosecure_key.clone(), "2Secure")?;
                 let n = self.next_candidate();
-                let mut mv = Move::new(n, &format!("c{n}@example.com"), Some((4711, "Engineer", "Background check")));
+                let mut mv =
+                    Move::new(n, &format!("c{n}@example.com"), Some((4711, "Engineer", "Background check")));
                 mv.custom_fields = json!([{"personnummer": {"value": personnummer(n), "type": "text"}}]);
-                mv.webhook_data = json!({"level": "standard", "billing-reference": "HR-17", "orderer-email": "hr@acme.se"});
+                mv.webhook_data =
+                    json!({"level": "standard", "billing-reference": "HR-17", "orderer-email": "hr@acme.se"});
                 let mut req = tt(TS_PARTNER_KEY, TS_WEBHOOK_SECRET).webhook("2secure", &key, &mv, now_secs());
-                req.headers_mut().insert("teamtailor-api-token", "bench-company-token".parse().expect("a header"));
+                req.headers_mut()
+                    .insert("teamtailor-api-token", "bench-company-token".parse().expect("a header"));
                 http_api_v2(&req, "POST /2secure/webhook")
             }
             Kind::TwoSecureStatus => {
@@ -368,7 +462,11 @@ impl World {
             Kind::SparkHire => {
                 let key = tenants(|t| t.sparkhire_partner_key.clone(), "Spark Hire")?;
                 let n = self.next_candidate();
-                let mut mv = Move::new(n, &format!("talent{n}@example.com"), Some((9, "Product Designer", "Video interview")));
+                let mut mv = Move::new(
+                    n,
+                    &format!("talent{n}@example.com"),
+                    Some((9, "Product Designer", "Video interview")),
+                );
                 mv.webhook_data = json!({"job": "create", "interview-type": "one_way", "question-set": "qs-general", "deadline": "2027-06-30", "message": "Looking forward!"});
                 mv.triggered_by = 31;
                 let req = tt(SH_PARTNER_KEY, SH_WEBHOOK_SECRET).webhook("sparkhire", &key, &mv, now_secs());
@@ -391,7 +489,12 @@ impl World {
     async fn next_order(&self) -> Result<String, String> {
         let st = self.sandbox.state().await;
         let mut n = self.orders_called_back.lock().unwrap();
-        let order = st.twosecure.orders.get(*n).map(|o| o.id.clone()).ok_or("no 2Secure order is left to call back: run twosecure-order first")?;
+        let order = st
+            .twosecure
+            .orders
+            .get(*n)
+            .map(|o| o.id.clone())
+            .ok_or("no 2Secure order is left to call back: run twosecure-order first")?;
         *n += 1;
         Ok(order)
     }
@@ -415,8 +518,17 @@ mod tests {
     fn personnummer_check_digits() {
         // 811218-9876 is the tests' valid number; the same rule gives ours.
         let luhn = |s: &str| {
-            let d: Vec<u32> = s.chars().filter(char::is_ascii_digit).map(|c| c.to_digit(10).unwrap()).collect();
-            d.iter().enumerate().map(|(i, &x)| { let y = if i % 2 == 0 { x * 2 } else { x }; y / 10 + y % 10 }).sum::<u32>() % 10 == 0
+            let d: Vec<u32> =
+                s.chars().filter(char::is_ascii_digit).map(|c| c.to_digit(10).unwrap()).collect();
+            d.iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let y = if i % 2 == 0 { x * 2 } else { x };
+                    y / 10 + y % 10
+                })
+                .sum::<u32>()
+                % 10
+                == 0
         };
         assert!(luhn("811218-9876"));
         for n in [0, 1, 999, 12_345, 99_999] {

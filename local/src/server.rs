@@ -194,17 +194,31 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Binds `addr` and serves until the task is dropped or aborted.
+/// Binds `addr` and serves until the task is dropped or aborted. The sandbox (when used) takes
+/// keys and partner results nobody registered to exist ([`Sandbox::new`]), so that people
+/// experimenting with `make dev` can use any key.
 pub async fn start(
     addr: SocketAddr,
     secrets: MemorySecretStore,
     policy: RetryPolicy,
 ) -> Result<Running, String> {
+    start_with(addr, secrets, policy, Sandbox::new()).await
+}
+
+/// As [`start`], with `sandbox` standing in for the outside services whose `*_API_URL` is unset:
+/// the demo and the tests give one that refuses what was not registered with it
+/// ([`Sandbox::refusing_unregistered`]), as the real services do.
+pub async fn start_with(
+    addr: SocketAddr,
+    secrets: MemorySecretStore,
+    policy: RetryPolicy,
+    sandbox: Sandbox,
+) -> Result<Running, String> {
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (config, uses_sandbox) = local_config(addr)?;
-    let sandbox = uses_sandbox.then(Sandbox::new);
+    let sandbox = uses_sandbox.then_some(sandbox);
     let functions = Arc::new(functions(config, Arc::new(secrets), policy).await);
     let app = router(functions.clone(), sandbox.as_ref());
     let task = tokio::spawn(async move {

@@ -31,6 +31,8 @@ pub struct Recorded {
     pub authorization: Option<String>,
     #[serde(skip)]
     pub api_version: Option<String>,
+    /// The status the sandbox answered (a fault's, when one applied); `None` until it answered.
+    pub status: Option<u16>,
 }
 
 /// Make matching requests fail: answer `status` (or hang for `delay_ms` first), `times` times.
@@ -72,8 +74,9 @@ impl Fault {
 #[serde(rename_all = "snake_case")]
 pub enum Unregistered {
     /// Taken to exist: a Teamtailor key is then an Admin key with read and write, a partner
-    /// result is one Teamtailor created when it sent the trigger. The default, so that the dev
-    /// runner, the demo and the tests need not register every key they use.
+    /// result is one Teamtailor created when it sent the trigger. The default ([`Sandbox::new`]),
+    /// for the dev runner (`make dev`), where people experiment with keys of their own. The demo
+    /// and the integration tests refuse instead, and register what they use.
     #[default]
     Admit,
     /// Refused as the real services refuse unknown ones (`401`, or `404` for a partner result).
@@ -108,9 +111,10 @@ pub(crate) async fn record_and_fault(State(sb): State<Sandbox>, req: Request, ne
     let rest = path.strip_prefix("/_sandbox").unwrap_or(&path).to_owned();
     let service = rest.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
     let method = req.method().to_string();
-    let (fault, after) = {
+    let (index, fault, after) = {
         let mut st = sb.state().await;
-        if service != "control" {
+        let index = (service != "control").then_some(st.requests.len());
+        if index.is_some() {
             let h = req.headers();
             st.requests.push(Recorded {
                 service: service.clone(),
@@ -119,6 +123,7 @@ pub(crate) async fn record_and_fault(State(sb): State<Sandbox>, req: Request, ne
                 query: req.uri().query().map(str::to_owned),
                 authorization: header(h, "authorization").map(str::to_owned),
                 api_version: header(h, "x-api-version").map(str::to_owned),
+                status: None,
             });
         }
         let take = |faults: &mut Vec<Fault>| {
@@ -127,8 +132,19 @@ pub(crate) async fn record_and_fault(State(sb): State<Sandbox>, req: Request, ne
                 f.clone()
             })
         };
-        (take(&mut st.faults), take(&mut st.faults_after))
+        (index, take(&mut st.faults), take(&mut st.faults_after))
     };
+    let response = answer(req, next, fault, after).await;
+    if let Some(i) = index {
+        if let Some(recorded) = sb.state().await.requests.get_mut(i) {
+            recorded.status = Some(response.status().as_u16());
+        }
+    }
+    response
+}
+
+/// A fault's answer, else the service's (unless a fault applies after performing).
+async fn answer(req: Request, next: Next, fault: Option<Fault>, after: Option<Fault>) -> Response {
     if let Some(fault) = fault {
         if let Some(response) = apply(fault).await {
             return response;
@@ -302,6 +318,7 @@ mod tests {
         );
         assert_eq!(r.query.as_deref(), Some("x=1"));
         assert_eq!(r.authorization.as_deref(), Some("Bearer k"));
+        assert_eq!(r.status, Some(401), "the status answered is recorded");
     }
 
     #[tokio::test]

@@ -5,6 +5,8 @@ use hirebridge::teamtailor::{provider_key, signature};
 use hirebridge::SecretString;
 use serde_json::{json, Value};
 
+use crate::sandbox::Sandbox;
+
 /// A partner listing as Teamtailor holds it.
 pub struct Teamtailor {
     pub partner_api_key: SecretString,
@@ -102,7 +104,24 @@ impl Teamtailor {
         signature::sign(t, event_id, &self.webhook_secret)
     }
 
-    /// `POST /{integration}/webhook` as Teamtailor sends it.
+    /// Teamtailor fires a trigger: it creates the move's partner result in `sandbox` (status
+    /// `sending`, as Teamtailor does before it calls the partner), then sends
+    /// [`webhook`](Self::webhook). A sandbox that refuses unregistered results answers `404` to
+    /// updates of a result that no trigger created.
+    pub async fn fire(
+        &self,
+        sandbox: &Sandbox,
+        integration: &str,
+        provider_key: &str,
+        mv: &Move,
+        now: i64,
+    ) -> http::Request<Bytes> {
+        sandbox.add_partner_result(&mv.result_id).await;
+        self.webhook(integration, provider_key, mv, now)
+    }
+
+    /// `POST /{integration}/webhook` as Teamtailor sends it (creating no partner result: see
+    /// [`fire`](Self::fire)).
     pub fn webhook(
         &self,
         integration: &str,
@@ -155,4 +174,20 @@ pub fn admin(method: &str, path: &str, token: &str, body: Option<&Value>) -> htt
         .header("content-type", "application/json")
         .body(body.map(|b| Bytes::from(b.to_string())).unwrap_or_default())
         .expect("a valid request")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn firing_a_trigger_creates_its_partner_result_then_sends_the_webhook() {
+        let sb = Sandbox::refusing_unregistered();
+        let tt = Teamtailor { partner_api_key: "pk".into(), webhook_secret: "ws".into() };
+        let mv = Move::new(1, "a@example.com", None);
+        let req = tt.fire(&sb, "learnster", "provider-key", &mv, 0).await;
+        assert_eq!(req.uri(), "/learnster/webhook");
+        assert_eq!(req.headers()["authorization"], "Bearer provider-key");
+        assert_eq!(sb.state().await.partner.results[&mv.result_id]["status"], "sending");
+    }
 }

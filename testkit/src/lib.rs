@@ -36,9 +36,20 @@ pub fn router(sandbox: &Sandbox) -> Router {
     Router::new().nest("/_sandbox", sandbox.router())
 }
 
-/// The fakes on their own loopback port; answers their base URL (`…/_sandbox` is under it).
+/// The fakes on their own loopback port, taking unregistered identities to exist
+/// ([`Sandbox::new`]); answers their base URL (`…/_sandbox` is under it).
 pub async fn spawn() -> (Sandbox, String) {
-    let sandbox = Sandbox::new();
+    serve(Sandbox::new()).await
+}
+
+/// The fakes on their own loopback port, knowing only the keys, listings and partner results
+/// registered with them ([`Sandbox::refusing_unregistered`]), as the real services do; answers
+/// their base URL.
+pub async fn spawn_strict() -> (Sandbox, String) {
+    serve(Sandbox::refusing_unregistered()).await
+}
+
+async fn serve(sandbox: Sandbox) -> (Sandbox, String) {
     let app = router(&sandbox);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let url = format!("http://{}", listener.local_addr().expect("addr"));

@@ -6,8 +6,10 @@
 //! every request and can be told to fail ([`crate::common`], `/control/faults`).
 //!
 //! The fakes are as strict as the contracts in `docs/contracts.md`: a request the real service
-//! would refuse gets that service's refusal. Only identities are lenient by default: see
-//! [`Unregistered`].
+//! would refuse gets that service's refusal. Only identities are lenient in [`Sandbox::new`] (the
+//! dev runner's): see [`Unregistered`]. The demo and the integration tests use
+//! [`Sandbox::refusing_unregistered`] and register the listings, keys and partner results they
+//! use, as the real services know them.
 use std::sync::Arc;
 
 use axum::extract::State;

@@ -13,7 +13,7 @@ use hirebridge::outbound::RetryPolicy;
 use hirebridge::platform::Platform;
 use hirebridge::web::{Request, Response};
 use serde_json::{json, Value};
-use testkit::driver::{admin, Teamtailor};
+use testkit::driver::{admin, Move, Teamtailor};
 use testkit::sandbox::Sandbox;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -34,9 +34,11 @@ pub fn moto() -> (String, String) {
     }
 }
 
-/// The fakes on their own loopback port; answers their base URL.
+/// The fakes on their own loopback port, knowing only what is registered with them (an unknown
+/// key is `401`, an unknown partner result `404`, as with the real services); answers their base
+/// URL.
 pub async fn spawn_sandbox() -> (Sandbox, String) {
-    testkit::spawn().await
+    testkit::spawn_strict().await
 }
 
 /// A table of this world's own, defined as the one `make test` created from template.yaml: the
@@ -193,6 +195,15 @@ impl World {
         ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .expect("test configuration");
+        // What the real services know of this deployment: the four listings' partner API keys
+        // (Teamtailor) and hirebridge's own vendor keys (Alva, StackOne). Company keys, customers'
+        // 2Secure and Spark Hire keys and partner results are registered by each test.
+        for partner_api_key in [PARTNER_API_KEY, TS_PARTNER_API_KEY, SH_PARTNER_API_KEY, ALVA_PARTNER_API_KEY]
+        {
+            sandbox.add_listing(partner_api_key).await;
+        }
+        sandbox.add_alva_key(ALVA_VENDOR_KEY).await;
+        sandbox.add_stackone_key(STACKONE_KEY).await;
         let platform = || Platform::aws(config.clone(), policy.clone());
         World {
             deps: learnster::Deps::new(platform().await.expect("platform on moto")),
@@ -244,6 +255,23 @@ impl World {
         assert_eq!(resp.status(), 201, "switch on: {}", text(&resp));
         let v = json_of(&resp);
         (v["id"].as_str().unwrap().to_owned(), v["secret_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Teamtailor as the listing of `integration` (`learnster`, `2secure`, `alva`, `sparkhire`).
+    pub fn listing(&self, integration: &str) -> &Teamtailor {
+        match integration {
+            "learnster" => &self.teamtailor,
+            "2secure" => &self.teamtailor_2secure,
+            "alva" => &self.teamtailor_alva,
+            "sparkhire" => &self.teamtailor_sparkhire,
+            other => panic!("no Teamtailor listing for {other:?}"),
+        }
+    }
+
+    /// Teamtailor fires `integration`'s trigger for `mv`, now: it creates the partner result in
+    /// the sandbox, then answers the signed `POST /{integration}/webhook` to hand to a function.
+    pub async fn fire(&self, integration: &str, provider_key: &str, mv: &Move) -> Request {
+        self.listing(integration).fire(&self.sandbox, integration, provider_key, mv, now()).await
     }
 
     pub fn provider_key(&self, secret_token: &str) -> String {

@@ -2,6 +2,7 @@
 //! read-only one is refused), hiring-team sync is switched on, a trigger invites the candidate and
 //! grants the job's team, and Alva's result reaches the card.
 use super::*;
+use testkit::sandbox::{Access, Scope};
 
 pub(super) async fn story(
     client: &Client,
@@ -18,6 +19,12 @@ pub(super) async fn story(
         .require_json(::alva::VENDOR_SECRET)
         .await
         .map_err(|e| format!("the secrets file has no vendor/alva: {e}"))?;
+    // Teamtailor knows the listing, Alva its vendor key, and the company has two Admin keys: one
+    // that may only read and one that may read and write.
+    sandbox.add_listing(listing.partner_api_key.expose()).await;
+    sandbox.add_alva_key(vendor.api_key.expose()).await;
+    sandbox.add_read_only_token("tt-read-admin-key").await;
+    sandbox.add_teamtailor_key("tt-read-write-admin-key", Scope::Admin, Access::ReadWrite).await;
     let partner_key = uuid::Uuid::new_v4().to_string();
     sandbox.add_activation(&partner_key, &listing.webhook_secret, "Uf90iujmioh12", "Sandbox: Acme AB").await;
     let teamtailor =
@@ -31,7 +38,6 @@ pub(super) async fn story(
         )
         .await;
     sandbox.add_alva_user("hugo@acme.example", "Hugo Manager").await;
-    sandbox.add_read_only_token("tt-read-admin-key").await;
     let company = "/alva/companies/acme-alva/teamtailor";
 
     step("Alva: the customer pastes Teamtailor's Partner Key into Alva (POST /alva/companies/acme-alva/teamtailor)");
@@ -87,7 +93,8 @@ pub(super) async fn story(
     let mut mv =
         Move::new(54321, "juston.becker@example.com", Some((4711, "Product Designer", "Assessment")));
     mv.webhook_data = json!({"test-profile": "tp-logic"});
-    let (status, text) = client.send(teamtailor.webhook("alva", &partner_key, &mv, now())).await?;
+    let (status, text) =
+        client.send(teamtailor.fire(sandbox, "alva", &partner_key, &mv, now()).await).await?;
     outcome(status, &text);
     expect(status == 200, "the invitation should be sent")?;
     let alva_candidate = {

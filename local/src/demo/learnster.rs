@@ -1,6 +1,10 @@
 //! Learnster: switched on, activated, Offered then Hired on one student, a repeat delivery,
 //! an outage healed by the scheduled retry, and switched off.
 use super::*;
+use testkit::sandbox::{Access, Scope};
+
+/// The company's Teamtailor key that the Learnster listing sends (`teamtailor-api-token`).
+const COMPANY_KEY: &str = "demo-company-read-key";
 
 pub(super) async fn story(
     client: &Client,
@@ -14,7 +18,10 @@ pub(super) async fn story(
         .listing("learnster")
         .await
         .map_err(|e| format!("the secrets file has no Learnster listing keys: {}", e.detail))?;
-    // The demo plays Teamtailor, which holds the same listing keys.
+    // The demo plays Teamtailor, which holds the same listing keys, and the company's read key
+    // that the listing requires (reading a job needs no Admin scope).
+    sandbox.add_listing(listing.partner_api_key.expose()).await;
+    sandbox.add_teamtailor_key(COMPANY_KEY, Scope::Public, Access::Read).await;
     let teamtailor =
         Teamtailor { partner_api_key: listing.partner_api_key, webhook_secret: listing.webhook_secret };
 
@@ -75,7 +82,10 @@ pub(super) async fn story(
 
     step("Juston is moved to Offered: Teamtailor fires the trigger (POST /learnster/webhook)");
     let (status, text) = client
-        .send(with_company_token(teamtailor.webhook("learnster", &provider_key, &offered, now())))
+        .send(with_company_token(
+            teamtailor.fire(sandbox, "learnster", &provider_key, &offered, now()).await,
+            COMPANY_KEY,
+        ))
         .await?;
     outcome(status, &text);
     expect(status == 200, "the Offered trigger should complete")?;
@@ -89,14 +99,18 @@ pub(super) async fn story(
         ..offered.clone()
     };
     let (status, text) = client
-        .send(with_company_token(teamtailor.webhook("learnster", &provider_key, &hired, now())))
+        .send(with_company_token(
+            teamtailor.fire(sandbox, "learnster", &provider_key, &hired, now()).await,
+            COMPANY_KEY,
+        ))
         .await?;
     outcome(status, &text);
     expect(status == 200, "the Hired trigger should complete")?;
     print_card(sandbox, &hired).await;
 
     step("Teamtailor delivers the Hired event a second time");
-    let (status, text) = client.send(teamtailor.webhook("learnster", &provider_key, &hired, now())).await?;
+    let (status, text) =
+        client.send(teamtailor.fire(sandbox, "learnster", &provider_key, &hired, now()).await).await?;
     outcome(status, &format!("{text} (the first outcome, replayed)"));
 
     step("What Learnster now holds");
@@ -137,7 +151,8 @@ pub(super) async fn story(
     sandbox.add_fault(outage).await;
     let mut ada = Move::new(54322, "ada.lovelace@example.com", Some((4711, "Product Designer", "Offered")));
     ada.first_name = "Ada".into();
-    let (status, text) = client.send(teamtailor.webhook("learnster", &provider_key, &ada, now())).await?;
+    let (status, text) =
+        client.send(teamtailor.fire(sandbox, "learnster", &provider_key, &ada, now()).await).await?;
     outcome(status, &text);
     expect(
         status == 502 && text.contains("retry automatically"),
@@ -167,7 +182,8 @@ pub(super) async fn story(
         client.send(admin("DELETE", &format!("/learnster/integrations/{id}"), DEV_ADMIN_TOKEN, None)).await?;
     outcome(status, "switched off");
     let later = Move::new(777, "someone@example.com", Some((4711, "Product Designer", "Offered")));
-    let (status, text) = client.send(teamtailor.webhook("learnster", &provider_key, &later, now())).await?;
+    let (status, text) =
+        client.send(teamtailor.fire(sandbox, "learnster", &provider_key, &later, now()).await).await?;
     outcome(status, &text);
     expect(status == 403, "a switched-off integration should refuse triggers")?;
 

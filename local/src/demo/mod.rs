@@ -59,7 +59,10 @@ fn expect(ok: bool, what: &str) -> Result<(), String> {
 }
 
 pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), String> {
-    let running = server::start(addr, secrets, RetryPolicy::default()).await?;
+    // The fakes know only what the story registers with them, as the real services do: the
+    // listings' and vendor keys of the secrets file, each company key, each partner result.
+    let sandbox = Sandbox::refusing_unregistered();
+    let running = server::start_with(addr, secrets, RetryPolicy::default(), sandbox).await?;
     let sandbox = running
         .sandbox
         .clone()
@@ -69,16 +72,26 @@ pub async fn run(addr: SocketAddr, secrets: MemorySecretStore) -> Result<(), Str
     learnster::story(&client, &running, &sandbox).await?;
     twosecure::story(&client, &running, &sandbox).await?;
     alva::story(&client, &running, &sandbox).await?;
-    stackone::story(&client, &sandbox).await?;
+    stackone::story(&client, &running, &sandbox).await?;
     sparkhire::story(&client, &running, &sandbox).await?;
+    // Teamtailor took every card update: each was for a partner result one of its triggers made.
+    let refused = sandbox
+        .state()
+        .await
+        .requests
+        .iter()
+        .filter(|r| r.path.contains("/partner-results/") && r.status != Some(200))
+        .count();
+    expect(refused == 0, &format!("Teamtailor refused {refused} partner-result update(s)"))?;
     running.task.abort();
     Ok(())
 }
 
-/// The listing requires the company's API key, so Teamtailor sends it with every trigger; with it
-/// the department comes from the job.
-fn with_company_token(mut req: http::Request<Bytes>) -> http::Request<Bytes> {
-    req.headers_mut().insert("teamtailor-api-token", "demo-company-read-key".parse().expect("header"));
+/// The listing requires the company's API key, so Teamtailor sends the key the company chose for
+/// it with every trigger (Learnster reads the job's department with it, 2Secure moves the
+/// candidate on).
+fn with_company_token(mut req: http::Request<Bytes>, key: &str) -> http::Request<Bytes> {
+    req.headers_mut().insert("teamtailor-api-token", key.parse().expect("header"));
     req
 }
 

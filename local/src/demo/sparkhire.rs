@@ -13,6 +13,7 @@ pub(super) async fn story(
         .listing("sparkhire")
         .await
         .map_err(|e| format!("the secrets file has no Spark Hire listing keys: {}", e.detail))?;
+    sandbox.add_listing(listing.partner_api_key.expose()).await;
     let partner_key = uuid::Uuid::new_v4().to_string();
     sandbox.add_activation(&partner_key, &listing.webhook_secret, "acme-tt-uuid", "Sandbox: Acme AB").await;
     sandbox
@@ -71,7 +72,8 @@ pub(super) async fn story(
     let mut mv =
         Move::new(54321, "juston.becker@example.com", Some((4711, "Product Designer", "Video interview")));
     mv.webhook_data = json!({"job": "create", "interview-type": "live", "question-set": "qs-design", "interview-time": "2026-12-03T14:30", "set-up-by": "31"});
-    let (status, text) = client.send(teamtailor.webhook("sparkhire", &partner_key, &mv, now())).await?;
+    let (status, text) =
+        client.send(teamtailor.fire(sandbox, "sparkhire", &partner_key, &mv, now()).await).await?;
     outcome(status, &text);
     expect(status == 200, "the interview should be created")?;
     let interview = sandbox.state().await.sparkhire.interviews.last().map(|i| i.json()).unwrap_or_default();

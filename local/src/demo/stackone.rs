@@ -1,9 +1,26 @@
 //! StackOne: a link session, the Link Account page submitted with mistakes, then correctly, the
 //! link's status, and StackOne reporting an error on the account.
 use super::*;
+use testkit::sandbox::{Access, Scope};
 
-pub(super) async fn story(client: &Client, sandbox: &Sandbox) -> Result<(), String> {
+pub(super) async fn story(
+    client: &Client,
+    running: &server::Running,
+    sandbox: &Sandbox,
+) -> Result<(), String> {
+    let vendor: ::stackone::VendorSecret = running
+        .functions
+        .stackone
+        .platform
+        .secrets
+        .require_json(::stackone::VENDOR_SECRET)
+        .await
+        .map_err(|e| format!("the secrets file has no vendor/stackone: {e}"))?;
+    // StackOne knows hirebridge's key; the company has a key without Admin scope and an Admin key
+    // with Read access (what the form asks for).
+    sandbox.add_stackone_key(vendor.api_key.expose()).await;
     sandbox.add_non_admin_token("tt-public-key").await;
+    sandbox.add_teamtailor_key("tt-admin-read-key", Scope::Admin, Access::Read).await;
 
     step("StackOne: an operator opens a link session for Acme (POST /stackone/link-sessions)");
     let body = json!({"origin_owner_id": "acme-org-1", "origin_owner_name": "Acme AB"});
@@ -54,11 +71,13 @@ pub(super) async fn story(client: &Client, sandbox: &Sandbox) -> Result<(), Stri
     step("StackOne reports a problem with the account; the operator checks the link (GET /stackone/links/acme-org-1)");
     let account = sandbox.state().await.stackone.accounts[0].id.clone();
     let body = json!({"event": "account.updated", "data": {"id": account, "status": "error", "origin_owner_id": "acme-org-1"}}).to_string();
-    let vendor_secret = hirebridge::SecretString::from("dev-stackone-webhook-secret");
     let req = http::Request::builder()
         .method("POST")
         .uri("/stackone/events")
-        .header("x-stackone-signature", hirebridge::body_signature::sign(body.as_bytes(), &vendor_secret))
+        .header(
+            "x-stackone-signature",
+            hirebridge::body_signature::sign(body.as_bytes(), &vendor.webhook_secret),
+        )
         .body(Bytes::from(body))
         .expect("a valid request");
     let (status, text) = client.send(req).await?;

@@ -1,6 +1,11 @@
 //! 2Secure: activation, an order with a résumé and auto-move, a refused personnummer, the poll,
 //! the completion callback and the move to the next stage.
 use super::*;
+use testkit::sandbox::{Access, Scope};
+
+/// The company's Teamtailor key that the 2Secure listing sends (`teamtailor-api-token`): Admin
+/// with Read and Write, as moving the candidate on needs.
+const COMPANY_KEY: &str = "demo-company-read-write-key";
 
 pub(super) async fn story(
     client: &Client,
@@ -18,8 +23,10 @@ pub(super) async fn story(
             .require_json(::twosecure::VENDOR_SECRET)
             .await
             .map_err(|e| format!("the secrets file has no vendor/2secure: {e}"))?;
+    sandbox.add_listing(listing.partner_api_key.expose()).await;
     let teamtailor =
         Teamtailor { partner_api_key: listing.partner_api_key, webhook_secret: listing.webhook_secret };
+    sandbox.add_teamtailor_key(COMPANY_KEY, Scope::Admin, Access::ReadWrite).await;
     sandbox.add_twosecure_key("demo-2secure-api-key", "Acme AB").await;
     sandbox
         .add_pipeline(
@@ -55,15 +62,17 @@ pub(super) async fn story(
     step("Juston is moved there, but his Personnummer has a typo");
     mv.custom_fields = json!([{"personnummer": {"value": "811218-9875", "type": "text"}}]);
     let typo = Move { event_id: uuid::Uuid::new_v4().to_string(), ..mv.clone() };
-    let (status, text) =
-        client.send(with_company_token(teamtailor.webhook("2secure", &key, &typo, now()))).await?;
+    let (status, text) = client
+        .send(with_company_token(teamtailor.fire(sandbox, "2secure", &key, &typo, now()).await, COMPANY_KEY))
+        .await?;
     outcome(status, &text);
     expect(status == 422, "an invalid personnummer should be refused")?;
 
     step("The Personnummer is corrected and Juston is moved again: the check is ordered (POST /2secure/webhook)");
     mv.custom_fields = json!([{"personnummer": {"value": "811218-9876", "type": "text"}}]);
-    let (status, text) =
-        client.send(with_company_token(teamtailor.webhook("2secure", &key, &mv, now()))).await?;
+    let (status, text) = client
+        .send(with_company_token(teamtailor.fire(sandbox, "2secure", &key, &mv, now()).await, COMPANY_KEY))
+        .await?;
     outcome(status, &text);
     expect(status == 200, "the order should be sent")?;
     let order_id = {

@@ -14,7 +14,7 @@ use hirebridge::SecretString;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
-use testkit::sandbox::Fault;
+use testkit::sandbox::{Access, Fault, Scope};
 use tokio::net::{TcpListener, TcpStream};
 
 struct Alva {
@@ -38,6 +38,10 @@ impl Alva {
     }
 
     async fn connect(w: World, sync: bool) -> Alva {
+        // The company's Teamtailor keys that the tests add as accounts: Admin, Read and Write.
+        for key in [RW_KEY, SECOND_KEY] {
+            w.sandbox.add_teamtailor_key(key, Scope::Admin, Access::ReadWrite).await;
+        }
         let (company, partner_key) = connect_company(&w, ("Uf90iujmioh12", "Sandbox: Acme AB"), RW_KEY).await;
         let a = Alva { w, company, partner_key };
         if sync {
@@ -56,7 +60,7 @@ impl Alva {
     }
 
     async fn trigger_on(&self, deps: &alva::Deps, mv: &Move) -> hirebridge::web::Response {
-        alva::handle(deps, self.w.teamtailor_alva.webhook("alva", &self.partner_key, mv, now())).await
+        alva::handle(deps, self.w.fire("alva", &self.partner_key, mv).await).await
     }
 
     fn candidate(&self, id: u64) -> Move {
@@ -437,8 +441,7 @@ async fn one_companys_partner_key_never_reaches_another_companys_accounts_or_car
     assert_eq!(keys_used_for_the_job(w, from).await, [format!("Token token={RW_KEY}")]);
     assert_eq!(a.invitations().await, 1);
     let from = requests_so_far(w).await;
-    let resp =
-        alva::handle(&w.alva, w.teamtailor_alva.webhook("alva", &b_key, &a.candidate(8502), now())).await;
+    let resp = alva::handle(&w.alva, w.fire("alva", &b_key, &a.candidate(8502)).await).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     assert_eq!(keys_used_for_the_job(w, from).await, [format!("Token token={SECOND_KEY}")]);
     let b_candidates =
@@ -460,8 +463,7 @@ async fn one_companys_partner_key_never_reaches_another_companys_accounts_or_car
         .add_activation(&new_key, &ALVA_WEBHOOK_SECRET.into(), "Uf90iujmioh12", "Sandbox: Acme AB")
         .await;
     assert_eq!(a.admin("POST", "teamtailor", json!({"partner_key": new_key})).await.status(), 201);
-    let resp =
-        alva::handle(&w.alva, w.teamtailor_alva.webhook("alva", &old_key, &a.candidate(8503), now())).await;
+    let resp = alva::handle(&w.alva, w.fire("alva", &old_key, &a.candidate(8503)).await).await;
     assert_eq!(resp.status(), 403, "{}", text(&resp));
     let config = alva::handle(&w.alva, w.teamtailor_alva.get("/alva/config", &old_key)).await;
     assert_eq!(json_of(&config)["config"]["fields"][0]["type"], "error");

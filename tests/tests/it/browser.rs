@@ -4,15 +4,22 @@ use hirebridge_local::server::{self, DEV_ADMIN_TOKEN};
 use hirebridge_tests::webdriver::Browser;
 use hirebridge_tests::{fast_policy, moto};
 use serde_json::json;
-use testkit::sandbox::SANDBOX_COMPANY_ID;
+use testkit::sandbox::{Access, Sandbox, Scope, SANDBOX_COMPANY_ID};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stackone_link_page_in_a_browser() {
     moto();
     let secrets = server::load_secrets(None).unwrap();
-    let running = server::start("127.0.0.1:0".parse().unwrap(), secrets, fast_policy()).await.unwrap();
+    // The fakes know only what the test registers with them, as the real services do.
+    let strict = Sandbox::refusing_unregistered();
+    let running =
+        server::start_with("127.0.0.1:0".parse().unwrap(), secrets, fast_policy(), strict).await.unwrap();
     let sandbox = running.sandbox.clone().expect("the sandbox stands in for Teamtailor and StackOne");
+    let vendor: stackone::VendorSecret =
+        running.functions.stackone.platform.secrets.require_json(stackone::VENDOR_SECRET).await.unwrap();
+    sandbox.add_stackone_key(vendor.api_key.expose()).await;
     sandbox.add_non_admin_token("tt-public-read-key").await;
+    sandbox.add_teamtailor_key("tt-admin-read-key", Scope::Admin, Access::Read).await;
     let base = format!("http://{}", running.addr);
     let owner = format!("org-{}", uuid::Uuid::new_v4().simple());
     let session: serde_json::Value = reqwest::Client::new()
@@ -70,9 +77,13 @@ async fn the_stackone_link_page_in_a_browser() {
 async fn the_spark_hire_connect_page_in_a_browser() {
     moto();
     let secrets = server::load_secrets(None).unwrap();
-    let running = server::start("127.0.0.1:0".parse().unwrap(), secrets, fast_policy()).await.unwrap();
+    // The fakes know only what the test registers with them, as the real services do.
+    let strict = Sandbox::refusing_unregistered();
+    let running =
+        server::start_with("127.0.0.1:0".parse().unwrap(), secrets, fast_policy(), strict).await.unwrap();
     let sandbox = running.sandbox.clone().expect("the sandbox stands in for Teamtailor and Spark Hire");
     let listing = running.functions.sparkhire.platform.listing("sparkhire").await.unwrap();
+    sandbox.add_listing(listing.partner_api_key.expose()).await;
     let partner_key = uuid::Uuid::new_v4().to_string();
     let company = format!("company-{}", uuid::Uuid::new_v4().simple());
     sandbox.add_activation(&partner_key, &listing.webhook_secret, &company, "Sandbox: Acme AB").await;

@@ -7,7 +7,7 @@ use hirebridge::outbound::RetryPolicy;
 use hirebridge_tests::*;
 use serde_json::json;
 use testkit::driver::{admin, Move};
-use testkit::sandbox::{Fault, Job};
+use testkit::sandbox::{Access, Fault, Job, Scope};
 
 fn tags_of(students: &[testkit::sandbox::Student], email: &str) -> BTreeSet<String> {
     students.iter().find(|s| s.user["email"] == email).map(|s| s.tags.clone()).unwrap_or_default()
@@ -23,15 +23,14 @@ async fn offered_then_hired_tags_one_student() {
             department: Some("Design Ops".into()),
         })
         .await;
+    // The listing requires the company's API key: a read key is enough to read the job.
+    w.sandbox.add_teamtailor_key("company-read-key", Scope::Public, Access::Read).await;
     let (_, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
 
     let offered = Move::new(1001, "ada@example.com", Some((4711, "Product Designer", "Offered")));
-    let req = with_header(
-        w.teamtailor.webhook("learnster", &key, &offered, now()),
-        "teamtailor-api-token",
-        "company-read-key",
-    );
+    let req =
+        with_header(w.fire("learnster", &key, &offered).await, "teamtailor-api-token", "company-read-key");
     let resp = w.call(req).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     assert_eq!(json_of(&resp)["partner_result_attributes"]["status"], "completed");
@@ -42,11 +41,8 @@ async fn offered_then_hired_tags_one_student() {
         job: Some((4711, "Product Designer".into(), "Hired".into())),
         ..offered.clone()
     };
-    let req = with_header(
-        w.teamtailor.webhook("learnster", &key, &hired, now()),
-        "teamtailor-api-token",
-        "company-read-key",
-    );
+    let req =
+        with_header(w.fire("learnster", &key, &hired).await, "teamtailor-api-token", "company-read-key");
     let resp = w.call(req).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
 
@@ -91,10 +87,10 @@ async fn a_switched_off_tag_category_is_not_added_and_bulk_mode_uses_the_candida
     let (_, token) = w.switch_on(json!({"title": false})).await;
     let key = w.provider_key(&token);
     let mv = Move::new(1002, "bo@example.com", Some((99, "Chief Tester", "Offered")));
-    assert_eq!(w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await.status(), 200);
+    assert_eq!(w.call(w.fire("learnster", &key, &mv).await).await.status(), 200);
     // Bulk mode: no job at all.
     let bulk = Move::new(1003, "cy@example.com", None);
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &bulk, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &bulk).await).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     let st = w.sandbox.state().await;
     let bo = tags_of(&st.learnster.students, "bo@example.com");
@@ -113,13 +109,13 @@ async fn duplicate_and_concurrent_deliveries_have_one_effect() {
     let key = w.provider_key(&token);
 
     let mv = Move::new(2001, "dup@example.com", Some((1, "Engineer", "Hired")));
-    let first = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
-    let again = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let first = w.call(w.fire("learnster", &key, &mv).await).await;
+    let again = w.call(w.fire("learnster", &key, &mv).await).await;
     assert_eq!(first.status(), 200);
     assert_eq!((again.status(), text(&again)), (first.status(), text(&first)));
 
     let mv = Move::new(2002, "five@example.com", Some((1, "Engineer", "Hired")));
-    let copies = (0..5).map(|_| w.call(w.teamtailor.webhook("learnster", &key, &mv, now())));
+    let copies = (0..5).map(|_| async { w.call(w.fire("learnster", &key, &mv).await).await });
     let answers = futures::future::join_all(copies).await;
     let bodies: BTreeSet<(u16, String)> = answers.iter().map(|r| (r.status().as_u16(), text(r))).collect();
     assert_eq!(bodies.len(), 1, "every copy gets the same answer: {bodies:?}");
@@ -207,7 +203,7 @@ async fn a_switched_off_integration_refuses_triggers_in_plain_text() {
     let resp = w.call(admin("DELETE", &format!("/learnster/integrations/{id}"), ADMIN_TOKEN, None)).await;
     assert_eq!(resp.status(), 204);
     let mv = Move::new(4001, "off@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
     assert!(resp.status().is_client_error(), "{}", resp.status());
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     assert!(text(&resp).contains("switch Teamtailor on"), "{}", text(&resp));
@@ -226,7 +222,7 @@ async fn a_candidate_without_email_gets_a_message_saying_what_to_fix() {
     let key = w.provider_key(&token);
     let mut mv = Move::new(4002, "", Some((1, "Engineer", "Offered")));
     mv.last_name = " ".into();
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
     assert_eq!(resp.status(), 422);
     assert_eq!(text(&resp), "Learnster needs the candidate's last name and e-mail address; add it to the candidate and move them again.");
 }
@@ -249,7 +245,7 @@ async fn learnster_down_is_recorded_as_failed_due_for_a_retry_and_can_be_retried
         .await;
 
     let mv = Move::new(5001, "down@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
     assert_eq!(resp.status(), 502, "{}", text(&resp));
     let message = text(&resp);
     assert!(message.contains("503") && message.contains("retry automatically"), "{message}");
@@ -308,7 +304,7 @@ async fn a_slow_learnster_is_retried_after_timeouts() {
         })
         .await;
     let mv = Move::new(5002, "slow@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     assert_eq!(
         w.sandbox.count("learnster", "GET", "/users/students/").await,
@@ -329,7 +325,7 @@ async fn a_slow_learnster_is_retried_after_timeouts() {
         })
         .await;
     let mv = Move::new(5003, "slower@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
     assert_eq!(resp.status(), 502);
     assert!(text(&resp).contains("did not answer"), "{}", text(&resp));
 }
@@ -338,14 +334,12 @@ async fn a_slow_learnster_is_retried_after_timeouts() {
 async fn secrets_stay_out_of_logs_and_the_table() {
     let (_guard, logs) = capture_logs();
     let w = World::new().await;
+    w.sandbox.add_teamtailor_key("company-token-SECRET", Scope::Public, Access::Read).await;
     let (id, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
     let mv = Move::new(6001, "quiet@example.com", Some((1, "Engineer", "Offered")));
-    let req = with_header(
-        w.teamtailor.webhook("learnster", &key, &mv, now()),
-        "teamtailor-api-token",
-        "company-token-SECRET",
-    );
+    let req =
+        with_header(w.fire("learnster", &key, &mv).await, "teamtailor-api-token", "company-token-SECRET");
     assert_eq!(w.call(req).await.status(), 200);
     // A failing path logs too.
     w.sandbox
@@ -360,7 +354,7 @@ async fn secrets_stay_out_of_logs_and_the_table() {
         })
         .await;
     let mv = Move::new(6002, "loud@example.com", Some((1, "Engineer", "Offered")));
-    assert_eq!(w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await.status(), 502);
+    assert_eq!(w.call(w.fire("learnster", &key, &mv).await).await.status(), 502);
 
     let captured = logs.text();
     assert!(captured.lines().count() >= 3, "logs were captured: {captured}");
@@ -451,6 +445,9 @@ async fn teamtailors_documented_example_is_accepted() {
     let key = w.provider_key(&token);
     let example = include_str!("../../fixtures/teamtailor-webhook-docs-example.json");
     let event_id = "f3d7e8e2-da33-4c10-ae5f-0e7f4d46f6d7";
+    let fixture: serde_json::Value = serde_json::from_str(example).unwrap();
+    let result_id = fixture["partner-event"]["partner-result"]["id"].as_str().unwrap();
+    w.sandbox.add_partner_result(result_id).await;
     let req = w.teamtailor.webhook_raw(
         "learnster",
         &key,
@@ -468,6 +465,7 @@ async fn teamtailors_documented_example_is_accepted() {
             "tt_stage_after interview".to_owned(),
         ])
     );
+    assert_eq!(st.partner.results[result_id]["status"], "completed");
 }
 
 fn learnster_fault(method: &str, path: &str, status: Option<u16>, delay_ms: u64, times: u32) -> Fault {
@@ -495,7 +493,7 @@ async fn learnster_down_for_a_whole_trigger_is_finished_once_by_the_scheduled_sw
     w.sandbox.add_fault(learnster_fault("GET", "/", Some(503), 0, 1000)).await;
     w.sandbox.add_fault(learnster_fault("POST", "/", Some(503), 0, 1000)).await;
     let mv = Move::new(6001, "outage@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
     assert_eq!(resp.status(), 502);
     assert!(text(&resp).contains("will retry automatically"), "{}", text(&resp));
     assert_eq!(w.sandbox.state().await.partner.results[&mv.result_id]["status"], "sending");
@@ -528,7 +526,7 @@ async fn a_student_created_behind_a_502_is_not_created_again() {
     let key = w.provider_key(&token);
     w.sandbox.add_fault_after_performing(learnster_fault("POST", "/users/students/", Some(502), 0, 1)).await;
     let mv = Move::new(6002, "twice@example.com", Some((1, "Engineer", "Offered")));
-    let resp = w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
     assert_eq!(resp.status(), 502, "{}", text(&resp));
     assert_eq!(students_with(&*w.sandbox.state().await, "twice@example.com"), 1, "Learnster made it anyway");
 
@@ -548,7 +546,7 @@ async fn a_learnster_hanging_past_the_invocations_deadline_is_recorded_and_retri
     w.sandbox.add_fault(learnster_fault("GET", "/users/students/", None, 5_000, 10)).await;
     let mv = Move::new(6003, "slowpoke@example.com", Some((1, "Engineer", "Offered")));
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1_500);
-    let req = w.teamtailor.webhook("learnster", &key, &mv, now());
+    let req = w.fire("learnster", &key, &mv).await;
     let started = std::time::Instant::now();
     let resp = hirebridge::outbound::within(deadline, w.call(req)).await;
     assert!(started.elapsed() < Duration::from_secs(3), "answered within the invocation's time");
@@ -573,7 +571,7 @@ async fn an_invocation_ended_mid_work_is_run_again_after_its_lease_and_finishes_
     let key = w.provider_key(&token);
     w.sandbox.add_fault(learnster_fault("GET", "/users/students/", None, 3_000, 1)).await;
     let mv = Move::new(6004, "ended@example.com", Some((1, "Engineer", "Offered")));
-    let req = w.teamtailor.webhook("learnster", &key, &mv, now());
+    let req = w.fire("learnster", &key, &mv).await;
     // Lambda ends the invocation while it waits for Learnster.
     let _ = tokio::time::timeout(Duration::from_millis(500), w.call(req)).await;
     let record =
@@ -596,7 +594,7 @@ async fn the_operator_view_lists_failed_work_and_a_token_of_another_scope_gets_4
     let key = w.provider_key(&token);
     w.sandbox.add_fault(learnster_fault("GET", "/users/students/", Some(503), 0, 100)).await;
     let mv = Move::new(6005, "listed@example.com", Some((1, "Engineer", "Offered")));
-    w.call(w.teamtailor.webhook("learnster", &key, &mv, now())).await;
+    w.call(w.fire("learnster", &key, &mv).await).await;
 
     let learnster_token = scoped_token("learnster");
     let listed = w.call(admin("GET", "/learnster/work?state=failed", &learnster_token, None)).await;
@@ -641,13 +639,13 @@ async fn switching_learnster_off_takes_effect_at_once_on_another_warm_instance()
     let (id, token) = w.switch_on(json!({})).await;
     let key = w.provider_key(&token);
     let first = Move::new(6101, "warm@example.com", Some((1, "Engineer", "Offered")));
-    let resp = learnster::handle(&other, w.teamtailor.webhook("learnster", &key, &first, now())).await;
+    let resp = learnster::handle(&other, w.fire("learnster", &key, &first).await).await;
     assert_eq!(resp.status(), 200, "the other instance is warm: {}", text(&resp));
 
     let off = w.call(admin("DELETE", &format!("/learnster/integrations/{id}"), ADMIN_TOKEN, None)).await;
     assert!(off.status().is_success(), "{}", text(&off));
     let later = Move::new(6102, "later@example.com", Some((1, "Engineer", "Offered")));
-    let resp = learnster::handle(&other, w.teamtailor.webhook("learnster", &key, &later, now())).await;
+    let resp = learnster::handle(&other, w.fire("learnster", &key, &later).await).await;
     assert_eq!(resp.status(), 403, "{}", text(&resp));
     assert_eq!(students_with(&*w.sandbox.state().await, "later@example.com"), 0);
 }

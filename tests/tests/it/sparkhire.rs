@@ -87,7 +87,7 @@ impl SparkHire {
     }
 
     async fn trigger_as(&self, partner_key: &str, mv: &Move) -> hirebridge::web::Response {
-        self.call(self.w.teamtailor_sparkhire.webhook("sparkhire", partner_key, mv, now())).await
+        self.call(self.w.fire("sparkhire", partner_key, mv).await).await
     }
 
     async fn trigger(&self, mv: &Move) -> hirebridge::web::Response {
@@ -407,9 +407,10 @@ async fn after_a_disconnect_another_warm_instance_stops_using_the_key_at_once() 
     s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
     let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
     let (other, secrets_read) = another_instance(&s.w).await;
-    let via_other = |mv: Move| {
-        let req = s.w.teamtailor_sparkhire.webhook("sparkhire", &s.partner_key, &mv, now());
-        sparkhire::handle(&other, req)
+    let (s_, other_) = (&s, &other);
+    let via_other = move |mv: Move| async move {
+        let req = s_.w.fire("sparkhire", &s_.partner_key, &mv).await;
+        sparkhire::handle(other_, req).await
     };
     assert_eq!(s.connect("31", "sh-key-31").await.status(), 200);
     // Both instances are warm: each has used the key.

@@ -9,13 +9,21 @@ use hirebridge::platform::Platform;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::admin;
-use testkit::sandbox::{Fault, StackOneAccount, SANDBOX_COMPANY_ID};
+use testkit::sandbox::{Access, Fault, Scope, StackOneAccount, SANDBOX_COMPANY_ID};
 use testkit::stackone::AccountStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ADMIN_KEY: &str = "tt-admin-read-key-123";
 const PASSWORD: &str = "correct horse battery staple";
 const TOTP: &str = "otpauth://totp/Teamtailor:link@acme.se?secret=JBSWY3DPEHPK3PXPJBSWY3DP&issuer=Teamtailor";
+
+/// A world whose Teamtailor company has the key the link form is given: Admin scope with Read
+/// access, as the form asks for.
+async fn world() -> World {
+    let w = World::new().await;
+    w.sandbox.add_teamtailor_key(ADMIN_KEY, Scope::Admin, Access::Read).await;
+    w
+}
 
 fn new_owner() -> String {
     format!("org-{}", uuid::Uuid::new_v4().simple())
@@ -198,7 +206,7 @@ async fn relay(
 #[tokio::test]
 async fn linking_an_owner_twice_updates_one_stackone_account() {
     let (_guard, logs) = capture_logs();
-    let w = World::new().await;
+    let w = world().await;
     let owner = new_owner();
     let ticket = session(&w, &owner).await;
     let form = page(&w, &ticket).await;
@@ -250,7 +258,7 @@ async fn linking_an_owner_twice_updates_one_stackone_account() {
 
 #[tokio::test]
 async fn every_field_gets_its_own_message_and_nothing_is_stored() {
-    let w = World::new().await;
+    let w = world().await;
     w.sandbox.add_non_admin_token("tt-public-read-key").await;
     let owner = new_owner();
     let ticket = session(&w, &owner).await;
@@ -283,7 +291,7 @@ async fn every_field_gets_its_own_message_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn tampered_or_expired_tickets_are_refused() {
-    let w = World::new().await;
+    let w = world().await;
     let ticket = session(&w, "org-tamper").await;
     let (payload, sig) = ticket.split_once('.').unwrap();
     let mut chars: Vec<char> = payload.chars().collect();
@@ -305,7 +313,7 @@ async fn tampered_or_expired_tickets_are_refused() {
 
 #[tokio::test]
 async fn account_events_keep_the_status_current_and_need_stackones_signature() {
-    let w = World::new().await;
+    let w = world().await;
     let owner = new_owner();
     let ticket = session(&w, &owner).await;
     let account = json_of(&submit(&w, &good(&ticket)).await)["account_id"].as_str().unwrap().to_owned();
@@ -335,7 +343,7 @@ async fn account_events_keep_the_status_current_and_need_stackones_signature() {
 /// account, once, with the credentials that were submitted.
 #[tokio::test]
 async fn a_link_submitted_while_stackone_is_down_is_finished_once_by_the_sweep() {
-    let w = World::new().await;
+    let w = world().await;
     // Due again at once, so that the test need not wait for the first delay.
     let d = deps_with(&w, |c| c.retry_schedule = vec![0; 5]).await;
     let owner = new_owner();
@@ -376,7 +384,7 @@ async fn a_link_submitted_while_stackone_is_down_is_finished_once_by_the_sweep()
 /// never creating a second one.
 #[tokio::test]
 async fn a_create_that_stackone_performed_but_answered_502_leaves_no_duplicate_account() {
-    let w = World::new().await;
+    let w = world().await;
     let proxy = misbehaving_stackone(&w, Misbehaviour::LosesTheFirstCreate).await;
     // Far from due, so that only the operator's retry below runs it.
     let d = deps_with(&w, |c| {
@@ -414,7 +422,7 @@ async fn a_create_that_stackone_performed_but_answered_502_leaves_no_duplicate_a
 /// Issue 12 #7: two accounts of the owner: hirebridge cannot tell which is meant and changes none.
 #[tokio::test]
 async fn an_owner_with_two_stackone_accounts_is_refused_and_neither_is_changed() {
-    let w = World::new().await;
+    let w = world().await;
     let owner = new_owner();
     {
         let mut st = w.sandbox.state().await;
@@ -439,7 +447,7 @@ async fn an_owner_with_two_stackone_accounts_is_refused_and_neither_is_changed()
 /// provider's) account updated.
 #[tokio::test]
 async fn an_account_of_another_owner_or_provider_is_never_updated() {
-    let w = World::new().await;
+    let w = world().await;
     let owner = new_owner();
     let (theirs, other_provider) = (account(&new_owner(), "teamtailor"), account(&owner, "workday"));
     {
@@ -464,7 +472,7 @@ async fn an_account_of_another_owner_or_provider_is_never_updated() {
 /// Issue 12: a ticket is bound to its owner; nothing in a submission reaches another owner's link.
 #[tokio::test]
 async fn a_ticket_for_one_owner_cannot_read_or_change_another_owners_link() {
-    let w = World::new().await;
+    let w = world().await;
     let (a, b) = (new_owner(), new_owner());
     let ticket_b = session_with(&w.stackone, &b, "Bravo AB").await;
     let b_account = json_of(&submit(&w, &good(&ticket_b)).await)["account_id"].as_str().unwrap().to_owned();
@@ -496,7 +504,7 @@ async fn a_ticket_for_one_owner_cannot_read_or_change_another_owners_link() {
 /// StackOne does, and its writes are audited.
 #[tokio::test]
 async fn an_admin_token_scoped_to_alva_gets_403_on_every_stackone_admin_route() {
-    let w = World::new().await;
+    let w = world().await;
     let operator = json!({
         "admin_tokens": [
             {"name": "alva-operator", "sha256": hirebridge::admin::sha256_hex("alva-only-token"), "scopes": ["alva"]},
@@ -546,7 +554,7 @@ async fn an_admin_token_scoped_to_alva_gets_403_on_every_stackone_admin_route() 
 /// Issue 12 #10: every page forbids framing, caching, sniffing and referrers.
 #[tokio::test]
 async fn every_page_answers_with_headers_that_forbid_framing_caching_sniffing_and_referrers() {
-    let w = World::new().await;
+    let w = world().await;
     let owner = new_owner();
     let ticket = session(&w, &owner).await;
     let mut bad = good(&ticket);
@@ -584,7 +592,7 @@ async fn every_page_answers_with_headers_that_forbid_framing_caching_sniffing_an
 /// Issue 12 #10: the form posts to `PUBLIC_BASE_URL`, path included.
 #[tokio::test]
 async fn the_form_posts_to_the_public_base_url_with_its_path() {
-    let w = World::new().await;
+    let w = world().await;
     let d = deps_with(&w, |c| c.public_base_url = url::Url::parse("https://x.example/prod").unwrap()).await;
     let body = json!({"origin_owner_id": new_owner(), "origin_owner_name": "Acme AB"});
     let resp = stackone::handle(&d, admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body))).await;
@@ -600,7 +608,7 @@ async fn the_form_posts_to_the_public_base_url_with_its_path() {
 /// Issue 12 #10: ten tries per ticket, then a clear refusal.
 #[tokio::test]
 async fn the_eleventh_submission_of_one_ticket_is_refused() {
-    let w = World::new().await;
+    let w = world().await;
     let ticket = session(&w, &new_owner()).await;
     let mut bad = good(&ticket);
     bad["api_key"] = json!("");
@@ -617,7 +625,7 @@ async fn the_eleventh_submission_of_one_ticket_is_refused() {
 /// process; now it is a message on its field.
 #[tokio::test]
 async fn a_two_factor_secret_with_a_multi_byte_character_at_byte_ten_gets_a_message() {
-    let w = World::new().await;
+    let w = world().await;
     let ticket = session(&w, &new_owner()).await;
     let mut odd = good(&ticket);
     odd["totp_secret"] = json!("otpauth:/éJBSWY3DPEHPK3PXP");
@@ -631,7 +639,7 @@ async fn a_two_factor_secret_with_a_multi_byte_character_at_byte_ten_gets_a_mess
 /// Issue 12 #10: shape errors name the field, never its value.
 #[tokio::test]
 async fn a_request_of_the_wrong_shape_is_told_which_field_without_its_value() {
-    let w = World::new().await;
+    let w = world().await;
     let body = json!({"origin_owner_id": 987654321, "origin_owner_name": "Acme AB"});
     let resp =
         stackone::handle(&w.stackone, admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body)))
@@ -645,7 +653,7 @@ async fn a_request_of_the_wrong_shape_is_told_which_field_without_its_value() {
 /// nor the operator's view by name.
 #[tokio::test]
 async fn internal_errors_never_reach_the_page() {
-    let w = World::new().await;
+    let w = world().await;
     w.secrets
         .delete_secret()
         .secret_id(format!("{}/vendor/stackone", w.prefix))

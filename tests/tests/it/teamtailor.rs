@@ -9,6 +9,7 @@ use hirebridge_tests::{fast_policy, spawn_sandbox};
 async fn uuid_provider_keys_are_verified_through_partner_activations() {
     let (sandbox, url) = spawn_sandbox().await;
     let listing = Listing { partner_api_key: "pk".into(), webhook_secret: "listing-secret".into() };
+    sandbox.add_listing("pk").await;
     let key = uuid::Uuid::new_v4();
     // Five activations: ours is on the third page; one belongs to another listing.
     for i in 0..4 {

@@ -8,7 +8,7 @@ use hirebridge::platform::Platform;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
-use testkit::sandbox::Fault;
+use testkit::sandbox::{Access, Fault, Scope};
 use twosecure::store::{self, Order, Status};
 
 const PNR: &str = "811218-9876";
@@ -30,6 +30,9 @@ impl TwoSecure {
         let w = World::with_policy(policy).await;
         let api_key = format!("ts-key-{}", uuid::Uuid::new_v4());
         w.sandbox.add_twosecure_key(&api_key, "Acme AB").await;
+        // The company's key that the listing requires (`teamtailor-api-token`) in most tests:
+        // Admin with Read and Write, as moving a candidate on needs.
+        w.sandbox.add_teamtailor_key("tok", Scope::Admin, Access::ReadWrite).await;
         let key = w.teamtailor_2secure.provider_key(&json!({ "api_key": api_key }));
         TwoSecure { w, api_key, key }
     }
@@ -59,7 +62,7 @@ impl TwoSecure {
         mv: &Move,
         company_token: &str,
     ) -> hirebridge::web::Response {
-        let req = self.w.teamtailor_2secure.webhook("2secure", &self.key, mv, now());
+        let req = self.w.fire("2secure", &self.key, mv).await;
         twosecure::handle_order(deps, with_header(req, "teamtailor-api-token", company_token)).await
     }
 
@@ -130,6 +133,7 @@ async fn an_order_moves_from_sent_to_completed_and_the_candidate_moves_on_once()
         )
         .await;
     w.sandbox.add_file("cv.pdf", b"%PDF-1.4 resume").await;
+    w.sandbox.add_teamtailor_key("rw-company-token", Scope::Admin, Access::ReadWrite).await;
     let mut mv = t.candidate(7001, Some(PNR));
     mv.resume = Some(("cv.pdf".into(), format!("{}/_sandbox/teamtailor/files/cv.pdf", w.sandbox_url)));
     mv.webhook_data["attachments"] = json!(["resume"]);
