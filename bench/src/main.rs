@@ -81,7 +81,7 @@ fn args() -> Result<Args, String> {
             "--strace" => a.strace = true,
             "--variant-bins" => {
                 let v = value()?;
-                let (label, dir) = v.split_once('=').ok_or("--variant-bins LABEL=DIR")?;
+                let (label, dir) = v.rsplit_once('=').ok_or("--variant-bins LABEL=DIR")?;
                 a.variant_bins.push((label.to_owned(), dir.into()));
             }
             "--only" => a.only = value()?.split(',').map(str::to_owned).collect(),
@@ -206,6 +206,7 @@ impl Tally {
 pub struct Row {
     pub name: String,
     pub event: String,
+    pub binary: Option<PathBuf>,
     pub binary_bytes: Option<u64>,
     pub zip_bytes: Option<u64>,
     pub errors: Vec<String>,
@@ -222,6 +223,8 @@ pub struct Row {
     pub statuses: BTreeMap<String, u64>,
     pub warm: Tally,
     pub example_answer: Option<String>,
+    /// Requests the fakes (Teamtailor and the services) received per warm invocation.
+    pub outbound_per_warm: Option<f64>,
 }
 
 fn status_key(r: &Invoked) -> String {
@@ -267,8 +270,15 @@ async fn ready_and_first(world: &World, f: &Function, env: &mut Env, row: &mut R
 
 /// One long-lived environment: init, first invocation, then `n` warm ones.
 async fn warm(world: &World, f: &Function, n: usize, row: &mut Row) -> Result<(), String> {
-    let mut env = world.start(&world.spec(f.name)).await?;
+    warm_with(world, f, n, row, Vec::new()).await
+}
+
+async fn warm_with(world: &World, f: &Function, n: usize, row: &mut Row, vars: Vec<(String, String)>) -> Result<(), String> {
+    let mut spec = world.spec(f.name);
+    spec.vars.extend(vars);
+    let mut env = world.start(&spec).await?;
     ready_and_first(world, f, &mut env, row).await?;
+    let outbound_before = world.sandbox.state().await.requests.len();
     let (ticks, sched) = (env.cpu_ticks(), env.cpu_ns());
     let mut events = Vec::with_capacity(n);
     for _ in 0..n {
@@ -294,6 +304,8 @@ async fn warm(world: &World, f: &Function, n: usize, row: &mut Row) -> Result<()
     row.warm_cpu_ms = Some((env.cpu_ticks() - ticks) as f64 * 1e3 / tck / n.max(1) as f64);
     row.warm_cpu_sched_ms = Some((env.cpu_ns() - sched) as f64 / 1e6 / n.max(1) as f64);
     row.peak_rss_kb = Some(env.peak_rss_kb());
+    let outbound = world.sandbox.state().await.requests.len() - outbound_before;
+    row.outbound_per_warm = Some(outbound as f64 / n.max(1) as f64);
     Ok(())
 }
 
@@ -323,6 +335,7 @@ async fn cold(
                     name: key.clone(),
                     event: f.event.to_owned(),
                     binary_bytes: std::fs::metadata(&spec.binary).ok().map(|m| m.len()),
+                    binary: v.bins.as_ref().map(|_| spec.binary.clone()),
                     zip_bytes: v.bins.as_ref().and_then(|_| zip_size(&spec.binary)),
                     ..Row::default()
                 });
@@ -636,6 +649,7 @@ async fn run() -> Result<(), String> {
         match std::fs::metadata(&binary) {
             Ok(m) => {
                 row.binary_bytes = Some(m.len());
+                row.binary = Some(binary.clone());
                 row.zip_bytes = zip_size(&binary);
                 built.push(*f);
             }

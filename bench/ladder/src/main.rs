@@ -8,6 +8,11 @@
 //!
 //! Started in the same rounds as the functions, the difference between two rungs is what a step
 //! costs the start.
+//!
+//! Each invocation then makes `BENCH_LADDER_DYNAMODB` DynamoDB `GetItem` calls (table
+//! `TABLE_NAME`, through `AWS_ENDPOINT_URL`) and `BENCH_LADDER_HTTP` GETs of `BENCH_LADDER_URL`,
+//! one after the other: their CPU per warm invocation, less the floor's, is what one such call
+//! costs a function.
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -49,10 +54,31 @@ async fn main() -> Result<(), Error> {
             .await;
         clients = Some((aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_secretsmanager::Client::new(&sdk)));
     }
-    let http = has("reqwest").then(|| reqwest::Client::builder().build());
-    let (clients, http) = (&clients, &http);
+    let http = has("reqwest").then(|| reqwest::Client::builder().build()).and_then(Result::ok);
+    let count = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let (ddb_calls, http_calls) = (count("BENCH_LADDER_DYNAMODB"), count("BENCH_LADDER_HTTP"));
+    let table = std::env::var("TABLE_NAME").unwrap_or_default();
+    let url = std::env::var("BENCH_LADDER_URL").unwrap_or_default();
+    let (clients, http, table, url) = (&clients, &http, &table, &url);
     run(service_fn(move |_event: Request| async move {
-        let _ = (clients, http);
+        if let Some((dynamodb, _)) = clients {
+            for _ in 0..ddb_calls {
+                let _ = dynamodb
+                    .get_item()
+                    .table_name(table)
+                    .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("BENCH#ladder".into()))
+                    .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("NONE".into()))
+                    .send()
+                    .await;
+            }
+        }
+        if let Some(http) = http {
+            for _ in 0..http_calls {
+                if let Ok(r) = http.get(url.as_str()).send().await {
+                    let _ = r.bytes().await;
+                }
+            }
+        }
         Ok::<_, Error>(Response::builder().status(200).body(Body::from("Hello world"))?)
     }))
     .await
