@@ -521,4 +521,58 @@ mod tests {
         assert_eq!(due[0].work, json!({"w": 1}));
         assert!(idem.claim_again(&due[0], false).await.unwrap().is_some());
     }
+
+    /// Counts what the due queries hand back, and every other read.
+    struct Counting(MemoryStore, std::sync::atomic::AtomicUsize, std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl ItemStore for Counting {
+        async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, crate::store::StoreError> {
+            self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.0.get(pk, sk).await
+        }
+        async fn put(&self, item: Item, cond: Option<Cond>) -> Result<PutOutcome, crate::store::StoreError> {
+            self.0.put(item, cond).await
+        }
+        async fn delete(&self, pk: &str, sk: &str) -> Result<(), crate::store::StoreError> {
+            self.0.delete(pk, sk).await
+        }
+        async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, crate::store::StoreError> {
+            self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.0.query(pk, sk_prefix).await
+        }
+        async fn query_due(
+            &self,
+            queue: &str,
+            before: i64,
+            limit: usize,
+        ) -> Result<Vec<Item>, crate::store::StoreError> {
+            let items = self.0.query_due(queue, before, limit).await?;
+            self.1.fetch_add(items.len(), std::sync::atomic::Ordering::SeqCst);
+            Ok(items)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sweep_over_ten_thousand_finished_and_a_hundred_due_items_reads_the_hundred() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let store = Arc::new(Counting(MemoryStore::new(), AtomicUsize::new(0), AtomicUsize::new(0)));
+        let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+        let mut idem = Idempotency::new(store.clone(), clock.clone());
+        idem.retry_schedule = vec![60];
+        let done = answer(StatusCode::OK, "done");
+        for i in 0..10_100 {
+            let Claim::Acquired(lease) = idem.claim("s#t", &format!("e{i}"), json!({})).await.unwrap() else {
+                panic!()
+            };
+            let finish = if i % 101 == 0 { Finish::Failed("down".into()) } else { Finish::Completed };
+            idem.finish(lease, &done, finish).await.unwrap();
+        }
+        clock.advance_secs(61);
+        store.1.store(0, Ordering::SeqCst);
+        let due = idem.due("s", 1_000).await.unwrap();
+        assert_eq!(due.len(), 100);
+        assert_eq!(store.1.load(Ordering::SeqCst), 100, "only the due items were read");
+        assert_eq!(store.2.load(Ordering::SeqCst), 0, "no other read, no scan");
+    }
 }
