@@ -6,9 +6,10 @@
 #
 #   BENCH_ARGS="--warm 200 --rounds 5 --scale 1000"  smaller runs
 #   BENCH_STRACE=0                                    skip the init investigation (strace)
-#   BENCH_TRIAL_OPT_Z=1                               also build with opt-level "z" (own target
-#                                                     dir, a full rebuild the first time) and
-#                                                     start those in the same cold rounds
+#   BENCH_TRIAL=1                                     also build with opt-level "z" and
+#                                                     relocation-model=static (own target dir, a
+#                                                     full rebuild the first time) and start
+#                                                     those in the same cold rounds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 began=$(date +%s)
@@ -27,15 +28,17 @@ packages=(-p alva -p learnster -p twosecure -p sparkhire -p stackone -p hirebrid
 build_status=0
 cargo build --release --keep-going "${packages[@]}" || build_status=$?
 variant_args=()
-if [ "${BENCH_TRIAL_OPT_Z:-0}" = 1 ]; then
-  # Kept unstripped (for `perf` symbols); measured as stripped copies, as `strip = true` makes them.
-  CARGO_TARGET_DIR="$target-opt-z" CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_STRIP=false \
-    cargo build --release --keep-going "${packages[@]}" || true
-  mkdir -p "$target-opt-z/stripped"
-  for b in "$target-opt-z"/release/*; do
-    if [ -f "$b" ] && [ -x "$b" ]; then strip -o "$target-opt-z/stripped/$(basename "$b")" "$b"; fi
-  done
-  variant_args+=(--variant-bins "opt-level=z=$target-opt-z/stripped")
+if [ "${BENCH_TRIAL:-0}" = 1 ]; then
+  # The size trial: opt-level "z" and a non-PIE executable (no dynamic relocations to apply at
+  # start), in a target dir of its own; RUSTFLAGS with an explicit --target reach only the
+  # target's code, not build scripts or proc macros.
+  # (force-unwind-tables=no is passed too; it leaves .eh_frame as it is — see the sections.)
+  host=$(rustc -vV | sed -n 's/^host: //p')
+  trial=${BENCH_TRIAL_TARGET_DIR:-$target-trial}
+  CARGO_TARGET_DIR="$trial" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+    RUSTFLAGS="-C force-unwind-tables=no -C relocation-model=static" \
+    cargo build --release --keep-going --target "$host" "${packages[@]}" || true
+  variant_args+=(--variant-bins "opt-level=z, relocation-model=static=$trial/$host/release")
 fi
 built=$(date +%s)
 
@@ -77,7 +80,7 @@ strace_args=()
 if [ "${BENCH_STRACE:-1}" = 1 ] && command -v strace >/dev/null; then strace_args=(--strace); fi
 # shellcheck disable=SC2086
 "$target/harness/hirebridge-bench" --bins "$target/release" --out docs --logs "$target/bench-logs" \
-  --build-seconds "$((built - began))" "${strace_args[@]}" "${variant_args[@]}" ${BENCH_ARGS:-}
+  --build-seconds "$((built - began))" --began "$began" "${strace_args[@]}" "${variant_args[@]}" ${BENCH_ARGS:-}
 sed -n '/^## Per function/,/^## SPEC/p' docs/benchmarks.md | head -n -1
 sed -n '/^## SPEC/,/^DynamoDB calls/p' docs/benchmarks.md | head -n -1
 echo "make bench: $(( $(date +%s) - began )) s; docs/benchmarks.md and docs/benchmarks.json written"

@@ -40,6 +40,10 @@ struct Args {
     strace: bool,
     only: Vec<String>,
     build_seconds: Option<f64>,
+    /// When `make bench` began (Unix seconds), for its whole run time.
+    began: Option<u64>,
+    /// Only re-render `benchmarks.md` from this `benchmarks.json`.
+    render: Option<PathBuf>,
     /// Binaries of the same functions built another way (`LABEL=DIR`), started in the same
     /// interleaved cold rounds.
     variant_bins: Vec<(String, PathBuf)>,
@@ -64,6 +68,8 @@ fn args() -> Result<Args, String> {
         strace: false,
         only: Vec::new(),
         build_seconds: None,
+        began: None,
+        render: None,
         variant_bins: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -78,6 +84,8 @@ fn args() -> Result<Args, String> {
             "--scale" => a.scale = value()?.parse().map_err(|e| format!("--scale: {e}"))?,
             "--concurrency" => a.concurrency = value()?.parse().map_err(|e| format!("--concurrency: {e}"))?,
             "--build-seconds" => a.build_seconds = value()?.parse().ok(),
+            "--began" => a.began = value()?.parse().ok(),
+            "--render" => a.render = Some(value()?.into()),
             "--strace" => a.strace = true,
             "--variant-bins" => {
                 let v = value()?;
@@ -273,7 +281,13 @@ async fn warm(world: &World, f: &Function, n: usize, row: &mut Row) -> Result<()
     warm_with(world, f, n, row, Vec::new()).await
 }
 
-async fn warm_with(world: &World, f: &Function, n: usize, row: &mut Row, vars: Vec<(String, String)>) -> Result<(), String> {
+async fn warm_with(
+    world: &World,
+    f: &Function,
+    n: usize,
+    row: &mut Row,
+    vars: Vec<(String, String)>,
+) -> Result<(), String> {
     let mut spec = world.spec(f.name);
     spec.vars.extend(vars);
     let mut env = world.start(&spec).await?;
@@ -620,6 +634,14 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let args = args()?;
+    if let Some(json) = &args.render {
+        let text = std::fs::read_to_string(json).map_err(|e| format!("{}: {e}", json.display()))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json.display()))?;
+        let md = json.with_extension("md");
+        std::fs::write(&md, report::markdown(&doc)).map_err(|e| e.to_string())?;
+        eprintln!("bench: wrote {}", md.display());
+        return Ok(());
+    }
     let run_started = Instant::now();
     let moto = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL (the moto server) is not set: run make bench")?;
@@ -737,7 +759,12 @@ async fn run() -> Result<(), String> {
     }
 
     let bench_seconds = run_started.elapsed().as_secs_f64();
-    let doc = report::document(&rows, &extra, &args_json(&args), bench_seconds, args.build_seconds);
+    let mut doc = report::document(&rows, &extra, &args_json(&args), bench_seconds, args.build_seconds);
+    if let Some(began) = args.began {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        doc["make_bench_seconds"] = json!(now.saturating_sub(began));
+    }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let json_path = args.out.join("benchmarks.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n")

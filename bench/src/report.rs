@@ -112,7 +112,8 @@ fn sections(binary: &std::path::Path) -> Value {
     let mut m: BTreeMap<String, u64> = BTreeMap::new();
     for line in out.lines() {
         let mut parts = line.split_whitespace();
-        let (Some(name), Some(size)) = (parts.next(), parts.next().and_then(|v| v.parse::<u64>().ok())) else {
+        let (Some(name), Some(size)) = (parts.next(), parts.next().and_then(|v| v.parse::<u64>().ok()))
+        else {
             continue;
         };
         let key = match name {
@@ -256,9 +257,8 @@ pub fn markdown(doc: &Value) -> String {
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
         md,
-        "Written by `make bench` ({}) on {}: `nproc` = {}, {} ({}, {} GB RAM, load average at the end {}), {}. \
+        "Written by `make bench` (scripts/bench.sh → bench/) on {}: `nproc` = {}, {} ({}, {} GB RAM, load average at the end {}), {}. \
          `make bench` took {} s{}.\n",
-        "scripts/bench.sh → bench/",
         doc["generated"].as_str().unwrap_or_default(),
         m["nproc"].as_str().unwrap_or_default(),
         m["cpu_model"].as_str().unwrap_or_default(),
@@ -266,9 +266,12 @@ pub fn markdown(doc: &Value) -> String {
         m["memory_gb"],
         m["load_average_at_end"].as_str().unwrap_or_default(),
         m["rustc"].as_str().unwrap_or_default(),
-        fmt(doc["bench_seconds"].as_f64(), 0),
+        fmt(doc["make_bench_seconds"].as_f64().or(doc["bench_seconds"].as_f64()), 0),
         match doc["build_seconds"].as_f64() {
-            Some(b) => format!(" after {b:.0} s of release builds"),
+            Some(b) => format!(
+                " in all: {b:.0} s of release builds (with any trial build), then {} s of measuring",
+                fmt(doc["bench_seconds"].as_f64(), 0)
+            ),
             None => String::new(),
         },
     );
@@ -379,10 +382,13 @@ pub fn markdown(doc: &Value) -> String {
             b["no_secrets_manager_call_warm"].as_str().unwrap_or_default(),
             b["at_most_2_dynamodb_round_trips_beyond_work_item"].as_str().unwrap_or_default(),
             b["warm_cpu_under_1_ms_including_its_calls"].as_str().unwrap_or_default(),
-            match (b["warm_cpu_under_1_ms_beyond_calls_estimate"].as_str(), f["warm"]["cpu_estimate_method"].as_str()) {
+            match (
+                b["warm_cpu_under_1_ms_beyond_calls_estimate"].as_str(),
+                f["warm"]["cpu_estimate_method"].as_str()
+            ) {
                 (Some(v), Some(how)) => format!(
-                    "{v}: {:.2} ms = {how}",
-                    f["warm"]["cpu_ms_beyond_calls_estimate"].as_f64().unwrap_or(0.0)
+                    "{v}: {} = {how}",
+                    own_cpu(f["warm"]["cpu_ms_beyond_calls_estimate"].as_f64().unwrap_or(0.0))
                 ),
                 _ => "–".to_owned(),
             },
@@ -400,7 +406,14 @@ pub fn markdown(doc: &Value) -> String {
             .as_object()
             .map(|o| o.iter().map(|(k, v)| format!("{k} {:.2}", v.as_f64().unwrap_or(0.0) / n)).collect())
             .unwrap_or_default();
-        let first = &f["aws_calls"]["first_invocation"]["by_operation"];
+        let first_n = f["aws_calls"]["first_invocation"]["invocations"].as_f64().unwrap_or(0.0).max(1.0);
+        let first: Vec<String> = f["aws_calls"]["first_invocation"]["by_operation"]
+            .as_object()
+            .map(|o| {
+                o.iter().map(|(k, v)| format!("{k} {:.2}", v.as_f64().unwrap_or(0.0) / first_n)).collect()
+            })
+            .unwrap_or_default();
+        let first = format!("{} (mean of {first_n} first invocations)", first.join(", "));
         let _ = writeln!(
             md,
             "- **{}**: {} — {}. First invocation: {}.",
@@ -642,10 +655,8 @@ fn timeline(text: &str, runtime_port: u16) -> Value {
                     e.1 = at(c.t);
                     e.2 += 1;
                 }
-                None if c.name != "execve" => {
-                    if others.len() < 12 && !others.contains(p) {
-                        others.push(p.clone());
-                    }
+                None if c.name != "execve" && others.len() < 12 && !others.contains(p) => {
+                    others.push(p.clone());
                 }
                 None => {}
             }
@@ -814,6 +825,11 @@ pub async fn investigate_init(
                 "envfilter,sdk,reqwest",
                 true,
             ),
+            (
+                "as above, region and credentials from the environment only (no default chains)",
+                "envfilter,sdkenv,reqwest",
+                true,
+            ),
         ];
         let variants: Vec<crate::Variant> = rungs
             .iter()
@@ -846,10 +862,18 @@ pub async fn investigate_init(
         let n = 500;
         let base = vec![("BENCH_LADDER".to_owned(), "envfilter,sdk,reqwest".to_owned())];
         let url = format!("{}/_sandbox/nowhere", world.sandbox_url);
-        let cases: Vec<(&str, usize, Vec<(String, String)>)> = vec![
+        type Case<'a> = (&'a str, usize, Vec<(String, String)>);
+        let cases: Vec<Case> = vec![
             ("no call", 0, vec![]),
             ("7 DynamoDB GetItem (AWS SDK)", 7, vec![("BENCH_LADDER_DYNAMODB".to_owned(), "7".to_owned())]),
-            ("4 HTTP GETs (reqwest, to the fakes)", 4, vec![("BENCH_LADDER_HTTP".to_owned(), "4".to_owned()), ("BENCH_LADDER_URL".to_owned(), url.clone())]),
+            (
+                "4 HTTP GETs (reqwest, to the fakes)",
+                4,
+                vec![
+                    ("BENCH_LADDER_HTTP".to_owned(), "4".to_owned()),
+                    ("BENCH_LADDER_URL".to_owned(), url.clone()),
+                ],
+            ),
         ];
         let mut base_cpu = None;
         for (label, calls, extra) in cases {
@@ -913,7 +937,10 @@ fn findings(doc: &Value) -> String {
     let missed = |bar: &str| functions.iter().filter(|f| f["bars"][bar].as_str() == Some("missed")).count();
     let variants = doc["variants"].as_array().unwrap_or(&empty);
     let variant = |label: &str| -> Vec<&Value> {
-        variants.iter().filter(|v| v["name"].as_str().unwrap_or_default().ends_with(&format!("[{label}]"))).collect()
+        variants
+            .iter()
+            .filter(|v| v["name"].as_str().unwrap_or_default().ends_with(&format!("[{label}]")))
+            .collect()
     };
     let _ = writeln!(md, "\n## Bars missed, their measured causes, and what closes them\n");
 
@@ -930,7 +957,8 @@ fn findings(doc: &Value) -> String {
         let init = &doc["init"];
         let ca = init["ca_trial"].as_array().unwrap_or(&empty);
         let ca_floor = ca.iter().find(|r| r["name"] == FLOOR);
-        let ca_fns: Vec<&Value> = ca.iter().filter(|r| !r["name"].as_str().unwrap_or_default().ends_with("-floor")).collect();
+        let ca_fns: Vec<&Value> =
+            ca.iter().filter(|r| !r["name"].as_str().unwrap_or_default().ends_with("-floor")).collect();
         if !ca_fns.is_empty() {
             let diff: Vec<f64> = ca_fns.iter().filter_map(|r| r["difference_ms"].as_f64()).collect();
             let one: Vec<f64> = ca_fns.iter().filter_map(|r| r["one_cert_init_ms"].as_f64()).collect();
@@ -961,13 +989,14 @@ fn findings(doc: &Value) -> String {
         }
         let ladder = init["ladder"].as_array().unwrap_or(&empty);
         let rung = |i: usize| ladder.get(i).and_then(|r| r["init_ms"].as_f64());
-        if ladder.len() >= 7 {
+        if ladder.len() >= 8 {
             let _ = writeln!(
                 md,
                 "  - *The ladder* (same build, same rounds): the floor without logging {} ms; JSON logs with `EnvFilter` {} ms, \
                  with a `LevelFilter` {} ms (the filter costs the start nothing measurable); + `aws_config` and the two SDK \
                  clients {} ms; + one `reqwest::Client` {} ms; all of it with a one-certificate bundle {} ms. The SDK and \
-                 reqwest steps are their root loads; without them a function's whole client set-up costs about {} ms.",
+                 reqwest steps are their root loads; without them a function's whole client set-up costs about {} ms, \
+                 and {} ms with the region and credentials taken from the environment instead of aws-config's default chains.",
                 fmt(rung(0), 2),
                 fmt(rung(1), 2),
                 fmt(rung(2), 2),
@@ -975,6 +1004,7 @@ fn findings(doc: &Value) -> String {
                 fmt(rung(4), 2),
                 fmt(rung(6), 2),
                 fmt(rung(6).zip(rung(0)).map(|(a, b)| a - b), 2),
+                fmt(rung(7).zip(rung(0)).map(|(a, b)| a - b), 2),
             );
         }
         let faults = all("/page_faults_at_init");
@@ -988,12 +1018,23 @@ fn findings(doc: &Value) -> String {
             range(&functions.iter().filter_map(|f| num(f, "/sections_bytes/relocations (.rela.*)").map(|b| b / 1e3)).collect::<Vec<_>>(), 0) + " kB",
             fmt(floor.and_then(|f| num(f, "/sections_bytes/relocations (.rela.*)")).map(|b| b / 1e3), 0) + " kB",
         );
-        for label in ["opt-level=z", "z, no unwind tables, static relocation model"] {
+        for label in ["opt-level=z", "opt-level=z, relocation-model=static"] {
             let v = variant(label);
             if !v.is_empty() {
-                let init: Vec<f64> = v.iter().filter(|r| !r["name"].as_str().unwrap_or_default().contains("-floor")).filter_map(|r| num(r, "/init_ms/p50")).collect();
-                let faults: Vec<f64> = v.iter().filter(|r| !r["name"].as_str().unwrap_or_default().contains("-floor")).filter_map(|r| num(r, "/page_faults_at_init")).collect();
-                let floor_v = v.iter().find(|r| r["name"].as_str().unwrap_or_default().starts_with(FLOOR)).and_then(|r| num(r, "/init_ms/p50"));
+                let init: Vec<f64> = v
+                    .iter()
+                    .filter(|r| !r["name"].as_str().unwrap_or_default().contains("-floor"))
+                    .filter_map(|r| num(r, "/init_ms/p50"))
+                    .collect();
+                let faults: Vec<f64> = v
+                    .iter()
+                    .filter(|r| !r["name"].as_str().unwrap_or_default().contains("-floor"))
+                    .filter_map(|r| num(r, "/page_faults_at_init"))
+                    .collect();
+                let floor_v = v
+                    .iter()
+                    .find(|r| r["name"].as_str().unwrap_or_default().starts_with(FLOOR))
+                    .and_then(|r| num(r, "/init_ms/p50"));
                 let _ = writeln!(md, "  - Built with {label} (trial, same rounds): init {} ms (that build's floor {} ms), page faults {}.", range(&init, 2), fmt(floor_v, 2), range(&faults, 0));
             }
         }
@@ -1003,16 +1044,35 @@ fn findings(doc: &Value) -> String {
     if missed("binary_at_most_6_MB") + missed("zip_at_most_3_MB") > 0 {
         let bin: Vec<f64> = all("/binary_bytes").iter().map(|b| b / MB).collect();
         let zip: Vec<f64> = all("/zip_bytes").iter().map(|b| b / MB).collect();
-        let _ = writeln!(md, "- **Size**: binaries {} MB (bar 6), zipped {} MB (bar 3).", range(&bin, 2), range(&zip, 2));
+        let _ = writeln!(
+            md,
+            "- **Size**: binaries {} MB (bar 6), zipped {} MB (bar 3).",
+            range(&bin, 2),
+            range(&zip, 2)
+        );
         if let Some(f) = functions.iter().find(|f| f["sections_bytes"].is_object()) {
             let parts: Vec<String> = f["sections_bytes"]
                 .as_object()
-                .map(|o| o.iter().map(|(k, v)| format!("{k} {:.2} MB", v.as_f64().unwrap_or(0.0) / MB)).collect())
+                .map(|o| {
+                    o.iter().map(|(k, v)| format!("{k} {:.2} MB", v.as_f64().unwrap_or(0.0) / MB)).collect()
+                })
                 .unwrap_or_default();
-            let _ = writeln!(md, "  - *What a binary is made of* ({}): {}.", f["name"].as_str().unwrap_or_default(), parts.join(", "));
+            let _ = writeln!(
+                md,
+                "  - *What a binary is made of* ({}): {}.",
+                f["name"].as_str().unwrap_or_default(),
+                parts.join(", ")
+            );
         }
-        let floors: Vec<&Value> = doc["functions"].as_array().unwrap_or(&empty).iter().filter(|f| f["name"].as_str().unwrap_or_default().ends_with("-floor")).collect();
-        if let (Some(h), Some(b)) = (floors.iter().find(|f| f["name"] == FLOOR), floors.iter().find(|f| f["name"] == "bare-floor")) {
+        let floors: Vec<&Value> = doc["functions"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .filter(|f| f["name"].as_str().unwrap_or_default().ends_with("-floor"))
+            .collect();
+        if let (Some(h), Some(b)) =
+            (floors.iter().find(|f| f["name"] == FLOOR), floors.iter().find(|f| f["name"] == "bare-floor"))
+        {
             let _ = writeln!(
                 md,
                 "  - *Logging machinery*: the floor with `tracing-subscriber` (fmt, `EnvFilter`) is {} MB, without it {} MB.",
@@ -1020,10 +1080,17 @@ fn findings(doc: &Value) -> String {
                 fmt(num(b, "/binary_bytes").map(|b| b / MB), 2),
             );
         }
-        for label in ["opt-level=z", "z, no unwind tables, static relocation model"] {
-            let v: Vec<&Value> = variant(label).into_iter().filter(|r| !r["name"].as_str().unwrap_or_default().contains("-floor") && r["binary_bytes"].is_number()).collect();
+        for label in ["opt-level=z", "opt-level=z, relocation-model=static"] {
+            let v: Vec<&Value> = variant(label)
+                .into_iter()
+                .filter(|r| {
+                    !r["name"].as_str().unwrap_or_default().contains("-floor")
+                        && r["binary_bytes"].is_number()
+                })
+                .collect();
             if !v.is_empty() {
-                let bin: Vec<f64> = v.iter().filter_map(|r| num(r, "/binary_bytes")).map(|b| b / MB).collect();
+                let bin: Vec<f64> =
+                    v.iter().filter_map(|r| num(r, "/binary_bytes")).map(|b| b / MB).collect();
                 let zip: Vec<f64> = v.iter().filter_map(|r| num(r, "/zip_bytes")).map(|b| b / MB).collect();
                 let first: Vec<f64> = v.iter().filter_map(|r| num(r, "/first_invocation_ms/p50")).collect();
                 let _ = writeln!(
@@ -1066,19 +1133,32 @@ fn findings(doc: &Value) -> String {
     }
     // CPU.
     let cpu: Vec<f64> = all("/warm/cpu_ms_per_invocation_schedstat");
-    let own: Vec<f64> = all("/warm/cpu_ms_beyond_calls_estimate");
     if !cpu.is_empty() {
         let per_call = &doc["init"]["per_call_cpu"];
         let _ = writeln!(
             md,
             "- **Warm CPU**: {} ms per warm invocation including its calls; one DynamoDB call through the AWS SDK costs \
-             {} ms of CPU, one reqwest call {} ms (the ladder); less those and the floor's, the functions' own work is \
-             about {} ms (derived).",
+             {} ms of CPU, one reqwest call {} ms (the ladder); less those and the floor's, the functions' own work is: \
+             {} (derived; a value at or below zero means the own work is within the estimate's noise).",
             range(&cpu, 2),
             fmt(per_call.pointer("/1/cpu_ms_per_call").and_then(Value::as_f64), 3),
             fmt(per_call.pointer("/2/cpu_ms_per_call").and_then(Value::as_f64), 3),
-            range(&own, 2),
+            functions
+                .iter()
+                .filter_map(|f| num(f, "/warm/cpu_ms_beyond_calls_estimate")
+                    .map(|o| format!("{} {}", f["name"].as_str().unwrap_or_default(), own_cpu(o))))
+                .collect::<Vec<_>>()
+                .join(", "),
         );
     }
     md
+}
+
+/// An estimate of CPU beyond the calls: at or below zero it is indistinguishable from zero.
+fn own_cpu(ms: f64) -> String {
+    if ms <= 0.0 {
+        format!("≈0 ms ({ms:.2})")
+    } else {
+        format!("{ms:.2} ms")
+    }
 }

@@ -4,6 +4,8 @@
 //! - `levelfilter`: the same logs filtered by a `LevelFilter` instead (no regex engine);
 //! - `sdk`: `aws_config` loaded as `Platform::aws` loads it, and the DynamoDB and Secrets Manager
 //!   clients built (no call is made);
+//! - `sdkenv`: the same with the region and credentials taken from the environment only (no
+//!   default provider chains);
 //! - `reqwest`: one `reqwest::Client` built (as shared/src/outbound.rs builds its client).
 //!
 //! Started in the same rounds as the functions, the difference between two rungs is what a step
@@ -42,8 +44,16 @@ async fn main() -> Result<(), Error> {
             .try_init();
     }
     let mut clients = None;
-    if has("sdk") {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    if has("sdk") || has("sdkenv") {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if has("sdkenv") {
+            // Lambda's own: region and the execution role's credentials from the environment,
+            // without the default chains (profile files, SSO, STS web identity, ECS, IMDS).
+            loader = loader
+                .region(std::env::var("AWS_REGION").ok().map(aws_config::Region::new))
+                .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+        }
+        let sdk = loader
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(2))
