@@ -9,7 +9,12 @@ use tracing_subscriber::filter::LevelFilter;
 pub fn level(value: &str) -> LevelFilter {
     match value.trim().to_ascii_lowercase().as_str() {
         "fatal" => LevelFilter::ERROR,
-        other => other.parse().unwrap_or(LevelFilter::INFO),
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "warn" => LevelFilter::WARN,
+        "error" => LevelFilter::ERROR,
+        "off" => LevelFilter::OFF,
+        _ => LevelFilter::INFO,
     }
 }
 
