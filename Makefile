@@ -34,6 +34,6 @@ build:
 deploy:
 	bash scripts/deploy.sh
 
-## Release binary sizes and the CPU of a warm webhook's own work
+## Each function in a local Lambda environment beside the floor; writes docs/benchmarks.md
 bench:
 	bash scripts/bench.sh
