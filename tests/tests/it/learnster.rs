@@ -649,3 +649,35 @@ async fn switching_learnster_off_takes_effect_at_once_on_another_warm_instance()
     assert_eq!(resp.status(), 403, "{}", text(&resp));
     assert_eq!(students_with(&*w.sandbox.state().await, "later@example.com"), 0);
 }
+
+#[tokio::test]
+async fn a_card_update_teamtailor_did_not_take_reaches_the_card_by_the_scheduled_run() {
+    let w = World::new().await;
+    let (_, token) = w.switch_on(json!({})).await;
+    let key = w.provider_key(&token);
+    let partner_down = Fault {
+        service: "teamtailor".into(),
+        method: Some("PUT".into()),
+        path_contains: "/partner-results/".into(),
+        status: Some(503),
+        delay_ms: 0,
+        times: 100,
+        try_again_seconds: None,
+    };
+    w.sandbox.add_fault(partner_down).await;
+    let mv = Move::new(6201, "card@example.com", Some((1, "Engineer", "Offered")));
+    let resp = w.call(w.fire("learnster", &key, &mv).await).await;
+    assert_eq!(resp.status(), 200, "the work is done; its answer carries the result: {}", text(&resp));
+    let card = w.sandbox.state().await.partner.results.get(&mv.result_id).cloned().unwrap_or_default();
+    assert_ne!(card["status"], "completed", "not on the card yet");
+
+    // Teamtailor takes updates again; the card's update is recorded in the due index (its first
+    // retry a minute later), and the scheduled run's card part sends it.
+    w.sandbox.state().await.faults.clear();
+    let due = w.deps.platform.store.query_due("due#learnster", i64::MAX, 10).await.unwrap();
+    assert_eq!(due.iter().filter(|i| i.sk == "CARD").count(), 1, "the card update is recorded and due");
+    let sent = hirebridge::cards::redeliver_due(&w.deps.platform, &due).await.unwrap();
+    assert_eq!(sent, 1);
+    assert_eq!(w.sandbox.state().await.partner.results[&mv.result_id]["status"], "completed");
+    assert_eq!(students_with(&*w.sandbox.state().await, "card@example.com"), 1);
+}
