@@ -10,11 +10,6 @@ pub mod webhook;
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::idempotency::{Finish, Lease, Outcome};
-use crate::platform::Platform;
-use crate::web::{self, Response};
-use crate::SecretString;
-use partner_results::PartnerResult;
 
 /// Teamtailor's API hosts (EU, NA, AU). A host named by a request must be one of these, so that a
 /// forged `Teamtailor-Host` or `update-url` cannot make us send a key elsewhere.
@@ -38,31 +33,6 @@ pub fn api_base(config: &Config, teamtailor_host: Option<&str>) -> Result<String
             API_HOSTS.join(", ")
         )))
     }
-}
-
-/// The end of a trigger: writes the partner result, answers Teamtailor (the result inline; on
-/// failure its summary as plain text with `failure_status`, for the card), and records that
-/// answer as the event's outcome, with `error` when it failed so that it can be tried again.
-pub async fn conclude(
-    platform: &Platform,
-    lease: Lease,
-    update_url: &str,
-    partner_api_key: &SecretString,
-    result: &PartnerResult,
-    error: Option<&str>,
-    failure_status: http::StatusCode,
-) -> Result<Response, AppError> {
-    if let Err(e) = platform.partner_results.update(update_url, partner_api_key, result).await {
-        // The answer below carries the same result, so the card is still updated.
-        tracing::warn!(error = %e.detail, "partner result not delivered");
-    }
-    let response = match error {
-        None => web::json(http::StatusCode::OK, &result.inline()),
-        Some(_) => web::text(failure_status, result.summary.as_deref().unwrap_or("The trigger failed.")),
-    };
-    let finish = error.map_or(Finish::Completed, |e| Finish::Failed(e.to_owned()));
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
-    Ok(response)
 }
 
 #[cfg(test)]
