@@ -41,13 +41,21 @@ pub struct Secrets {
     prefix: String,
     ttl: Duration,
     cache: RwLock<HashMap<String, (Instant, SecretString)>>,
+    /// One fetch at a time per name: concurrent misses of one secret share a single call.
+    fetching: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 
 impl Secrets {
     pub fn new(store: Arc<dyn SecretStore>, prefix: impl Into<String>, ttl: Duration) -> Self {
-        Secrets { store, prefix: prefix.into(), ttl, cache: RwLock::new(HashMap::new()) }
+        Secrets {
+            store,
+            prefix: prefix.into(),
+            ttl,
+            cache: RwLock::new(HashMap::new()),
+            fetching: tokio::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn full_name(&self, name: &str) -> String {
@@ -57,10 +65,13 @@ impl Secrets {
     /// The secret `name` (relative to the prefix); `None` when it does not exist.
     pub async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
         let full = self.full_name(name);
-        if let Some((at, value)) = self.cache.read().await.get(&full) {
-            if at.elapsed() < self.ttl {
-                return Ok(Some(value.clone()));
-            }
+        if let Some(value) = self.cached(&full).await {
+            return Ok(Some(value));
+        }
+        let gate = self.fetching.lock().await.entry(full.clone()).or_default().clone();
+        let _one_fetch = gate.lock().await;
+        if let Some(value) = self.cached(&full).await {
+            return Ok(Some(value));
         }
         let value = self.store.get(&full).await?;
         let mut cache = self.cache.write().await;
@@ -73,6 +84,11 @@ impl Secrets {
             }
         }
         Ok(value)
+    }
+
+    async fn cached(&self, full: &str) -> Option<SecretString> {
+        let cache = self.cache.read().await;
+        cache.get(full).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, value)| value.clone())
     }
 
     /// The secret parsed as JSON of type `T`. A value that does not parse is an error naming the
@@ -149,6 +165,23 @@ mod tests {
         expired.get("x").await.unwrap();
         expired.get("x").await.unwrap();
         assert_eq!(raw.1.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_reads_of_one_secret_make_one_call() {
+        let raw = Arc::new(Counting(MemorySecretStore::default(), AtomicUsize::new(0)));
+        raw.0.put("p/tenant", &SecretString::from("v")).await.unwrap();
+        let secrets = Arc::new(Secrets::new(raw.clone(), "p", DEFAULT_TTL));
+        let reads: Vec<_> = (0..8)
+            .map(|_| {
+                let secrets = secrets.clone();
+                tokio::spawn(async move { secrets.get("tenant").await.unwrap() })
+            })
+            .collect();
+        for read in reads {
+            assert_eq!(read.await.unwrap().unwrap().expose(), "v");
+        }
+        assert_eq!(raw.1.load(Ordering::SeqCst), 1, "eight cold reads, one Secrets Manager call");
     }
 
     #[tokio::test]
