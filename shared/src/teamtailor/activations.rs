@@ -303,21 +303,21 @@ impl Activations {
                 }
             }
             match page.links.get("next").and_then(Value::as_str) {
-                Some(next) if same_origin(next, api_base) => url = next.to_owned(),
-                _ => break,
+                Some(next) => match same_origin(next, api_base) {
+                    Some(next) => url = next,
+                    None => break,
+                },
+                None => break,
             }
         }
         Ok(out)
     }
 }
 
-/// Whether `next` is on the same origin (scheme, host, port) as `base`: the partner key is only
-/// ever sent to Teamtailor's own host.
-fn same_origin(next: &str, base: &str) -> bool {
-    match (url::Url::parse(next), url::Url::parse(base)) {
-        (Ok(next), Ok(base)) => next.origin() == base.origin(),
-        _ => false,
-    }
+/// `next` when it is an absolute URL on the same origin as `base` (the public API's one check):
+/// the partner key is only ever sent to Teamtailor's own host.
+fn same_origin(next: &str, base: &str) -> Option<String> {
+    url::Url::parse(next).ok().and(super::public_api::next_page(base, next))
 }
 
 #[cfg(test)]
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn links_next_is_followed_only_on_the_same_origin() {
         let base = "https://api.teamtailor.com";
-        assert!(same_origin("https://api.teamtailor.com/partner/v1/partner-activations?page=2", base));
+        assert!(same_origin("https://api.teamtailor.com/partner/v1/partner-activations?page=2", base).is_some());
         for other in [
             "https://api.teamtailor.com.evil.net/partner/v1/partner-activations",
             "http://api.teamtailor.com/partner/v1/partner-activations",
@@ -358,7 +358,7 @@ mod tests {
             "https://evil.net/?https://api.teamtailor.com",
             "/partner/v1/partner-activations",
         ] {
-            assert!(!same_origin(other, base), "{other}");
+            assert!(same_origin(other, base).is_none(), "{other}");
         }
     }
 
