@@ -121,8 +121,10 @@ impl FileHosts {
 
 /// Fetches files as above, each in one attempt (a file that fails is left out, not retried).
 pub struct Files {
-    /// Its own client: it never follows a redirect.
-    client: reqwest::Client,
+    /// Its own client: it never follows a redirect. Built on the first fetch, so that a cold
+    /// start that sends no file (and `twosecure-status`, which never does) loads no TLS roots for it.
+    client: std::sync::OnceLock<reqwest::Client>,
+    connect_timeout: Duration,
     timeout: Duration,
     pub hosts: FileHosts,
 }
@@ -132,13 +134,23 @@ const LEAST_USEFUL: Duration = Duration::from_millis(500);
 
 impl Files {
     pub fn new(policy: &RetryPolicy, hosts: FileHosts) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(policy.connect_timeout)
-            .timeout(policy.request_timeout)
-            .build()
-            .expect("the file client's settings are valid");
-        Files { client, timeout: policy.request_timeout, hosts }
+        Files {
+            client: std::sync::OnceLock::new(),
+            connect_timeout: policy.connect_timeout,
+            timeout: policy.request_timeout,
+            hosts,
+        }
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.timeout)
+                .build()
+                .expect("the file client's settings are valid")
+        })
     }
 
     /// Fetches the first [`MAX_FILES`] of `wanted` within [`MAX_TOTAL_BYTES`].
@@ -169,7 +181,7 @@ impl Files {
         if timeout < LEAST_USEFUL {
             return Err(LeftOut::Unavailable);
         }
-        let request = self.client.get(url.as_str()).timeout(timeout);
+        let request = self.client().get(url.as_str()).timeout(timeout);
         let mut resp = request.send().await.map_err(|_| LeftOut::Unavailable)?;
         if resp.status().is_redirection() {
             return Err(LeftOut::Redirected);
