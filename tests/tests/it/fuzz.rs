@@ -1310,17 +1310,8 @@ const HTTP_API_V2_EXAMPLE: &str = r#"{
 
 /// AWS's example of the event an EventBridge schedule sends ("Scheduled Events", EventBridge User
 /// Guide).
-const SCHEDULED_EVENT_EXAMPLE: &str = r#"{
-  "version": "0",
-  "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-  "detail-type": "Scheduled Event",
-  "source": "aws.events",
-  "account": "123456789012",
-  "time": "2015-10-08T16:53:06Z",
-  "region": "us-east-1",
-  "resources": ["arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"],
-  "detail": {}
-}"#;
+const SCHEDULED_EVENT_EXAMPLE: &str =
+    include_str!("../../../shared/fixtures/aws-scheduled-event-example.json");
 
 fn read_invocation(payload: &[u8]) -> Result<(), String> {
     match serde_json::from_slice::<Invocation>(payload) {
