@@ -412,3 +412,50 @@ pub fn capture_logs() -> (Capture, Logs) {
     SINK.with(|s| *s.borrow_mut() = Some(logs.clone()));
     (Capture, logs)
 }
+
+/// Secrets Manager, counting the calls that reach it (to show that a warm path makes none).
+pub struct CountingSecrets(
+    pub hirebridge::secrets::SecretsManagerStore,
+    pub Arc<std::sync::atomic::AtomicUsize>,
+);
+
+#[async_trait::async_trait]
+impl hirebridge::secrets::SecretStore for CountingSecrets {
+    async fn get(
+        &self,
+        name: &str,
+    ) -> Result<Option<hirebridge::SecretString>, hirebridge::secrets::SecretsError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.get(name).await
+    }
+    async fn put(
+        &self,
+        name: &str,
+        value: &hirebridge::SecretString,
+    ) -> Result<(), hirebridge::secrets::SecretsError> {
+        self.0.put(name, value).await
+    }
+    async fn delete(&self, name: &str) -> Result<(), hirebridge::secrets::SecretsError> {
+        self.0.delete(name).await
+    }
+}
+
+/// A platform on this world's table and Secrets Manager with `config`, whose Secrets Manager
+/// calls are counted.
+pub async fn counted_platform(w: &World, config: Config) -> (Platform, Arc<std::sync::atomic::AtomicUsize>) {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let secrets = CountingSecrets(
+        hirebridge::secrets::SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)),
+        calls.clone(),
+    );
+    let store = hirebridge::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), w.table.clone());
+    let platform = Platform::new(
+        config,
+        Arc::new(store),
+        Arc::new(secrets),
+        fast_policy(),
+        Arc::new(hirebridge::clock::SystemClock),
+    );
+    (platform, calls)
+}

@@ -1,7 +1,5 @@
 //! Alva end to end: `alva-activation` against the DynamoDB and Secrets Manager API (moto) and the
 //! testkit's fakes of Teamtailor (partner activations, public API) and Alva over HTTP.
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +7,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use hirebridge::config::Config;
 use hirebridge::platform::Platform;
-use hirebridge::secrets::{SecretStore, SecretsError, SecretsManagerStore};
-use hirebridge::SecretString;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
@@ -136,54 +132,9 @@ fn at_once(config: &mut Config) {
     config.retry_schedule = vec![0, 0, 0];
 }
 
-/// Secrets Manager, counting the calls that reach it.
-struct CountingSecrets(SecretsManagerStore, Arc<AtomicUsize>);
-
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, SecretsError>> + Send + 'a>>;
-
-impl SecretStore for CountingSecrets {
-    fn get<'a, 'b, 'c>(&'a self, name: &'b str) -> Boxed<'c, Option<SecretString>>
-    where
-        'a: 'c,
-        'b: 'c,
-        Self: 'c,
-    {
-        self.1.fetch_add(1, Ordering::SeqCst);
-        self.0.get(name)
-    }
-    fn put<'a, 'b, 'd, 'c>(&'a self, name: &'b str, value: &'d SecretString) -> Boxed<'c, ()>
-    where
-        'a: 'c,
-        'b: 'c,
-        'd: 'c,
-        Self: 'c,
-    {
-        self.0.put(name, value)
-    }
-    fn delete<'a, 'b, 'c>(&'a self, name: &'b str) -> Boxed<'c, ()>
-    where
-        'a: 'c,
-        'b: 'c,
-        Self: 'c,
-    {
-        self.0.delete(name)
-    }
-}
-
 /// An instance whose Secrets Manager calls are counted.
 async fn counted_instance(w: &World) -> (alva::Deps, Arc<AtomicUsize>) {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let secrets =
-        CountingSecrets(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), calls.clone());
-    let store = hirebridge::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), w.table.clone());
-    let platform = Platform::new(
-        w.alva.platform.config.clone(),
-        Arc::new(store),
-        Arc::new(secrets),
-        fast_policy(),
-        Arc::new(hirebridge::clock::SystemClock),
-    );
+    let (platform, calls) = counted_platform(w, w.alva.platform.config.clone()).await;
     (alva::Deps::new(platform), calls)
 }
 

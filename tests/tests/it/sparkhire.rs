@@ -1,20 +1,13 @@
 //! Spark Hire end to end: `sparkhire-key-exchange` against the DynamoDB and Secrets Manager API
 //! (moto) and the fakes playing Teamtailor and Spark Hire over HTTP.
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
-use hirebridge::clock::SystemClock;
 use hirebridge::config::Config;
-use hirebridge::platform::Platform;
-use hirebridge::secrets::{SecretStore, SecretsError, SecretsManagerStore};
-use hirebridge::store::DynamoStore;
-use hirebridge::SecretString;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
@@ -181,48 +174,8 @@ async fn another_instance(w: &World) -> (sparkhire::Deps, Arc<AtomicUsize>) {
         ("SPARKHIRE_API_URL", format!("{}/_sandbox/sparkhire", w.sandbox_url)),
     ];
     let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let secrets =
-        CountingSecrets(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), calls.clone());
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), w.table.clone());
-    let platform =
-        Platform::new(config, Arc::new(store), Arc::new(secrets), fast_policy(), Arc::new(SystemClock));
+    let (platform, calls) = counted_platform(w, config).await;
     (sparkhire::Deps::new(platform), calls)
-}
-
-/// Secrets Manager, counting the reads that reach it.
-struct CountingSecrets(SecretsManagerStore, Arc<AtomicUsize>);
-
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, SecretsError>> + Send + 'a>>;
-
-impl SecretStore for CountingSecrets {
-    fn get<'a, 'b, 'c>(&'a self, name: &'b str) -> Boxed<'c, Option<SecretString>>
-    where
-        'a: 'c,
-        'b: 'c,
-        Self: 'c,
-    {
-        self.1.fetch_add(1, Ordering::SeqCst);
-        self.0.get(name)
-    }
-    fn put<'a, 'b, 'd, 'c>(&'a self, name: &'b str, value: &'d SecretString) -> Boxed<'c, ()>
-    where
-        'a: 'c,
-        'b: 'c,
-        'd: 'c,
-        Self: 'c,
-    {
-        self.0.put(name, value)
-    }
-    fn delete<'a, 'b, 'c>(&'a self, name: &'b str) -> Boxed<'c, ()>
-    where
-        'a: 'c,
-        'b: 'c,
-        Self: 'c,
-    {
-        self.0.delete(name)
-    }
 }
 
 #[tokio::test]
