@@ -187,7 +187,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/sparkhire/me", get(me))
         .route("/sparkhire/jobs", get(list_jobs).post(create_job))
         .route("/sparkhire/question_sets", get(list_question_sets))
-        .route("/sparkhire/interviews", post(create_interview))
+        .route("/sparkhire/interviews", get(list_interviews).post(create_interview))
         .route("/sparkhire/interviews/{uuid}", get(get_interview))
         .route("/sparkhire/webhooks", post(register_webhook))
 }
@@ -266,6 +266,22 @@ async fn create_job(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) 
     };
     st.sparkhire.jobs.push(job.clone());
     (StatusCode::CREATED, Json(job.json())).into_response()
+}
+
+/// `GET /interviews`: the key's user's interviews, most recent first (`orderby=updated_desc`),
+/// paged by `range=` like every list.
+async fn list_interviews(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
+    let st = sb.state().await;
+    let me = match user(&st, &headers) {
+        Ok(u) => u,
+        Err(refused) => return refused,
+    };
+    let mine: Vec<Value> =
+        st.sparkhire.interviews.iter().rev().filter(|i| i.owner == me.uuid).map(|i| i.json()).collect();
+    match ranged(&here, &mine) {
+        Ok(page) => Json(Value::Array(page)).into_response(),
+        Err(refused) => refused,
+    }
 }
 
 async fn list_question_sets(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
@@ -448,6 +464,34 @@ mod tests {
         );
         let untitled = send(&sb, call("POST", "/jobs", "rita-key"), Some(json!({"status": "active"}))).await;
         assert_eq!(untitled.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[tokio::test]
+    async fn interviews_are_listed_for_their_own_user_only_newest_first() {
+        let sb = rita(&["Designer"]).await;
+        sb.add_sparkhire_user("olle-key", "Olle", "olle@acme.se", &["Engineer"]).await;
+        let job = |key: &str| {
+            let sb = sb.clone();
+            let key = key.to_owned();
+            async move {
+                send(&sb, call("GET", "/jobs", &key), None).await.body[0]["uuid"].as_str().unwrap().to_owned()
+            }
+        };
+        let (rita_job, olle_job) = (job("rita-key").await, job("olle-key").await);
+        for _ in 0..2 {
+            let made = send(&sb, call("POST", "/interviews", "rita-key"), Some(interview(&rita_job))).await;
+            assert_eq!(made.status, StatusCode::CREATED);
+        }
+        send(&sb, call("POST", "/interviews", "olle-key"), Some(interview(&olle_job))).await;
+        let listed =
+            send(&sb, call("GET", "/interviews?orderby=updated_desc&range=1-100", "rita-key"), None).await;
+        let listed = listed.body.as_array().cloned().unwrap_or_default();
+        assert_eq!(listed.len(), 2, "only Rita's");
+        assert!(listed.iter().all(|i| i["job_post"]["uuid"] == rita_job.as_str()));
+        let refused = send(&sb, call("GET", "/interviews", "unknown-key"), None).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        let too_many = send(&sb, call("GET", "/interviews?range=1-101", "rita-key"), None).await;
+        assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! Alva end to end: `alva-activation` against the DynamoDB and Secrets Manager API (moto) and the
 //! testkit's fakes of Teamtailor (partner activations, public API) and Alva over HTTP.
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
 use testkit::sandbox::{Access, Fault, Scope};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 struct Alva {
     w: World,
@@ -566,112 +566,22 @@ async fn alva_hanging_past_the_invocations_deadline_invites_once_after_the_sweep
     alva_down_then_up(fault, Some(Duration::from_millis(1500))).await;
 }
 
-/// A stand-in in front of the fake Alva that performs every request but, while `failing`, answers
-/// `502` to `POST /candidates` (as a gateway that lost Alva's answer would).
-async fn lossy_gateway(upstream: String, failing: Arc<AtomicBool>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            let (http, upstream, failing) = (http.clone(), upstream.clone(), failing.clone());
-            tokio::spawn(async move {
-                let Some((method, path, headers, body)) = read_request(&stream).await else { return };
-                let mut forward =
-                    http.request(method.parse().unwrap(), format!("{upstream}{path}")).body(body);
-                for (name, value) in headers {
-                    forward = forward.header(name, value);
-                }
-                let (status, body) = match forward.send().await {
-                    Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
-                    Err(_) => (504, Bytes::new()),
-                };
-                let lost =
-                    failing.load(Ordering::SeqCst) && method == "POST" && path.ends_with("/candidates");
-                let (status, body) =
-                    if lost { (502, Bytes::from_static(b"bad gateway")) } else { (status, body) };
-                let head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                write_all(&stream, &[head.as_bytes(), &body].concat()).await;
-            });
-        }
-    });
-    url
-}
-
-type Head = (String, String, Vec<(String, String)>, Vec<u8>);
-
-/// One HTTP/1.1 request: method, path, headers to forward, body (by `content-length`).
-async fn read_request(stream: &TcpStream) -> Option<Head> {
-    let mut buf = Vec::new();
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        read_some(stream, &mut buf).await?;
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let mut lines = head.lines();
-    let mut first = lines.next()?.split_whitespace();
-    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .filter(|(n, _)| {
-            ["authorization", "x-alva-company", "idempotency-key", "content-type"].contains(&n.as_str())
-        })
-        .collect();
-    let length: usize = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < end + length {
-        read_some(stream, &mut buf).await?;
-    }
-    Some((method, path, headers, buf[end..end + length].to_vec()))
-}
-
-async fn read_some(stream: &TcpStream, buf: &mut Vec<u8>) -> Option<()> {
-    loop {
-        stream.readable().await.ok()?;
-        let mut chunk = [0u8; 4096];
-        match stream.try_read(&mut chunk) {
-            Ok(0) => return None,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                return Some(());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => return None,
-        }
-    }
-}
-
-async fn write_all(stream: &TcpStream, mut bytes: &[u8]) {
-    while !bytes.is_empty() && stream.writable().await.is_ok() {
-        match stream.try_write(bytes) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => return,
-        }
-    }
-}
-
 #[tokio::test]
 async fn alva_performing_the_invitation_but_answering_502_invites_once() {
     let _one_sweep_at_a_time = SWEEPS.lock().await;
     let a = Alva::connected(false).await;
-    let failing = Arc::new(AtomicBool::new(true));
-    let gateway = lossy_gateway(format!("{}/_sandbox/alva", a.w.sandbox_url), failing.clone()).await;
-    let deps = instance(&a.w, |c| {
-        c.alva_api_url = gateway.clone();
-        at_once(c);
-    })
-    .await;
+    // Alva makes the candidate, but the answer is lost on the way: 502.
+    let lost_answers = Fault {
+        service: "alva".into(),
+        method: Some("POST".into()),
+        path_contains: "/candidates".into(),
+        status: Some(502),
+        delay_ms: 0,
+        times: 1000,
+        try_again_seconds: None,
+    };
+    a.w.sandbox.add_fault_after_performing(lost_answers).await;
+    let deps = instance(&a.w, at_once).await;
     let mv = a.candidate(8801);
     let resp = a.trigger_on(&deps, &mv).await;
     assert_eq!(resp.status(), 502, "{}", text(&resp));
@@ -679,7 +589,7 @@ async fn alva_performing_the_invitation_but_answering_502_invites_once() {
     assert!(a.w.sandbox.count("alva", "POST", "/candidates").await >= 2, "the POST was replayed");
     assert_eq!(a.invitations().await, 1, "Alva honoured the Idempotency-Key");
 
-    failing.store(false, Ordering::SeqCst);
+    a.w.sandbox.state().await.faults_after.clear();
     alva::sweep(&deps).await;
     assert_eq!(a.invitations().await, 1, "no duplicate invitation");
     assert_eq!(a.card(&mv).await["status"], "sent");

@@ -11,8 +11,7 @@ use hirebridge::config::Config;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
-use testkit::sandbox::{Fault, Sandbox};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use testkit::sandbox::Fault;
 
 /// The tests that run the scheduled sweep take turns: a sweep re-runs every due Spark Hire item
 /// in the shared table, another test's too.
@@ -587,9 +586,6 @@ async fn a_post_that_spark_hire_performs_but_answers_502_makes_no_second_job_or_
     let _turn = SWEEPING.lock().await;
     let mut s = SparkHire::new().await;
     s.retry_soon();
-    let url = spawn_interview_lister(s.w.sandbox.clone(), &s.w.sandbox_url).await;
-    let http = s.w.sparkhire.platform.http.clone();
-    s.w.sparkhire.sparkhire = sparkhire::SparkHireApi::new(http, &url);
     s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &[]).await;
     assert_eq!(s.connect("31", "sh-key-31").await.status(), 200);
     for path in ["/sparkhire/jobs", "/sparkhire/interviews"] {
@@ -618,82 +614,4 @@ async fn a_post_that_spark_hire_performs_but_answers_502_makes_no_second_job_or_
     drop(st);
     let card = s.card(&mv).await;
     assert_eq!(card["status"], "sent", "{card}");
-}
-
-/// Spark Hire as the fake plays it, behind a proxy that also lists a user's interviews
-/// (`GET /interviews`, which the fake does not serve yet). Answers the proxy's Spark Hire base URL.
-async fn spawn_interview_lister(sandbox: Sandbox, sandbox_url: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/sparkhire", listener.local_addr().unwrap());
-    let upstream = format!("{sandbox_url}/_sandbox");
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let (sandbox, upstream) = (sandbox.clone(), upstream.clone());
-            tokio::spawn(async move { proxy_one(socket, &sandbox, &upstream).await });
-        }
-    });
-    url
-}
-
-/// One request (HTTP/1.1, one per connection): the interview list, or forwarded to the fake.
-async fn proxy_one(mut socket: tokio::net::TcpStream, sandbox: &Sandbox, upstream: &str) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut start = lines.next().unwrap_or_default().split(' ');
-    let (method, target) =
-        (start.next().unwrap_or_default().to_owned(), start.next().unwrap_or_default().to_owned());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    while buf.len() < head_end + length {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = buf[head_end..head_end + length].to_vec();
-    let (status, answer) = if method == "GET" && target.split('?').next() == Some("/sparkhire/interviews") {
-        (200, interviews_of(sandbox, header("authorization").as_deref()).await)
-    } else {
-        let mut req =
-            reqwest::Client::new().request(method.parse().unwrap(), format!("{upstream}{target}")).body(body);
-        for name in ["authorization", "content-type"] {
-            if let Some(v) = header(name) {
-                req = req.header(name, v);
-            }
-        }
-        let resp = req.send().await.unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap_or_default())
-    };
-    let reply = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-        answer.len()
-    );
-    let _ = socket.write_all(reply.as_bytes()).await;
-}
-
-/// The interviews of the key's user, most recent first, as Spark Hire lists them.
-async fn interviews_of(sandbox: &Sandbox, authorization: Option<&str>) -> String {
-    let encoded = authorization.and_then(|a| a.strip_prefix("Basic ")).unwrap_or_default();
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap_or_default();
-    let key = String::from_utf8_lossy(&decoded).split(':').next().unwrap_or_default().to_owned();
-    let st = sandbox.state().await;
-    let Some(user) = st.sparkhire.keys.get(&key) else { return "[]".into() };
-    let mine: Vec<Value> =
-        st.sparkhire.interviews.iter().rev().filter(|i| i.owner == user.uuid).map(|i| i.json()).collect();
-    Value::Array(mine).to_string()
 }

@@ -1,7 +1,5 @@
 //! StackOne end to end: `stackone-credential-link` against the DynamoDB and Secrets Manager API
 //! (moto) and the sandbox playing Teamtailor and StackOne over HTTP.
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use hirebridge::config::Config;
@@ -121,37 +119,22 @@ fn stackone_down() -> Fault {
     }
 }
 
-/// How the StackOne in front of the sandbox misbehaves (the sandbox's own faults answer before the
-/// fake acts; these let it act first, or widen what it lists).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Misbehaviour {
-    /// Performs the first `POST /accounts`, then answers `502`.
-    LosesTheFirstCreate,
-    /// Lists every account, whatever `origin_owner_id` and `provider` ask for.
-    IgnoresFilters,
-}
-
-/// A StackOne that misbehaves as told, relaying to the sandbox; answers its base URL.
-async fn misbehaving_stackone(w: &World, how: Misbehaviour) -> String {
+/// A StackOne that lists every account, whatever `origin_owner_id` and `provider` ask for (the fake
+/// keeps to the filters), relaying to the sandbox; answers its base URL.
+async fn stackone_ignoring_filters(w: &World) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = format!("{}/_sandbox/stackone", w.sandbox_url);
-    let tripped = Arc::new(AtomicBool::new(false));
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(relay(socket, upstream.clone(), how, tripped.clone()));
+            tokio::spawn(relay(socket, upstream.clone()));
         }
     });
     base
 }
 
 /// One HTTP/1.1 exchange: read the request, send it on, answer (or misanswer), close.
-async fn relay(
-    mut socket: tokio::net::TcpStream,
-    upstream: String,
-    how: Misbehaviour,
-    tripped: Arc<AtomicBool>,
-) {
+async fn relay(mut socket: tokio::net::TcpStream, upstream: String) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -180,10 +163,7 @@ async fn relay(
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
-    let target = match how {
-        Misbehaviour::IgnoresFilters if method == "GET" => target.split('?').next().unwrap_or("/").to_owned(),
-        _ => target,
-    };
+    let target = if method == "GET" { target.split('?').next().unwrap_or("/").to_owned() } else { target };
     let mut request = reqwest::Client::new()
         .request(method.parse().unwrap(), format!("{upstream}{target}"))
         .body(buf[head_end..head_end + length].to_vec());
@@ -191,10 +171,7 @@ async fn relay(
         request = request.header(name, value);
     }
     let answer = request.send().await.expect("the sandbox answers");
-    let (mut status, mut body) = (answer.status().as_u16(), answer.text().await.unwrap_or_default());
-    if how == Misbehaviour::LosesTheFirstCreate && method == "POST" && !tripped.swap(true, Ordering::SeqCst) {
-        (status, body) = (502, json!({"statusCode": 502, "message": "Bad Gateway"}).to_string());
-    }
+    let (status, body) = (answer.status().as_u16(), answer.text().await.unwrap_or_default());
     let response = format!(
         "HTTP/1.1 {status} Relayed\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
@@ -385,13 +362,16 @@ async fn a_link_submitted_while_stackone_is_down_is_finished_once_by_the_sweep()
 #[tokio::test]
 async fn a_create_that_stackone_performed_but_answered_502_leaves_no_duplicate_account() {
     let w = world().await;
-    let proxy = misbehaving_stackone(&w, Misbehaviour::LosesTheFirstCreate).await;
+    let lost_answer = Fault {
+        method: Some("POST".into()),
+        path_contains: "/accounts".into(),
+        status: Some(502),
+        times: 1,
+        ..stackone_down()
+    };
+    w.sandbox.add_fault_after_performing(lost_answer).await;
     // Far from due, so that only the operator's retry below runs it.
-    let d = deps_with(&w, |c| {
-        c.stackone_api_url = proxy;
-        c.retry_schedule = vec![3600];
-    })
-    .await;
+    let d = deps_with(&w, |c| c.retry_schedule = vec![3600]).await;
     let owner = new_owner();
     let ticket = session_with(&d, &owner, "Acme AB").await;
     let resp = submit_with(&d, &good(&ticket)).await;
@@ -455,7 +435,7 @@ async fn an_account_of_another_owner_or_provider_is_never_updated() {
         st.stackone.accounts.push(theirs.clone());
         st.stackone.accounts.push(other_provider.clone());
     }
-    let proxy = misbehaving_stackone(&w, Misbehaviour::IgnoresFilters).await;
+    let proxy = stackone_ignoring_filters(&w).await;
     let d = deps_with(&w, |c| c.stackone_api_url = proxy).await;
     let ticket = session_with(&d, &owner, "Acme AB").await;
     let resp = submit_with(&d, &good(&ticket)).await;
