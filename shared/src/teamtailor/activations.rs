@@ -350,7 +350,9 @@ mod tests {
     #[test]
     fn links_next_is_followed_only_on_the_same_origin() {
         let base = "https://api.teamtailor.com";
-        assert!(same_origin("https://api.teamtailor.com/partner/v1/partner-activations?page=2", base).is_some());
+        assert!(
+            same_origin("https://api.teamtailor.com/partner/v1/partner-activations?page=2", base).is_some()
+        );
         for other in [
             "https://api.teamtailor.com.evil.net/partner/v1/partner-activations",
             "http://api.teamtailor.com/partner/v1/partner-activations",
