@@ -49,29 +49,90 @@ pub async fn send(
     update: CardUpdate<'_>,
     partner_api_key: &SecretString,
 ) -> Result<Delivery, AppError> {
+    let Some(item) = record(platform, update).await? else {
+        return Ok(Delivery::Superseded);
+    };
+    deliver(platform, item, partner_api_key).await
+}
+
+/// The item of `update`, due for a retry until it is marked sent.
+pub fn item(platform: &Platform, update: CardUpdate<'_>) -> Result<Item, AppError> {
     platform.partner_results.resolve(update.update_url)?;
     let now = platform.clock.now_ms();
-    let rank = rank(update.result.status);
-    let pk = keys::card(update.integration, update.update_url);
-    let item = Item::new(pk.clone(), SK)
+    Ok(Item::new(keys::card(update.integration, update.update_url), SK)
         .with("integration", update.integration)
         .with("update_url", update.update_url)
         .with("result", serde_json::to_value(update.result).map_err(AppError::internal)?)
-        .with("rank", rank)
+        .with("rank", rank(update.result.status))
         .with("version", now)
         .with("state", "sending")
         .with(DUE_QUEUE, keys::due_queue(update.integration))
         .with(DUE_AT, now / 1000 + RETRY_SECS)
-        .with(EXPIRES_AT, now / 1000 + 30 * 24 * 3600);
-    let newer = Cond::Or(vec![
+        .with(EXPIRES_AT, now / 1000 + 30 * 24 * 3600))
+}
+
+/// Holds when `item` is newer than the card stored: a higher rank, or the same rank and later.
+pub fn newer_than_stored(item: &Item) -> Cond {
+    let (rank, version) = (item.i64("rank").unwrap_or(0), item.i64("version").unwrap_or(0));
+    Cond::Or(vec![
         Cond::NotExists,
         Cond::Lt("rank", rank),
-        Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", now + 1)]),
-    ]);
-    if let PutOutcome::Rejected(_) = platform.store.put(item.clone(), Some(newer)).await? {
-        return Ok(Delivery::Superseded);
+        Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", version + 1)]),
+    ])
+}
+
+/// Holds while the card stored is still `item`'s version (no newer update was recorded).
+pub fn still_stored(item: &Item) -> Cond {
+    Cond::Eq("version", json!(item.i64("version").unwrap_or_default()))
+}
+
+/// Records `update` before it is sent; `None` when the card already has a later one.
+pub async fn record(platform: &Platform, update: CardUpdate<'_>) -> Result<Option<Item>, AppError> {
+    let item = item(platform, update)?;
+    let newer = newer_than_stored(&item);
+    match platform.store.put(item.clone(), Some(newer)).await? {
+        PutOutcome::Written => Ok(Some(item)),
+        PutOutcome::Rejected(_) => Ok(None),
     }
-    deliver(platform, item, partner_api_key).await
+}
+
+/// Sends a card update once; answers its item as it is to be recorded now: sent, or due again
+/// after a delay that grows with its attempts. The caller writes it (conditionally).
+pub async fn put(platform: &Platform, item: Item, partner_api_key: &SecretString) -> (Item, Delivery) {
+    let result = item.attrs.get("result").cloned().unwrap_or_default();
+    let update_url = item.str("update_url").unwrap_or_default().to_owned();
+    match platform.partner_results.update_raw(&update_url, partner_api_key, &result).await {
+        Ok(()) => {
+            let mut sent = item;
+            sent.attrs.remove(DUE_QUEUE);
+            sent.attrs.remove(DUE_AT);
+            (sent.with("state", "sent"), Delivery::Delivered)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.detail, "card update not delivered; the sweep sends it again");
+            let attempts = item.i64("attempts").unwrap_or(0) + 1;
+            let delay = RETRY_SECS.saturating_mul(1 << attempts.min(6));
+            let queue = keys::due_queue(item.str("integration").unwrap_or_default());
+            let retry = item
+                .with("attempts", attempts)
+                .with(DUE_QUEUE, queue)
+                .with(DUE_AT, platform.clock.now_secs() + delay);
+            (retry, Delivery::Later)
+        }
+    }
+}
+
+/// Sends the card stored under `pk` again: a newer update was recorded while an older one was on
+/// its way, and may have reached Teamtailor after it.
+pub async fn resend_stored(
+    platform: &Platform,
+    pk: &str,
+    partner_api_key: &SecretString,
+) -> Result<Delivery, AppError> {
+    match platform.store.get(pk, SK).await? {
+        Some(stored) => deliver(platform, stored, partner_api_key).await,
+        None => Ok(Delivery::Superseded),
+    }
 }
 
 /// Sends a recorded update and marks it sent. When a newer update was recorded while this one was
@@ -83,46 +144,17 @@ async fn deliver(
 ) -> Result<Delivery, AppError> {
     let (pk, mut item) = (item.pk.clone(), item);
     for _ in 0..3 {
-        match deliver_once(platform, item, partner_api_key).await? {
-            Some(delivery) => return Ok(delivery),
-            None => match platform.store.get(&pk, SK).await? {
+        let unchanged = still_stored(&item);
+        let (marked, delivery) = put(platform, item, partner_api_key).await;
+        match platform.store.put(marked, Some(unchanged)).await? {
+            PutOutcome::Written => return Ok(delivery),
+            PutOutcome::Rejected(_) => match platform.store.get(&pk, SK).await? {
                 Some(newer) if newer.str("state") != Some("sent") => item = newer,
                 _ => return Ok(Delivery::Delivered),
             },
         }
     }
     Ok(Delivery::Later)
-}
-
-/// One attempt: `None` when the update was sent but a newer one had been recorded meanwhile.
-async fn deliver_once(
-    platform: &Platform,
-    item: Item,
-    partner_api_key: &SecretString,
-) -> Result<Option<Delivery>, AppError> {
-    let result = item.attrs.get("result").cloned().unwrap_or_default();
-    let update_url = item.str("update_url").unwrap_or_default().to_owned();
-    let version = item.i64("version").unwrap_or_default();
-    match platform.partner_results.update_raw(&update_url, partner_api_key, &result).await {
-        Ok(()) => {
-            let mut sent = item;
-            sent.attrs.remove(DUE_QUEUE);
-            sent.attrs.remove(DUE_AT);
-            let sent = sent.with("state", "sent");
-            match platform.store.put(sent, Some(Cond::Eq("version", json!(version)))).await? {
-                PutOutcome::Written => Ok(Some(Delivery::Delivered)),
-                PutOutcome::Rejected(_) => Ok(None),
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e.detail, "card update not delivered; the sweep sends it again");
-            let attempts = item.i64("attempts").unwrap_or(0) + 1;
-            let delay = RETRY_SECS.saturating_mul(1 << attempts.min(6));
-            let retry = item.with("attempts", attempts).with(DUE_AT, platform.clock.now_secs() + delay);
-            platform.store.put(retry, Some(Cond::Eq("version", json!(version)))).await?;
-            Ok(Some(Delivery::Later))
-        }
-    }
 }
 
 /// The sweep's part: sends again the due card updates among `items` (others are ignored).

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::DEFAULT_RETRY_SCHEDULE;
 use crate::error::AppError;
 use crate::keys;
-use crate::store::{Cond, Item, ItemStore, PutOutcome, DUE_AT, DUE_QUEUE, EXPIRES_AT};
+use crate::store::{AllOutcome, Cond, Item, ItemStore, PutOutcome, DUE_AT, DUE_QUEUE, EXPIRES_AT};
 use crate::web::Response;
 
 /// What a request was answered with, stored so that repeats get the same answer.
@@ -98,6 +98,14 @@ impl Finish {
     }
 }
 
+/// How [`Idempotency::finish_with`] went.
+#[derive(Debug)]
+pub struct Finished {
+    pub state: WorkState,
+    /// The puts of `with` (their indices) whose condition failed: not written.
+    pub refused: Vec<usize>,
+}
+
 /// The result of claiming an event.
 pub enum Claim {
     /// This caller owns the event and must [`Idempotency::finish`] it.
@@ -114,8 +122,10 @@ pub struct Lease {
     integration: String,
     work: Value,
     created_at: i64,
-    /// This attempt's number, the first being 1.
+    /// This attempt's number, the first being 1 (an operator's retry starts again at 1).
     pub attempt: u32,
+    /// An earlier attempt ran, and may have reached the service.
+    pub earlier: bool,
 }
 
 impl Lease {
@@ -229,21 +239,21 @@ impl Idempotency {
 
     /// Claims `event_id` within `scope` (`{integration}#{tenant}`), recording `work` (what is
     /// needed to redo it; never a credential or personnummer) before anything is sent anywhere.
+    /// Work that failed, or whose lease ended, is taken over as its next attempt, so that
+    /// [`Lease::attempt`] > 1 tells the work an earlier attempt may have reached the service.
     pub async fn claim(&self, scope: &str, event_id: &str, work: Value) -> Result<Claim, AppError> {
         let pk = keys::event(scope, event_id);
         let integration = scope.split('#').next().unwrap_or(scope).to_owned();
         let deadline = Instant::now() + self.wait;
+        // `None`: a new event; else the claim and attempts of the item being taken over.
+        let mut over: Option<(String, u32)> = None;
         loop {
-            let (item, claim_id, now) = self.claim_item(&pk, event_id, &integration, &work, 1);
-            let claimable = Cond::Or(vec![
-                Cond::NotExists,
-                Cond::Eq("status", json!(WorkState::Failed.as_str())),
-                Cond::And(vec![
-                    Cond::Eq("status", json!(WorkState::InProgress.as_str())),
-                    Cond::Lt("lease_until", now),
-                ]),
-                Cond::Lt(EXPIRES_AT, now / 1000),
-            ]);
+            let attempt = over.as_ref().map_or(1, |(_, attempts)| attempts + 1);
+            let (item, claim_id, now) = self.claim_item(&pk, event_id, &integration, &work, attempt);
+            let claimable = match &over {
+                None => Cond::Or(vec![Cond::NotExists, Cond::Lt(EXPIRES_AT, now / 1000)]),
+                Some((held, _)) => Cond::Eq("claim_id", json!(held)),
+            };
             let current = match claim::put_or_current(self.store.as_ref(), item, claimable).await? {
                 Claimed::Won => {
                     return Ok(Claim::Acquired(Lease {
@@ -252,19 +262,32 @@ impl Idempotency {
                         integration,
                         work,
                         created_at: now,
-                        attempt: 1,
+                        attempt,
+                        earlier: over.is_some(),
                     }))
                 }
                 Claimed::Held(current) => current,
             };
+            over = None;
             let Some(mut current) = current else { continue };
             // Someone else owns it: wait for their outcome, or for their lease to run out.
             loop {
+                let takeover = || {
+                    let attempts = current.i64("attempts").unwrap_or(1).clamp(0, 1000) as u32;
+                    Some((current.str("claim_id").unwrap_or_default().to_owned(), attempts))
+                };
                 match current.str("status").and_then(WorkState::parse) {
-                    Some(WorkState::Completed | WorkState::Failed | WorkState::GivenUp) => {
+                    Some(WorkState::Completed | WorkState::GivenUp) => {
                         return Ok(Claim::Replay(outcome_of(&current)?))
                     }
-                    _ if current.i64("lease_until").is_some_and(|l| l < self.clock.now_ms()) => break,
+                    Some(WorkState::Failed) => {
+                        over = takeover();
+                        break;
+                    }
+                    _ if current.i64("lease_until").is_some_and(|l| l < self.clock.now_ms()) => {
+                        over = takeover();
+                        break;
+                    }
                     _ if Instant::now() >= deadline => {
                         return Err(AppError::conflict(
                             "this event is still being processed; its outcome will appear on the candidate's card",
@@ -305,6 +328,7 @@ impl Idempotency {
                 work: record.work.clone(),
                 created_at: record.created_at,
                 attempt,
+                earlier: true,
             })),
             Claimed::Held(_) => Ok(None),
         }
@@ -323,6 +347,19 @@ impl Idempotency {
         outcome: &Outcome,
         finish: Finish,
     ) -> Result<WorkState, AppError> {
+        Ok(self.finish_with(lease, outcome, finish, Vec::new()).await?.state)
+    }
+
+    /// [`Idempotency::finish`], writing `with` (what the work learnt, its card) in the same
+    /// round trip. A put of `with` whose condition fails is left out and named in the answer;
+    /// the others are written all the same.
+    pub async fn finish_with(
+        &self,
+        lease: Lease,
+        outcome: &Outcome,
+        finish: Finish,
+        with: Vec<(Item, Option<Cond>)>,
+    ) -> Result<Finished, AppError> {
         let now = self.clock.now_ms();
         let (state, error, due) = match finish {
             Finish::Completed => (WorkState::Completed, None, None),
@@ -365,13 +402,32 @@ impl Idempotency {
                 (parts.next().unwrap_or_default(), lease.pk.rsplit('#').next().unwrap_or_default());
             tracing::error!(event = "work_given_up", integration = %lease.integration, company, event_id, "work given up");
         }
-        match self.store.put(item, Some(Cond::Eq("claim_id", json!(lease.claim_id)))).await? {
-            PutOutcome::Written => Ok(state),
-            PutOutcome::Rejected(_) => {
-                tracing::warn!(record = %lease.pk, "lease lost before the outcome was recorded");
-                Ok(state)
+        let ours = Cond::Eq("claim_id", json!(lease.claim_id));
+        let refused = if with.is_empty() {
+            Vec::new()
+        } else {
+            let mut all = vec![(item.clone(), Some(ours.clone()))];
+            all.extend(with.iter().cloned());
+            match self.store.put_all(all).await? {
+                AllOutcome::Written => return Ok(Finished { state, refused: Vec::new() }),
+                // One by one: the outcome, then each put whose condition held.
+                AllOutcome::Rejected(failed) => {
+                    let mut refused = Vec::new();
+                    for (i, (extra, cond)) in with.into_iter().enumerate() {
+                        if failed.contains(&(i + 1))
+                            || self.store.put(extra, cond).await? != PutOutcome::Written
+                        {
+                            refused.push(i);
+                        }
+                    }
+                    refused
+                }
             }
+        };
+        if let PutOutcome::Rejected(_) = self.store.put(item, Some(ours)).await? {
+            tracing::warn!(record = %lease.pk, "lease lost before the outcome was recorded");
         }
+        Ok(Finished { state, refused })
     }
 
     /// The stored record of an event, for inspection and retries.
@@ -457,6 +513,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failed_event_delivered_again_is_its_next_attempt_and_knows_an_earlier_one_ran() {
+        let (_, _, idem) = setup();
+        let Claim::Acquired(first) = idem.claim("s#t", "e1", json!({"w": 1})).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!((first.attempt, first.earlier), (1, false));
+        idem.finish(first, &answer(StatusCode::BAD_GATEWAY, "down"), Finish::Failed("down".into()))
+            .await
+            .unwrap();
+        let Claim::Acquired(again) = idem.claim("s#t", "e1", json!({"w": 1})).await.unwrap() else {
+            panic!("failed work is taken over, not replayed")
+        };
+        assert_eq!((again.attempt, again.earlier), (2, true));
+        idem.finish(again, &answer(StatusCode::OK, "done"), Finish::Completed).await.unwrap();
+        let Claim::Replay(outcome) = idem.claim("s#t", "e1", json!({"w": 1})).await.unwrap() else {
+            panic!("completed work is replayed")
+        };
+        assert_eq!(outcome.body, "done");
+    }
+
+    #[tokio::test]
+    async fn what_an_outcome_records_with_it_is_written_unless_its_condition_fails_and_that_is_named() {
+        let (store, _, idem) = setup();
+        store.put(Item::new("CARD#1", "CARD").with("version", 9), None).await.unwrap();
+        let Claim::Acquired(lease) = idem.claim("s#t", "e1", json!({})).await.unwrap() else { panic!() };
+        let with = vec![
+            (Item::new("LEARNT#1", "X").with("id", "s-1"), None),
+            (Item::new("CARD#1", "CARD").with("version", 5), Some(Cond::Lt("version", 5))),
+        ];
+        let finished =
+            idem.finish_with(lease, &answer(StatusCode::OK, "done"), Finish::Completed, with).await.unwrap();
+        assert_eq!((finished.state, finished.refused), (WorkState::Completed, vec![1]));
+        assert_eq!(store.get("LEARNT#1", "X").await.unwrap().unwrap().str("id"), Some("s-1"));
+        assert_eq!(
+            store.get("CARD#1", "CARD").await.unwrap().unwrap().i64("version"),
+            Some(9),
+            "not overwritten"
+        );
+        let record = idem.record("s#t", "e1").await.unwrap().unwrap();
+        assert_eq!(record.state, WorkState::Completed);
+    }
+
+    #[tokio::test]
     async fn a_repeat_gets_the_first_outcome() {
         let (_, _, idem) = setup();
         let Claim::Acquired(lease) = idem.claim("s", "e1", json!({"a": 1})).await.unwrap() else {
@@ -533,6 +632,12 @@ mod tests {
         }
         async fn put(&self, item: Item, cond: Option<Cond>) -> Result<PutOutcome, crate::store::StoreError> {
             self.0.put(item, cond).await
+        }
+        async fn put_all(
+            &self,
+            puts: Vec<(Item, Option<Cond>)>,
+        ) -> Result<crate::store::AllOutcome, crate::store::StoreError> {
+            self.0.put_all(puts).await
         }
         async fn delete(&self, pk: &str, sk: &str) -> Result<(), crate::store::StoreError> {
             self.0.delete(pk, sk).await

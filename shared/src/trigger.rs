@@ -12,6 +12,7 @@ use crate::cards::{self, CardUpdate};
 use crate::error::AppResult;
 use crate::idempotency::{Claim, Finish, Lease, ListState, Outcome, WorkRecord, WorkState};
 use crate::platform::{Listing, Platform};
+use crate::store::Item;
 use crate::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use crate::teamtailor::webhook::Webhook;
 use crate::web::{self, Request, Response};
@@ -48,12 +49,38 @@ pub trait Trigger: Sync {
         req: &Request,
     ) -> AppResult<(Self::Work, Self::Live)>;
     /// Does the work once. An error of status 5xx is retried later; any other is final.
-    async fn perform(
-        &self,
-        tenant: &Self::Tenant,
-        work: &Self::Work,
-        live: &Self::Live,
-    ) -> AppResult<PartnerResult>;
+    async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done>;
+}
+
+/// One attempt at one trigger's work, as the integration performs it.
+pub struct Job<'a, T: Trigger + ?Sized> {
+    pub tenant: &'a T::Tenant,
+    pub work: &'a T::Work,
+    pub live: &'a T::Live,
+    pub attempt: u32,
+    /// An earlier attempt ran, and may have reached the service: look before creating again.
+    pub earlier: bool,
+}
+
+/// What performed work leaves: its card, and what it learnt, recorded with its outcome in one
+/// round trip (a run that ends before that is run again, so these must be things a re-run
+/// finds again, not the only record of an effect).
+pub struct Done {
+    pub card: PartnerResult,
+    pub records: Vec<Item>,
+}
+
+impl Done {
+    pub fn recording(mut self, item: Item) -> Self {
+        self.records.push(item);
+        self
+    }
+}
+
+impl From<PartnerResult> for Done {
+    fn from(card: PartnerResult) -> Self {
+        Done { card, records: Vec::new() }
+    }
 }
 
 /// What is recorded for one trigger.
@@ -96,34 +123,53 @@ struct Run<'a, T: Trigger> {
     event_id: &'a str,
 }
 
-/// Performs the work, updates the card, records the outcome, and answers Teamtailor.
+/// Performs the work, updates the card, records the outcome (with the card and what the work
+/// learnt, in one round trip), and answers Teamtailor. The card is sent before it is recorded:
+/// until the outcome is recorded, the claimed work item is the record, and a run that ends
+/// first is run again.
 async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult<Response> {
     let platform = t.platform();
-    let attempt = lease.attempt;
-    let performed = t.perform(run.tenant, &run.recorded.work, run.live).await;
-    let (result, finish) = match performed {
-        Ok(result) => (result, Finish::Completed),
+    let (attempt, earlier) = (lease.attempt, lease.earlier);
+    let job = Job { tenant: run.tenant, work: &run.recorded.work, live: run.live, attempt, earlier };
+    let (done, finish) = match t.perform(job).await {
+        Ok(done) => (done, Finish::Completed),
         Err(e) => {
             let retry =
                 e.status.is_server_error().then(|| platform.idempotency.retry_after(attempt)).flatten();
             let card = failure_card(T::NOT_DONE, &e, retry, run.event_id);
-            (card, if retry.is_some() { Finish::Failed(e.detail) } else { Finish::GivenUp(e.detail) })
+            (card.into(), if retry.is_some() { Finish::Failed(e.detail) } else { Finish::GivenUp(e.detail) })
+        }
+    };
+    let response = match &finish {
+        Finish::Completed => web::json(StatusCode::OK, &done.card.inline()),
+        Finish::Failed(_) | Finish::GivenUp(_) => {
+            web::text(StatusCode::BAD_GATEWAY, done.card.summary.as_deref().unwrap_or(T::NOT_DONE))
         }
     };
     let update =
-        CardUpdate { integration: T::INTEGRATION, update_url: &run.recorded.update_url, result: &result };
-    if let Err(e) = cards::send(platform, update, &run.listing.partner_api_key).await {
-        tracing::warn!(error = %e.detail, "card update not recorded");
-    }
-    let response = match &finish {
-        Finish::Completed => web::json(StatusCode::OK, &result.inline()),
-        Finish::Failed(_) | Finish::GivenUp(_) => {
-            web::text(StatusCode::BAD_GATEWAY, result.summary.as_deref().unwrap_or(T::NOT_DONE))
+        CardUpdate { integration: T::INTEGRATION, update_url: &run.recorded.update_url, result: &done.card };
+    let key = &run.listing.partner_api_key;
+    let card = match cards::item(platform, update) {
+        Ok(item) => Some(cards::put(platform, item, key).await.0),
+        Err(e) => {
+            tracing::warn!(error = %e.detail, "card update not sent");
+            None
         }
     };
-    let state = platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
+    let mut with: Vec<_> = done.records.into_iter().map(|item| (item, None)).collect();
+    with.extend(card.iter().map(|card| (card.clone(), Some(cards::newer_than_stored(card)))));
+    let card_at = with.len().wrapping_sub(1);
+    let outcome = Outcome::from_response(&response);
+    let finished = platform.idempotency.finish_with(lease, &outcome, finish, with).await?;
+    if let Some(card) = card.filter(|_| finished.refused.contains(&card_at)) {
+        // A newer update (the vendor's) was recorded first, and ours may have reached Teamtailor
+        // after it: the card is sent again so that it ends on the newer one.
+        if let Err(e) = cards::resend_stored(platform, &card.pk, key).await {
+            tracing::warn!(error = %e.detail, "overtaken card not sent again; the sweep sends it");
+        }
+    }
     let company = &run.recorded.tenant;
-    tracing::info!(integration = T::INTEGRATION, company = %company, event_id = %run.event_id, state = state.as_str(), attempt, "trigger handled");
+    tracing::info!(integration = T::INTEGRATION, company = %company, event_id = %run.event_id, state = finished.state.as_str(), attempt, "trigger handled");
     Ok(response)
 }
 

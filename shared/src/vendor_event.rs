@@ -35,7 +35,18 @@ pub async fn land(
     };
     let status = update.result.status;
     let listing = platform.listing(update.integration).await?;
-    let delivery = cards::send(platform, update, &listing.partner_api_key).await;
+    let key = &listing.partner_api_key;
+    // Recorded before it is sent (never backwards); marked sent with the event's outcome.
+    let (delivery, with) = match cards::record(platform, update).await {
+        Ok(Some(item)) => {
+            let unchanged = cards::still_stored(&item);
+            let (marked, delivery) = cards::put(platform, item, key).await;
+            (Ok(delivery), vec![(marked, Some(unchanged))])
+        }
+        Ok(None) => (Ok(Delivery::Superseded), Vec::new()),
+        Err(e) => (Err(e), Vec::new()),
+    };
+    let card_pk = with.first().map(|(item, _)| item.pk.clone());
     let (response, finish) = match delivery {
         Ok(delivery) => {
             let card = match delivery {
@@ -47,6 +58,11 @@ pub async fn land(
         }
         Err(e) => (e.clone().into_response(crate::error::Style::Problem), Finish::Failed(e.detail)),
     };
-    platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
+    let finished =
+        platform.idempotency.finish_with(lease, &Outcome::from_response(&response), finish, with).await?;
+    if let Some(pk) = card_pk.filter(|_| !finished.refused.is_empty()) {
+        // A newer update was recorded while ours was on its way: the card ends on the newer one.
+        cards::resend_stored(platform, &pk, key).await?;
+    }
     Ok(response)
 }

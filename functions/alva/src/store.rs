@@ -220,18 +220,13 @@ pub struct Invited {
     pub candidate_id: String,
 }
 
-pub async fn save_invited(
-    store: &dyn ItemStore,
-    alva_candidate: &str,
-    invited: &Invited,
-    now: i64,
-) -> AppResult<()> {
+/// The item saying whom Alva candidate `alva_candidate` is (recorded with the trigger's outcome).
+pub fn invited_item(alva_candidate: &str, invited: &Invited, now: i64) -> AppResult<Item> {
     let mut item = Item::new(invited_pk(&invited.alva_company_id, alva_candidate), CANDIDATE_SK);
     if let Value::Object(attrs) = serde_json::to_value(invited).map_err(AppError::internal)? {
         item.attrs.extend(attrs);
     }
-    store.put(item.with(EXPIRES_AT, now + INVITED_RETENTION_SECS), None).await?;
-    Ok(())
+    Ok(item.with(EXPIRES_AT, now + INVITED_RETENTION_SECS))
 }
 
 /// The candidate of `company` whose Alva id is `alva_candidate`, when hirebridge invited them.

@@ -9,7 +9,7 @@ use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::{Contact, Webhook};
-use hirebridge::trigger::{self, Trigger};
+use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::AppError;
 use http::StatusCode;
@@ -152,7 +152,8 @@ impl Trigger for Deps {
         Ok((Work::from_webhook(company, hook, web::header(req, "teamtailor-host"))?, ()))
     }
 
-    async fn perform(&self, company: &Company, work: &Work, _: &()) -> AppResult<PartnerResult> {
+    async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done> {
+        let (company, work) = (job.tenant, job.work);
         let vendor = vendor(self).await?;
         let (alva_candidate, candidate_url) = invite(self, &vendor, company, work).await?;
         let invited = Invited {
@@ -161,17 +162,18 @@ impl Trigger for Deps {
             candidate_id: work.candidate_id.clone(),
         };
         let now = self.platform.now_secs();
-        store::save_invited(self.platform.store.as_ref(), &alva_candidate, &invited, now).await?;
+        let invited = store::invited_item(&alva_candidate, &invited, now)?;
         let mut summary = format!("Alva test invitation sent to {}.", work.contact.email);
         if company.connection.sync_hiring_team {
             summary.push(' ');
             summary.push_str(&hiring_team::sync(self, &vendor, company, work).await);
         }
         let result = PartnerResult::new(ResultStatus::Sent).summary(summary);
-        Ok(match candidate_url.as_deref().and_then(crate::alva::web_link) {
+        let result = match candidate_url.as_deref().and_then(crate::alva::web_link) {
             Some(url) => result.url(url),
             None => result,
-        })
+        };
+        Ok(Done::from(result).recording(invited))
     }
 }
 

@@ -11,7 +11,7 @@ use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::webhook::{Contact, Webhook};
-use hirebridge::trigger::{self, Trigger};
+use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
@@ -177,14 +177,25 @@ impl Trigger for Deps {
         Ok((work, Live { api_token }))
     }
 
-    async fn perform(&self, integration: &Integration, work: &Work, live: &Live) -> AppResult<PartnerResult> {
-        let summary = enroll(self, integration, work, live).await?;
-        Ok(PartnerResult::new(ResultStatus::Completed).summary(summary))
+    async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done> {
+        let (summary, student) = enroll(self, job.tenant, job.work, job.live).await?;
+        let done = Done::from(PartnerResult::new(ResultStatus::Completed).summary(summary));
+        Ok(match student {
+            Some(item) => done.recording(item),
+            None => done,
+        })
     }
 }
 
-/// Finds or creates the candidate's student and adds the enabled tags. Answers a summary.
-async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live) -> AppResult<String> {
+/// Finds or creates the candidate's student and adds the enabled tags. Answers a summary, and the
+/// student's item when it is new to us (recorded with the outcome; a re-run finds the student by
+/// e-mail).
+async fn enroll(
+    deps: &Deps,
+    integration: &Integration,
+    work: &Work,
+    live: &Live,
+) -> AppResult<(String, Option<Item>)> {
     let credentials = integrations::credentials(deps, &integration.id).await?;
     let tenant =
         Tenant { space: &integration.space, vendor_id: &integration.vendor_id, credentials: &credentials };
@@ -201,8 +212,8 @@ async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live
 
     let (student_pk, student_sk) = crate::store::student(&integration.id, &work.candidate_id);
     let known = store.get(&student_pk, &student_sk).await?;
-    let (student_id, created) = match known.as_ref().and_then(|i| i.str("student_id")) {
-        Some(id) => (id.to_owned(), false),
+    let (student_id, created, learnt) = match known.as_ref().and_then(|i| i.str("student_id")) {
+        Some(id) => (id.to_owned(), false, None),
         None => {
             let (id, created) =
                 match api.find_student(&tenant, &work.contact.email).await.map_err(learnster_error)? {
@@ -218,8 +229,8 @@ async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live
                         (api.create_student(&tenant, &student).await.map_err(learnster_error)?, true)
                     }
                 };
-            store.put(Item::new(student_pk, student_sk).with("student_id", id.clone()), None).await?;
-            (id, created)
+            let learnt = Item::new(student_pk, student_sk).with("student_id", id.clone());
+            (id, created, Some(learnt))
         }
     };
 
@@ -241,14 +252,15 @@ async fn enroll(deps: &Deps, integration: &Integration, work: &Work, live: &Live
 
     let tagged =
         if names.is_empty() { "no tags added".to_owned() } else { format!("tagged {}", names.join(", ")) };
-    Ok(if created {
+    let summary = if created {
         format!(
             "Learnster account created for {} (invitation sent by Learnster); {tagged}.",
             work.contact.email
         )
     } else {
         format!("Existing Learnster account of {} {tagged}.", work.contact.email)
-    })
+    };
+    Ok((summary, learnt))
 }
 
 /// The job's department from Teamtailor when the company's API key was sent, else the

@@ -13,8 +13,7 @@ use hirebridge::{AppError, SecretString};
 use serde_json::json;
 
 use crate::sparkhire::{Interview, NewInterview};
-use crate::store::{self, InterviewCard, Recruiter, Sending, JOB_UUID, MAYBE_CREATED};
-use crate::trigger::Work;
+use crate::store::{self, Recruiter, JOB_UUID, MAYBE_CREATED};
 use crate::Deps;
 
 const RECONNECT: &str = "Spark Hire no longer accepts the triggering recruiter's key. Reconnect Spark Hire from the trigger's settings, then move the candidate again.";
@@ -92,22 +91,15 @@ async fn create_job(
     }
 }
 
-/// The trigger's interview: created once. When an earlier run posted it without an answer, Spark
-/// Hire is asked first whether it has it.
+/// The trigger's interview: created once. When an earlier attempt of the trigger ran (it may
+/// have posted the interview without an answer), Spark Hire is asked first whether it has it.
 pub async fn interview_once(
     deps: &Deps,
-    r: &Recruiter,
-    work: &Work,
     interview: &NewInterview<'_>,
     key: &SecretString,
+    earlier: bool,
 ) -> AppResult<Interview> {
-    let platform = &deps.platform;
-    let mark = Sending::Posted.item(&r.company, &work.event_id, platform.now_secs());
-    let earlier = match claim::put_or_current(platform.store.as_ref(), mark, Cond::NotExists).await? {
-        Claimed::Won => None,
-        Claimed::Held(current) => current.as_ref().and_then(Sending::of).or(Some(Sending::Posted)),
-    };
-    if earlier == Some(Sending::Posted) {
+    if earlier {
         let found = deps.sparkhire.find_interview(key, interview.job_uuid, interview.email).await;
         if let Some(found) = found.map_err(|e| failure(&e, "its interviews"))? {
             tracing::info!(interview = %found.uuid, "spark hire interview found; not created again");
@@ -115,20 +107,4 @@ pub async fn interview_once(
         }
     }
     deps.sparkhire.create_interview(key, interview).await.map_err(|e| failure(&e, "the interview"))
-}
-
-/// Records which card the interview's events land on.
-pub async fn remember_card(
-    deps: &Deps,
-    company: &str,
-    interview: &Interview,
-    update_url: &str,
-) -> AppResult<()> {
-    let card = InterviewCard {
-        uuid: interview.uuid.clone(),
-        company: company.to_owned(),
-        update_url: update_url.to_owned(),
-    };
-    deps.platform.store.put(card.item(deps.platform.now_secs()), None).await?;
-    Ok(())
 }

@@ -107,32 +107,6 @@ pub const MAYBE_CREATED: &str = "maybe_created";
 /// On a job claim that is done: the Spark Hire job's uuid.
 pub const JOB_UUID: &str = "uuid";
 
-/// How far sending one trigger's interview got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sending {
-    /// A `POST /interviews` was (or is being) sent: a retry looks the interview up first.
-    Posted,
-}
-
-impl Sending {
-    fn as_str(self) -> &'static str {
-        match self {
-            Sending::Posted => "posted",
-        }
-    }
-
-    pub fn of(item: &Item) -> Option<Sending> {
-        (item.str("state") == Some(Sending::Posted.as_str())).then_some(Sending::Posted)
-    }
-
-    /// The mark of one trigger's interview: `SPARKHIRE#SEND#{company}#{event}` / `INTERVIEW`.
-    pub fn item(self, company: &str, event_id: &str, now_secs: i64) -> Item {
-        Item::new(format!("{PREFIX}SEND#{company}#{event_id}"), "INTERVIEW")
-            .with("state", self.as_str())
-            .with(EXPIRES_AT, now_secs + KEEP_SECS)
-    }
-}
-
 /// Which card an interview's events land on: `SPARKHIRE#INTERVIEW#{uuid}` / `CARD`.
 #[derive(Clone, Debug)]
 pub struct InterviewCard {
@@ -178,15 +152,8 @@ mod tests {
         let back = KeyRecord::from_item(&record.item()).unwrap();
         assert_eq!((back.recruiter, back.version, back.webhook), (r.clone(), "v1".into(), true));
         let card = InterviewCard { uuid: "shi-1".into(), company: "c".into(), update_url: "u".into() };
-        let items = [
-            record.item(),
-            events_claim("c"),
-            job_claim(&r, "9"),
-            Sending::Posted.item("c", "e", 0),
-            card.item(0),
-        ];
+        let items = [record.item(), events_claim("c"), job_claim(&r, "9"), card.item(0)];
         assert!(items.iter().all(|i| i.pk.starts_with(PREFIX)), "{items:?}");
-        assert_eq!(Sending::of(&Sending::Posted.item("c", "e", 0)), Some(Sending::Posted));
         assert!(key_secret(&r, "v1").starts_with("tenant/sparkhire/company-1/users/31/"));
     }
 }

@@ -8,7 +8,7 @@ use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::Webhook;
-use hirebridge::trigger::{self, Trigger};
+use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{tickets, AppError};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use crate::recruiters::{self, check_user};
 use crate::sparkhire::{Named, NewInterview};
-use crate::store::Recruiter;
+use crate::store::{InterviewCard, Recruiter};
 use crate::{events, send, Deps, INTEGRATION, TICKET_PURPOSE};
 
 const CREATE_JOB: &str = "create";
@@ -292,7 +292,8 @@ impl Trigger for Deps {
         Ok((Work::from_webhook(hook)?, ()))
     }
 
-    async fn perform(&self, r: &Recruiter, work: &Work, _: &()) -> AppResult<PartnerResult> {
+    async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done> {
+        let (r, work) = (job.tenant, job.work);
         let key =
             recruiters::key(self, r).await?.ok_or_else(|| AppError::unprocessable(NOT_CONNECTED_CARD))?;
         events::ensure_registered(self, &key.record, &key.api_key).await?;
@@ -302,8 +303,14 @@ impl Trigger for Deps {
                 send::synced_job(self, r, (id, title), &key.api_key).await?
             }
         };
-        let interview = send::interview_once(self, r, work, &work.interview(&job_uuid), &key.api_key).await?;
-        send::remember_card(self, &r.company, &interview, &work.update_url).await?;
-        Ok(work.card(interview.join_url))
+        let interview =
+            send::interview_once(self, &work.interview(&job_uuid), &key.api_key, job.earlier).await?;
+        // Which card the interview's events land on.
+        let card = InterviewCard {
+            uuid: interview.uuid.clone(),
+            company: r.company.clone(),
+            update_url: work.update_url.clone(),
+        };
+        Ok(Done::from(work.card(interview.join_url)).recording(card.item(self.platform.now_secs())))
     }
 }

@@ -9,7 +9,7 @@ use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::api_base;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::Webhook;
-use hirebridge::trigger::{self, Trigger};
+use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
@@ -127,7 +127,8 @@ impl Trigger for Deps {
         Ok((work, Live { fresh: true, company_token, files: input.files }))
     }
 
-    async fn perform(&self, tenant: &Tenant, work: &Work, live: &Live) -> AppResult<PartnerResult> {
+    async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done> {
+        let (tenant, work, live) = (job.tenant, job.work, job.live);
         if live.fresh {
             remember_tenant(self, tenant, live.company_token.as_ref()).await?;
         }
@@ -152,7 +153,7 @@ impl Trigger for Deps {
         if let Some(files) = fetched.summary() {
             summary = format!("{summary} {files}");
         }
-        Ok(PartnerResult::new(ResultStatus::Sent).summary(summary))
+        Ok(PartnerResult::new(ResultStatus::Sent).summary(summary).into())
     }
 }
 

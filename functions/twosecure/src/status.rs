@@ -215,6 +215,12 @@ mod tests {
         async fn put(&self, item: Item, cond: Option<Cond>) -> Result<PutOutcome, StoreError> {
             self.inner.put(item, cond).await
         }
+        async fn put_all(
+            &self,
+            puts: Vec<(Item, Option<Cond>)>,
+        ) -> Result<hirebridge::store::AllOutcome, StoreError> {
+            self.inner.put_all(puts).await
+        }
         async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
             self.inner.delete(pk, sk).await
         }

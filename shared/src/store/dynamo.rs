@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde_json::{Number, Value};
 
-use super::{Attrs, Cond, Item, ItemStore, PutOutcome, StoreError, DUE_AT, DUE_QUEUE};
+use super::{AllOutcome, Attrs, Cond, Item, ItemStore, PutOutcome, StoreError, DUE_AT, DUE_QUEUE, MAX_ALL};
 
 pub const DUE_INDEX: &str = "due";
 
@@ -64,6 +65,47 @@ impl ItemStore for DynamoStore {
                 other => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(other))),
             },
             Err(e) => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    async fn put_all(&self, puts: Vec<(Item, Option<Cond>)>) -> Result<AllOutcome, StoreError> {
+        if puts.len() > MAX_ALL {
+            return Err(StoreError(format!("{} items written together; at most {MAX_ALL}", puts.len())));
+        }
+        let mut writes = Vec::with_capacity(puts.len());
+        for (item, cond) in puts {
+            let mut put = Put::builder().table_name(&self.table).set_item(Some(to_attributes(item)));
+            if let Some(cond) = cond {
+                let mut expr = Expr::default();
+                put = put
+                    .condition_expression(expr.render(&cond))
+                    .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
+                    .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
+            }
+            let put = put.build().map_err(|e| err("TransactWriteItems", e))?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        let sent = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
+        match sent {
+            Ok(_) => Ok(AllOutcome::Written),
+            Err(SdkError::ServiceError(service)) => match service.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(e)
+                    if e.cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    let failed = e
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect();
+                    Ok(AllOutcome::Rejected(failed))
+                }
+                other => Err(err("TransactWriteItems", aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+            },
+            Err(e) => Err(err("TransactWriteItems", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
         }
     }
 

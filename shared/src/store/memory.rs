@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::{Cond, Item, ItemStore, PutOutcome, StoreError, DUE_AT, DUE_QUEUE};
+use super::{AllOutcome, Cond, Item, ItemStore, PutOutcome, StoreError, DUE_AT, DUE_QUEUE, MAX_ALL};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -35,6 +35,28 @@ impl ItemStore for MemoryStore {
         }
         items.insert(key, item);
         Ok(PutOutcome::Written)
+    }
+
+    async fn put_all(&self, puts: Vec<(Item, Option<Cond>)>) -> Result<AllOutcome, StoreError> {
+        if puts.len() > MAX_ALL {
+            return Err(StoreError(format!("{} items written together; at most {MAX_ALL}", puts.len())));
+        }
+        let mut items = self.items.lock().await;
+        let failed: Vec<usize> = puts
+            .iter()
+            .enumerate()
+            .filter(|(_, (item, cond))| {
+                cond.as_ref().is_some_and(|c| !c.holds(items.get(&(item.pk.clone(), item.sk.clone()))))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !failed.is_empty() {
+            return Ok(AllOutcome::Rejected(failed));
+        }
+        for (item, _) in puts {
+            items.insert((item.pk.clone(), item.sk.clone()), item);
+        }
+        Ok(AllOutcome::Written)
     }
 
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {

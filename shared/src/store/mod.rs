@@ -18,6 +18,8 @@ pub type Attrs = Map<String, Value>;
 pub const DUE_QUEUE: &str = "due_queue";
 pub const DUE_AT: &str = "due_at";
 pub const EXPIRES_AT: &str = "expires_at";
+/// Most items written together (DynamoDB allows 100; ours need a handful).
+pub const MAX_ALL: usize = 25;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
@@ -69,6 +71,14 @@ pub enum PutOutcome {
     Rejected(Option<Item>),
 }
 
+/// What became of writes made all together.
+#[derive(Debug, PartialEq)]
+pub enum AllOutcome {
+    Written,
+    /// Nothing was written: the conditions of these puts (their indices) failed.
+    Rejected(Vec<usize>),
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("storage failed: {0}")]
 pub struct StoreError(pub String);
@@ -84,6 +94,9 @@ pub trait ItemStore: Send + Sync {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
     /// Writes the whole item, if `cond` (when given) holds for what is stored now.
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<PutOutcome, StoreError>;
+    /// Writes every item or none, in one round trip (a DynamoDB transaction): what a step
+    /// records together with its outcome. At most [`MAX_ALL`] items, each key once.
+    async fn put_all(&self, puts: Vec<(Item, Option<Cond>)>) -> Result<AllOutcome, StoreError>;
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
     /// Items of one partition whose `sk` starts with `sk_prefix`, in `sk` order.
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError>;

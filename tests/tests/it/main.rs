@@ -7,5 +7,6 @@ mod fuzz;
 mod learnster;
 mod sparkhire;
 mod stackone;
+mod store;
 mod teamtailor;
 mod twosecure;
