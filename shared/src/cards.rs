@@ -1,7 +1,10 @@
-//! Updates of a candidate's card (partner results), at least once and never backwards. Each
-//! update is recorded (one item per card, with its rank and version) before it is sent; an
-//! update that ranks below what the card already has is dropped; one that could not be sent stays
-//! due, and the owning function's sweep sends the latest again.
+//! Updates of a candidate's card (partner results), at least once and never backwards: one item
+//! per card, with its rank and version. A vendor's update is recorded before it is sent, and one
+//! that ranks below what the card already has is dropped. A trigger's card is sent first and
+//! recorded with the trigger's outcome (its claimed work item is the record until then: a run
+//! that ends first is run again); when a newer update was recorded meanwhile, the newer one is
+//! sent again. An update that could not be sent stays due, and the owning function's sweep sends
+//! the latest again.
 use serde_json::json;
 
 use crate::error::AppError;

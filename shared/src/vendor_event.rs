@@ -9,6 +9,7 @@ use crate::cards::{self, CardUpdate, Delivery};
 use crate::error::AppResult;
 use crate::idempotency::{Claim, Finish, Outcome};
 use crate::platform::Platform;
+use crate::store::{Cond, Item};
 use crate::web::{self, Response};
 
 /// One verified vendor event.
@@ -27,10 +28,28 @@ pub async fn land(
     event: VendorEvent<'_>,
     update: CardUpdate<'_>,
 ) -> AppResult<Response> {
+    Ok(land_recording(platform, event, update, Vec::new()).await?.response)
+}
+
+/// What became of an event landed with [`land_recording`].
+pub struct Landed {
+    pub response: Response,
+    /// Whether its records were written with its outcome (not when the event was answered
+    /// before, or a record's condition failed).
+    pub recorded: bool,
+}
+
+/// [`land`], writing `records` (conditional puts) with the event's outcome in one round trip.
+pub async fn land_recording(
+    platform: &Platform,
+    event: VendorEvent<'_>,
+    update: CardUpdate<'_>,
+    records: Vec<(Item, Option<Cond>)>,
+) -> AppResult<Landed> {
     let scope = format!("{}#{}#vendor", event.integration, event.tenant);
     let record = json!({"tenant": event.tenant, "update_url": update.update_url});
     let lease = match platform.idempotency.claim(&scope, event.id, record).await? {
-        Claim::Replay(outcome) => return Ok(outcome.to_response()),
+        Claim::Replay(outcome) => return Ok(Landed { response: outcome.to_response(), recorded: false }),
         Claim::Acquired(lease) => lease,
     };
     let status = update.result.status;
@@ -58,11 +77,19 @@ pub async fn land(
         }
         Err(e) => (e.clone().into_response(crate::error::Style::Problem), Finish::Failed(e.detail)),
     };
+    // The records go with a landed event only.
+    let landed = matches!(finish, Finish::Completed);
+    let mut with = with;
+    if landed {
+        with.extend(records);
+    }
     let finished =
         platform.idempotency.finish_with(lease, &Outcome::from_response(&response), finish, with).await?;
-    if let Some(pk) = card_pk.filter(|_| !finished.refused.is_empty()) {
+    let has_card = usize::from(card_pk.is_some());
+    if let Some(pk) = card_pk.filter(|_| finished.refused.first() == Some(&0)) {
         // A newer update was recorded while ours was on its way: the card ends on the newer one.
         cards::resend_stored(platform, &pk, key).await?;
     }
-    Ok(response)
+    let recorded = landed && !finished.refused.iter().any(|&i| i >= has_card);
+    Ok(Landed { response, recorded })
 }

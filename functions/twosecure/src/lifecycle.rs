@@ -65,14 +65,21 @@ pub async fn settle(platform: &Platform, mut order: Order) -> AppResult<()> {
     let id = format!("{}.{}", order.order_id, order.status.as_str());
     let event = VendorEvent { integration: INTEGRATION, tenant: &order.tenant, id: &id };
     let update = CardUpdate { integration: INTEGRATION, update_url: &order.update_url, result: &result };
-    let landed = vendor_event::land(platform, event, update).await?;
-    if !landed.status().is_success() {
+    order.settled = true;
+    order.check_at = platform.now_secs() + POLL_EVERY_SECS;
+    // Settled with the card's outcome, while the order still has this status.
+    let (settled, unchanged) = store::update_put(&order, order.status)?;
+    let landed =
+        vendor_event::land_recording(platform, event, update, vec![(settled, Some(unchanged))]).await?;
+    if !landed.response.status().is_success() {
         return Err(AppError::upstream(
             "the card update could not be recorded; the next poll of 2Secure's orders tries again",
         ));
     }
-    order.settled = true;
-    order.check_at = platform.now_secs() + POLL_EVERY_SECS;
+    if landed.recorded {
+        return Ok(());
+    }
+    // Landed before, or the order moved on meanwhile (its card may have been overtaken by ours).
     store::update(platform, &order, order.status).await?;
     resend_if_overtaken(platform, &order).await
 }

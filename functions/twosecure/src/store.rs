@@ -159,8 +159,13 @@ pub async fn create(platform: &Platform, order: &Order) -> AppResult<Order> {
 
 /// Writes `order` if the stored one still has status `expected`. Answers whether it was written.
 pub async fn update(platform: &Platform, order: &Order, expected: Status) -> AppResult<bool> {
-    let cond = Cond::Eq("status", json!(expected.as_str()));
-    Ok(platform.store.put(order.to_item()?, Some(cond)).await? == PutOutcome::Written)
+    let (item, cond) = update_put(order, expected)?;
+    Ok(platform.store.put(item, Some(cond)).await? == PutOutcome::Written)
+}
+
+/// The put of [`update`], for writing together with other items.
+pub fn update_put(order: &Order, expected: Status) -> AppResult<(Item, Cond)> {
+    Ok((order.to_item()?, Cond::Eq("status", json!(expected.as_str()))))
 }
 
 pub async fn load(platform: &Platform, tenant: &str, event_id: &str) -> AppResult<Option<Order>> {
