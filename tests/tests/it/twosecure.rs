@@ -445,6 +445,47 @@ async fn a_pending_callback_racing_a_completed_poll_never_leaves_pending_on_the_
     assert_eq!(st.partner.results[&mv.result_id]["status"], "completed", "{updates:?}");
 }
 
+/// A trigger's card is sent before it is recorded (with the trigger's outcome): a completed
+/// callback that lands while the order's "sent" card is still on its way to Teamtailor is sent
+/// again afterwards, so the card ends on completed.
+#[tokio::test]
+async fn a_completion_landing_while_the_orders_card_is_on_its_way_leaves_the_card_completed() {
+    let policy = RetryPolicy { request_timeout: Duration::from_secs(5), ..fast_policy() };
+    let t = TwoSecure::with_policy(policy).await;
+    let mut mv = t.candidate(7811, Some(PNR));
+    mv.webhook_data["auto-move"] = json!("false");
+    t.w.sandbox
+        .add_fault(Fault {
+            service: "teamtailor".into(),
+            method: Some("PUT".into()),
+            path_contains: "/partner-results/".into(),
+            status: None,
+            delay_ms: 1500,
+            times: 1,
+            try_again_seconds: None,
+        })
+        .await;
+    let completed = async {
+        let order_id = loop {
+            if let Some(order) = t.w.sandbox.state().await.twosecure.orders.first() {
+                break order.id.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let report = "https://portal.2secure.se/r/9";
+        let body = json!({"order_id": order_id, "status": "completed", "report_url": report});
+        t.callback(body, TS_CALLBACK_SECRET).await
+    };
+    let (ordered, called_back) = tokio::join!(t.order(&mv, "tok"), completed);
+    assert_eq!(ordered.status(), 200, "{}", text(&ordered));
+    assert!(called_back.status().is_success(), "{}", text(&called_back));
+    let st = t.w.sandbox.state().await;
+    let updates: Vec<&Value> =
+        st.partner.updates.iter().filter(|u| u.id == mv.result_id).map(|u| &u.attributes["status"]).collect();
+    assert_eq!(updates.first(), Some(&&json!("completed")), "the race happened: {updates:?}");
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed", "{updates:?}");
+}
+
 /// Issue 12 #5: files over the limits, off Teamtailor's hosts or beyond ten are left out, the
 /// order goes ahead, and the card names them.
 #[tokio::test]
