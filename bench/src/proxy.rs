@@ -29,9 +29,10 @@ pub struct Call {
 }
 
 impl Call {
-    /// Whether it touched only the work item of an event (`EVENT#…`).
+    /// Whether it is a round trip of the work item of an event (`EVENT#…`): its claim, or its
+    /// outcome with what a transaction writes along with it (no round trip of their own).
     pub fn is_work_item(&self) -> bool {
-        !self.keys.is_empty() && self.keys.iter().all(|k| k.starts_with("EVENT#"))
+        self.keys.iter().any(|k| k.starts_with("EVENT#"))
     }
 }
 

@@ -1117,7 +1117,8 @@ fn findings(doc: &Value) -> String {
                 .as_object()
                 .map(|o| {
                     o.iter()
-                        .filter(|(k, _)| !k.contains(" EVENT#"))
+                        // The work item's round trips, and what its transactions carry along.
+                        .filter(|(k, _)| !k.contains(" EVENT#") && !k.starts_with("TransactWriteItems "))
                         .map(|(k, v)| format!("{k} ×{:.0}", v.as_f64().unwrap_or(0.0) / n))
                         .collect()
                 })
