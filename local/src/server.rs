@@ -144,7 +144,7 @@ pub async fn functions(config: Config, secrets: Arc<MemorySecretStore>, policy: 
 }
 
 async fn aws_config_load() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    hirebridge::aws_http::sdk_loader().load().await
 }
 
 /// The router: the sandbox under `/_sandbox` (when used), every function's routes elsewhere.

@@ -1,6 +1,6 @@
 //! Webhooks signed over the raw body as `sha256=<hex HMAC-SHA256(secret, body)>` (Alva's
 //! `X-Alva-Signature`, StackOne's `X-StackOne-Signature`), compared in constant time.
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::error::AppError;

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
-use rand::Rng;
 use tokio::time::Instant;
 
 tokio::task_local! {
@@ -58,9 +57,16 @@ impl RetryPolicy {
     pub fn backoff(&self, attempt: u32) -> Duration {
         let step = self.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
         let half = step / 2;
-        let jitter_ms = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
+        let jitter_ms = random_u64() % (half.as_millis().max(1) as u64 + 1);
         half + Duration::from_millis(jitter_ms)
     }
+}
+
+/// A random number for jitter, from aws-lc-rs's generator (the one TLS already uses).
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system's random source works");
+    u64::from_le_bytes(bytes)
 }
 
 /// Why an outside call did not produce a response worth reading.
@@ -137,15 +143,17 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(policy: RetryPolicy) -> Self {
-        let inner = reqwest::Client::builder()
-            .connect_timeout(policy.connect_timeout)
-            .timeout(policy.request_timeout)
-            // Below the usual 60 s server keep-alive, so a thawed Lambda does not reuse a
-            // connection the server already closed.
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("hirebridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client's settings are valid");
+        // With the one TLS set-up (compiled-in roots: no CA store read at a cold start).
+        let inner = crate::https::client(
+            reqwest::Client::builder()
+                .connect_timeout(policy.connect_timeout)
+                .timeout(policy.request_timeout)
+                // Below the usual 60 s server keep-alive, so a thawed Lambda does not reuse a
+                // connection the server already closed.
+                .pool_idle_timeout(Duration::from_secs(30))
+                .user_agent(concat!("hirebridge/", env!("CARGO_PKG_VERSION"))),
+        )
+        .expect("the HTTP client's settings are valid");
         HttpClient { inner, policy }
     }
 

@@ -49,10 +49,12 @@ impl Platform {
     }
 
     /// Production: DynamoDB and Secrets Manager through the AWS SDK (which honours
-    /// `AWS_ENDPOINT_URL`), with the table from `TABLE_NAME`.
+    /// `AWS_ENDPOINT_URL`), with the table from `TABLE_NAME`; the SDK calls out over the same
+    /// reqwest and TLS set-up as everything else, with the region and credentials of the
+    /// environment when it has them ([`crate::aws_http::sdk_loader`]).
     pub async fn aws(config: Config, policy: RetryPolicy) -> Result<Self, ConfigError> {
         let table = config.require_table()?.to_owned();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let sdk = crate::aws_http::sdk_loader()
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(2))

@@ -2,7 +2,7 @@
 //! `X-2Secure-Signature`: `t=<unix>,v1=<hex HMAC-SHA256(secret, "{t}." + payload)>`, any number
 //! of `v1` candidates (other schemes, such as Teamtailor's `v0` decoy, ignored), compared in
 //! constant time, within a 5-minute tolerance either way.
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::error::AppError;

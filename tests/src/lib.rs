@@ -132,7 +132,7 @@ impl World {
         let (_endpoint, template_table) = moto();
         let (sandbox, sandbox_url) = spawn_sandbox().await;
         let prefix = format!("test-{}", uuid::Uuid::new_v4());
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = hirebridge::aws_http::sdk_loader().load().await;
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let table = own_table(&dynamodb, &template_table).await;
@@ -443,7 +443,7 @@ impl hirebridge::secrets::SecretStore for CountingSecrets {
 /// A platform on this world's table and Secrets Manager with `config`, whose Secrets Manager
 /// calls are counted.
 pub async fn counted_platform(w: &World, config: Config) -> (Platform, Arc<std::sync::atomic::AtomicUsize>) {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let sdk = hirebridge::aws_http::sdk_loader().load().await;
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let secrets = CountingSecrets(
         hirebridge::secrets::SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)),

@@ -45,7 +45,9 @@ async fn main() -> Result<(), Error> {
     }
     let mut clients = None;
     if has("sdk") || has("sdkenv") {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        // Over hirebridge's HTTP client (the SDK's default one is not built in).
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(hirebridge::aws_http::http_client());
         if has("sdkenv") {
             // Lambda's own: region and the execution role's credentials from the environment,
             // without the default chains (profile files, SSO, STS web identity, ECS, IMDS).
@@ -64,7 +66,8 @@ async fn main() -> Result<(), Error> {
             .await;
         clients = Some((aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_secretsmanager::Client::new(&sdk)));
     }
-    let http = has("reqwest").then(|| reqwest::Client::builder().build()).and_then(Result::ok);
+    let http =
+        has("reqwest").then(|| hirebridge::https::client(reqwest::Client::builder())).and_then(Result::ok);
     let count = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
     let (ddb_calls, http_calls) = (count("BENCH_LADDER_DYNAMODB"), count("BENCH_LADDER_HTTP"));
     let table = std::env::var("TABLE_NAME").unwrap_or_default();

@@ -6,7 +6,6 @@ use hirebridge::store::Item;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -171,7 +170,7 @@ pub async fn create(deps: &Deps, req: &Request) -> AppResult<Response> {
     }
     let id = uuid::Uuid::new_v4().to_string();
     let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
+    aws_lc_rs::rand::fill(&mut raw).expect("the system's random source works");
     let secret_token = format!("lst_{}", hex::encode(raw));
     deps.platform
         .secrets

@@ -14,7 +14,6 @@ use hirebridge::vendor_event::{self, VendorEvent};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
@@ -31,7 +30,8 @@ pub struct EventsAuth {
 
 impl EventsAuth {
     fn random() -> EventsAuth {
-        let bytes: [u8; 32] = rand::rng().random();
+        let mut bytes = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut bytes).expect("the system's random source works");
         EventsAuth { username: "hirebridge".into(), password: SecretString::new(hex::encode(bytes)) }
     }
 

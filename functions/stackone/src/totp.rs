@@ -4,7 +4,7 @@
 //! of the input.
 use std::fmt;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 #[derive(Clone, PartialEq, Eq)]

@@ -121,8 +121,9 @@ impl FileHosts {
 
 /// Fetches files as above, each in one attempt (a file that fails is left out, not retried).
 pub struct Files {
-    /// Its own client: it never follows a redirect. Built on the first fetch, so that a cold
-    /// start that sends no file (and `twosecure-status`, which never does) loads no TLS roots for it.
+    /// Its own client: it never follows a redirect. Built on the first fetch (with the shared TLS
+    /// set-up, whose roots are compiled in), so that a cold start that sends no file (and
+    /// `twosecure-status`, which never does) builds no second connection pool.
     client: std::sync::OnceLock<reqwest::Client>,
     connect_timeout: Duration,
     timeout: Duration,
@@ -144,12 +145,13 @@ impl Files {
 
     fn client(&self) -> &reqwest::Client {
         self.client.get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(self.connect_timeout)
-                .timeout(self.timeout)
-                .build()
-                .expect("the file client's settings are valid")
+            hirebridge::https::client(
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(self.connect_timeout)
+                    .timeout(self.timeout),
+            )
+            .expect("the file client's settings are valid")
         })
     }
 

@@ -2,9 +2,8 @@
 //! called, so that a retry can still place the order; the personnummer may not be stored in
 //! DynamoDB, so the record holds it only encrypted (AES-256-GCM, bound to its event) with a key
 //! derived from the tenant's 2Secure API key, which lives only in Secrets Manager.
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use hmac::{Hmac, Mac};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::personnummer::{Date, Personnummer};
@@ -13,20 +12,27 @@ use hirebridge::SecretString;
 const LABEL: &[u8] = b"hirebridge 2secure personnummer seal v1";
 const NONCE_LEN: usize = 12;
 
-fn cipher(api_key: &SecretString) -> Aes256Gcm {
+/// AES-256-GCM (aws-lc-rs) with the key HMAC-SHA256(api key, [`LABEL`]).
+fn cipher(api_key: &SecretString) -> LessSafeKey {
     let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(api_key.expose().as_bytes()).expect("HMAC takes any key");
+        <Hmac<Sha256> as KeyInit>::new_from_slice(api_key.expose().as_bytes()).expect("HMAC takes any key");
     mac.update(LABEL);
-    Aes256Gcm::new(&mac.finalize().into_bytes())
+    let key = UnboundKey::new(&AES_256_GCM, &mac.finalize().into_bytes()).expect("a 32-byte key");
+    LessSafeKey::new(key)
 }
 
 /// The sealed personnummer as hex (nonce, then ciphertext and tag).
 pub fn seal(personnummer: &Personnummer, api_key: &SecretString, event_id: &str) -> String {
-    let nonce: [u8; NONCE_LEN] = rand::random();
-    let digits = personnummer.twelve_digits();
-    let payload = Payload { msg: digits.as_bytes(), aad: event_id.as_bytes() };
-    let sealed =
-        cipher(api_key).encrypt(Nonce::from_slice(&nonce), payload).expect("AES-GCM seals any message");
+    let mut nonce = [0u8; NONCE_LEN];
+    aws_lc_rs::rand::fill(&mut nonce).expect("the system's random source works");
+    let mut sealed = personnummer.twelve_digits().into_bytes();
+    cipher(api_key)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(event_id.as_bytes()),
+            &mut sealed,
+        )
+        .expect("AES-GCM seals any message");
     let mut out = nonce.to_vec();
     out.extend(sealed);
     hex::encode(out)
@@ -39,10 +45,10 @@ pub fn open(sealed: &str, api_key: &SecretString, event_id: &str, today: Date) -
         return None;
     }
     let (nonce, body) = bytes.split_at(NONCE_LEN);
-    let plain = cipher(api_key)
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: event_id.as_bytes() })
-        .ok()?;
-    Personnummer::parse(std::str::from_utf8(&plain).ok()?, today).ok()
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut in_out = body.to_vec();
+    let plain = cipher(api_key).open_in_place(nonce, Aad::from(event_id.as_bytes()), &mut in_out).ok()?;
+    Personnummer::parse(std::str::from_utf8(plain).ok()?, today).ok()
 }
 
 #[cfg(test)]
@@ -61,5 +67,14 @@ mod tests {
         assert_eq!(open(&sealed, &"other".into(), "evt-1", TODAY), None);
         assert_eq!(open(&sealed, &key, "evt-2", TODAY), None);
         assert_eq!(open("zz", &key, "evt-1", TODAY), None);
+    }
+
+    /// A seal computed independently (Python `cryptography`: HMAC-SHA256 key, AES-256-GCM) opens:
+    /// records sealed before the move to aws-lc-rs still open.
+    #[test]
+    fn a_known_seal_opens() {
+        let sealed = "000102030405060708090a0bd20323f2c6c3cae0bf321f4d3442d3b0c09c51170db77b00a58d8cec";
+        let pnr = Personnummer::parse("811218-9876", TODAY).unwrap();
+        assert_eq!(open(sealed, &"api-key".into(), "evt-1", TODAY), Some(pnr));
     }
 }

@@ -11,8 +11,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
@@ -48,6 +47,16 @@ fn candidate_keys(webhook_secret: &SecretString, enc: &str) -> Vec<Vec<u8>> {
     }
 }
 
+/// AES-128-GCM or AES-256-GCM by the key's length (aws-lc-rs, the TLS stack's crypto).
+fn aes_gcm(key: &[u8]) -> Option<LessSafeKey> {
+    let algorithm = match key.len() {
+        16 => &AES_128_GCM,
+        32 => &AES_256_GCM,
+        _ => return None,
+    };
+    Some(LessSafeKey::new(UnboundKey::new(algorithm, key).ok()?))
+}
+
 /// Decrypts a compact JWE provider key; `None` when it does not decrypt with this secret.
 pub fn decrypt(jwe: &str, webhook_secret: &SecretString) -> Option<String> {
     let parts: Vec<&str> = jwe.split('.').collect();
@@ -59,15 +68,15 @@ pub fn decrypt(jwe: &str, webhook_secret: &SecretString) -> Option<String> {
         return None;
     }
     let enc = header.get("enc").and_then(Value::as_str)?;
-    let iv = URL_SAFE_NO_PAD.decode(iv).ok().filter(|v| v.len() == 12)?;
+    let iv: [u8; 12] = URL_SAFE_NO_PAD.decode(iv).ok()?.try_into().ok()?;
     let mut msg = URL_SAFE_NO_PAD.decode(ciphertext).ok()?;
     msg.extend(URL_SAFE_NO_PAD.decode(tag).ok()?);
-    let payload = || Payload { msg: &msg, aad: header_b64.as_bytes() };
-    let nonce = Nonce::from_slice(&iv);
-    let plain = candidate_keys(webhook_secret, enc).into_iter().find_map(|key| match key.len() {
-        16 => Aes128Gcm::new_from_slice(&key).ok()?.decrypt(nonce, payload()).ok(),
-        32 => Aes256Gcm::new_from_slice(&key).ok()?.decrypt(nonce, payload()).ok(),
-        _ => None,
+    let plain = candidate_keys(webhook_secret, enc).into_iter().find_map(|key| {
+        let mut in_out = msg.clone();
+        let nonce = Nonce::assume_unique_for_key(iv);
+        let plain =
+            aes_gcm(&key)?.open_in_place(nonce, Aad::from(header_b64.as_bytes()), &mut in_out).ok()?;
+        Some(plain.to_vec())
     })?;
     let text = String::from_utf8(plain).ok()?;
     // The plaintext is the key itself, possibly as a JSON string.
@@ -79,13 +88,11 @@ pub fn decrypt(jwe: &str, webhook_secret: &SecretString) -> Option<String> {
 pub fn encrypt(provider_key: &str, webhook_secret: &SecretString, enc: &str, iv: [u8; 12]) -> String {
     let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"dir","enc":"{enc}"}}"#));
     let key = candidate_keys(webhook_secret, enc).into_iter().next().expect("A128GCM or A256GCM");
-    let payload = Payload { msg: provider_key.as_bytes(), aad: header.as_bytes() };
-    let nonce = Nonce::from_slice(&iv);
-    let sealed = match key.len() {
-        16 => Aes128Gcm::new_from_slice(&key).expect("16-byte key").encrypt(nonce, payload),
-        _ => Aes256Gcm::new_from_slice(&key).expect("32-byte key").encrypt(nonce, payload),
-    }
-    .expect("AES-GCM seals any message");
+    let mut sealed = provider_key.as_bytes().to_vec();
+    aes_gcm(&key)
+        .expect("a 16- or 32-byte key")
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(iv), Aad::from(header.as_bytes()), &mut sealed)
+        .expect("AES-GCM seals any message");
     let (ciphertext, tag) = sealed.split_at(sealed.len() - 16);
     format!(
         "{header}..{}.{}.{}",
@@ -332,6 +339,22 @@ mod tests {
             assert_eq!(jwe.split('.').count(), 5);
             assert_eq!(decrypt(&jwe, &secret).as_deref(), Some("6f1c2f1e-8d2a-4c59-9a39-0a4b1e2f3c4d"));
         }
+    }
+
+    /// Known answers, computed independently (Python `cryptography`'s AESGCM): the aws-lc-rs
+    /// AES-GCM reads and writes exactly what the RustCrypto one did.
+    #[test]
+    fn known_answers_for_each_derived_key() {
+        let secret = SecretString::from("listing-webhook-secret");
+        let key = "6f1c2f1e-8d2a-4c59-9a39-0a4b1e2f3c4d";
+        let a128 = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..CQkJCQkJCQkJCQkJ.mijV4hrPUxH-dXFrji3UuUPFFFzAFArFSTVOu8uilmiYMadN.UA-fKU9rdVMZaaDmxt-xHg";
+        let a256_hex = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..CQkJCQkJCQkJCQkJ.b1WzJ6HHJ-VEpA4kLCccFfb-YSloeVIExkLJ711ZBxrsh3W1.cYvVmW-jQhgZpxUAbfmOSg";
+        let a256_digest = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..CQkJCQkJCQkJCQkJ.HSkqreMdKCEQSKen_FvrBIKgOxeVi_9LchRFqDGAz5CS8fI9.Sqrq0NvTCOHI9W8nncoMTg";
+        for jwe in [a128, a256_hex, a256_digest] {
+            assert_eq!(decrypt(jwe, &secret).as_deref(), Some(key), "{jwe}");
+        }
+        assert_eq!(encrypt(key, &secret, "A128GCM", [9; 12]), a128);
+        assert_eq!(encrypt(key, &secret, "A256GCM", [9; 12]), a256_hex);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use hirebridge::teamtailor::webhook::Webhook;
 use hirebridge::teamtailor::{activations, signature, API_HOSTS};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{body_signature, tickets, SecretString};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use proptest::prelude::*;
 use proptest::sample::Index;
