@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::aws_http::LazySdk;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::error::AppError;
@@ -51,20 +52,18 @@ impl Platform {
     /// Production: DynamoDB and Secrets Manager through the AWS SDK (which honours
     /// `AWS_ENDPOINT_URL`), with the table from `TABLE_NAME`; the SDK calls out over the same
     /// reqwest and TLS set-up as everything else, with the region and credentials of the
-    /// environment when it has them ([`crate::aws_http::sdk_loader`]).
+    /// environment when it has them ([`crate::aws_http::sdk_loader`]). The SDK clients are built
+    /// on their first call, not at init ([`LazySdk`]).
     pub async fn aws(config: Config, policy: RetryPolicy) -> Result<Self, ConfigError> {
         let table = config.require_table()?.to_owned();
-        let sdk = crate::aws_http::sdk_loader()
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(2))
-                    .operation_attempt_timeout(Duration::from_secs(5))
-                    .build(),
-            )
-            .load()
-            .await;
-        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-        let secrets = Arc::new(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)));
+        let sdk = LazySdk::new(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .build(),
+        );
+        let store = Arc::new(DynamoStore::on_first_use(sdk.clone(), table));
+        let secrets = Arc::new(SecretsManagerStore::on_first_use(sdk));
         Ok(Self::new(config, store, secrets, policy, Arc::new(SystemClock)))
     }
 

@@ -10,18 +10,25 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckF
 use aws_sdk_dynamodb::Client;
 use serde_json::{Number, Value};
 
+use crate::aws_http::{Lazy, LazySdk};
+
 use super::{AllOutcome, Attrs, Cond, Item, ItemStore, PutOutcome, StoreError, DUE_AT, DUE_QUEUE, MAX_ALL};
 
 pub const DUE_INDEX: &str = "due";
 
 pub struct DynamoStore {
-    client: Client,
+    client: Lazy<Client>,
     table: String,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore { client: Lazy::built(client), table: table.into() }
+    }
+
+    /// With the client built on the first call ([`LazySdk`]).
+    pub fn on_first_use(sdk: std::sync::Arc<LazySdk>, table: impl Into<String>) -> Self {
+        DynamoStore { client: Lazy::on_first_use(sdk, Client::new), table: table.into() }
     }
 }
 
@@ -34,6 +41,8 @@ impl ItemStore for DynamoStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
+            .get()
+            .await
             .get_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.to_owned()))
@@ -46,7 +55,8 @@ impl ItemStore for DynamoStore {
     }
 
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<PutOutcome, StoreError> {
-        let mut request = self.client.put_item().table_name(&self.table).set_item(Some(to_attributes(item)));
+        let mut request =
+            self.client.get().await.put_item().table_name(&self.table).set_item(Some(to_attributes(item)));
         if let Some(cond) = cond {
             let mut expr = Expr::default();
             let text = expr.render(&cond);
@@ -85,7 +95,8 @@ impl ItemStore for DynamoStore {
             let put = put.build().map_err(|e| err("TransactWriteItems", e))?;
             writes.push(TransactWriteItem::builder().put(put).build());
         }
-        let sent = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
+        let sent =
+            self.client.get().await.transact_write_items().set_transact_items(Some(writes)).send().await;
         match sent {
             Ok(_) => Ok(AllOutcome::Written),
             Err(SdkError::ServiceError(service)) => match service.into_err() {
@@ -111,6 +122,8 @@ impl ItemStore for DynamoStore {
 
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         self.client
+            .get()
+            .await
             .delete_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.to_owned()))
@@ -127,6 +140,8 @@ impl ItemStore for DynamoStore {
         loop {
             let out = self
                 .client
+                .get()
+                .await
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
@@ -151,6 +166,8 @@ impl ItemStore for DynamoStore {
         while items.len() < limit {
             let out = self
                 .client
+                .get()
+                .await
                 .query()
                 .table_name(&self.table)
                 .index_name(DUE_INDEX)
