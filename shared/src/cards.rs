@@ -15,6 +15,10 @@ use crate::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use crate::SecretString;
 
 const SK: &str = "CARD";
+/// When a card's update was last answered by Teamtailor (ms; 0 while it was not).
+const SENT_AT: &str = "sent_at";
+/// How far two Lambdas' clocks may be apart.
+const CLOCK_MARGIN_MS: i64 = 1000;
 /// First retry of an update that could not be sent.
 const RETRY_SECS: i64 = 60;
 
@@ -69,6 +73,7 @@ pub fn item(platform: &Platform, update: CardUpdate<'_>) -> Result<Item, AppErro
         .with("rank", rank(update.result.status))
         .with("version", now)
         .with("state", "sending")
+        .with(SENT_AT, 0)
         .with(DUE_QUEUE, keys::due_queue(update.integration))
         .with(DUE_AT, now / 1000 + RETRY_SECS)
         .with(EXPIRES_AT, now / 1000 + 30 * 24 * 3600))
@@ -82,6 +87,38 @@ pub fn newer_than_stored(item: &Item) -> Cond {
         Cond::Lt("rank", rank),
         Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", version + 1)]),
     ])
+}
+
+/// For a card sent before it is recorded (a trigger's), sent from `started_ms` on: holds when it
+/// is newer than the card stored, and the stored one was not still on its way to Teamtailor when
+/// ours set out (it may have arrived after ours). Clocks of two Lambdas may differ a little, so
+/// "before" is taken with a margin.
+pub fn newer_and_sent_before(item: &Item, started_ms: i64) -> Cond {
+    let (rank, version) = (item.i64("rank").unwrap_or(0), item.i64("version").unwrap_or(0));
+    Cond::Or(vec![
+        Cond::NotExists,
+        Cond::And(vec![
+            Cond::Or(vec![
+                Cond::Lt("rank", rank),
+                Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", version + 1)]),
+            ]),
+            Cond::Lt(SENT_AT, started_ms - CLOCK_MARGIN_MS),
+        ]),
+    ])
+}
+
+/// A trigger's card, sent but refused by [`newer_and_sent_before`]: when a newer update is stored,
+/// that one is sent again (ours may have arrived after it); when an older one is stored (it may
+/// have arrived after ours), ours is recorded and sent again.
+pub async fn after_refusal(
+    platform: &Platform,
+    ours: Item,
+    partner_api_key: &SecretString,
+) -> Result<Delivery, AppError> {
+    match platform.store.put(ours.clone(), Some(newer_than_stored(&ours))).await? {
+        PutOutcome::Written => deliver(platform, ours, partner_api_key).await,
+        PutOutcome::Rejected(_) => resend_stored(platform, &ours.pk, partner_api_key).await,
+    }
 }
 
 /// Holds while the card stored is still `item`'s version (no newer update was recorded).
@@ -109,7 +146,7 @@ pub async fn put(platform: &Platform, item: Item, partner_api_key: &SecretString
             let mut sent = item;
             sent.attrs.remove(DUE_QUEUE);
             sent.attrs.remove(DUE_AT);
-            (sent.with("state", "sent"), Delivery::Delivered)
+            (sent.with("state", "sent").with(SENT_AT, platform.clock.now_ms()), Delivery::Delivered)
         }
         Err(e) => {
             tracing::warn!(error = %e.detail, "card update not delivered; the sweep sends it again");
@@ -147,12 +184,14 @@ async fn deliver(
 ) -> Result<Delivery, AppError> {
     let (pk, mut item) = (item.pk.clone(), item);
     for _ in 0..3 {
-        let unchanged = still_stored(&item);
+        let (unchanged, sent_version) = (still_stored(&item), item.i64("version"));
         let (marked, delivery) = put(platform, item, partner_api_key).await;
         match platform.store.put(marked, Some(unchanged)).await? {
             PutOutcome::Written => return Ok(delivery),
+            // Another update was stored while ours was on its way (even one already marked sent
+            // may have reached Teamtailor before ours): the stored one is sent again.
             PutOutcome::Rejected(_) => match platform.store.get(&pk, SK).await? {
-                Some(newer) if newer.str("state") != Some("sent") => item = newer,
+                Some(stored) if stored.i64("version") != sent_version => item = stored,
                 _ => return Ok(Delivery::Delivered),
             },
         }

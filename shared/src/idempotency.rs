@@ -245,14 +245,26 @@ impl Idempotency {
         let pk = keys::event(scope, event_id);
         let integration = scope.split('#').next().unwrap_or(scope).to_owned();
         let deadline = Instant::now() + self.wait;
-        // `None`: a new event; else the claim and attempts of the item being taken over.
-        let mut over: Option<(String, u32)> = None;
+        // `None`: a new event; else the item being taken over, as it was read.
+        let mut over: Option<Item> = None;
         loop {
-            let attempt = over.as_ref().map_or(1, |(_, attempts)| attempts + 1);
+            let attempt =
+                over.as_ref().map_or(1, |held| held.i64("attempts").unwrap_or(1).clamp(0, 1000) as u32 + 1);
             let (item, claim_id, now) = self.claim_item(&pk, event_id, &integration, &work, attempt);
             let claimable = match &over {
                 None => Cond::Or(vec![Cond::NotExists, Cond::Lt(EXPIRES_AT, now / 1000)]),
-                Some((held, _)) => Cond::Eq("claim_id", json!(held)),
+                // Still as read: failed, or in progress with its lease over (not finished since).
+                Some(held) => {
+                    let status = held.str("status").unwrap_or_default();
+                    let mut same = vec![
+                        Cond::Eq("claim_id", json!(held.str("claim_id").unwrap_or_default())),
+                        Cond::Eq("status", json!(status)),
+                    ];
+                    if status == WorkState::InProgress.as_str() {
+                        same.push(Cond::Lt("lease_until", now));
+                    }
+                    Cond::And(same)
+                }
             };
             let current = match claim::put_or_current(self.store.as_ref(), item, claimable).await? {
                 Claimed::Won => {
@@ -272,20 +284,16 @@ impl Idempotency {
             let Some(mut current) = current else { continue };
             // Someone else owns it: wait for their outcome, or for their lease to run out.
             loop {
-                let takeover = || {
-                    let attempts = current.i64("attempts").unwrap_or(1).clamp(0, 1000) as u32;
-                    Some((current.str("claim_id").unwrap_or_default().to_owned(), attempts))
-                };
                 match current.str("status").and_then(WorkState::parse) {
                     Some(WorkState::Completed | WorkState::GivenUp) => {
                         return Ok(Claim::Replay(outcome_of(&current)?))
                     }
                     Some(WorkState::Failed) => {
-                        over = takeover();
+                        over = Some(current);
                         break;
                     }
                     _ if current.i64("lease_until").is_some_and(|l| l < self.clock.now_ms()) => {
-                        over = takeover();
+                        over = Some(current);
                         break;
                     }
                     _ if Instant::now() >= deadline => {

@@ -149,6 +149,7 @@ async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult
     let update =
         CardUpdate { integration: T::INTEGRATION, update_url: &run.recorded.update_url, result: &done.card };
     let key = &run.listing.partner_api_key;
+    let started = platform.clock.now_ms();
     let card = match cards::item(platform, update) {
         Ok(item) => Some(cards::put(platform, item, key).await.0),
         Err(e) => {
@@ -157,14 +158,14 @@ async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult
         }
     };
     let mut with: Vec<_> = done.records.into_iter().map(|item| (item, None)).collect();
-    with.extend(card.iter().map(|card| (card.clone(), Some(cards::newer_than_stored(card)))));
+    with.extend(card.iter().map(|card| (card.clone(), Some(cards::newer_and_sent_before(card, started)))));
     let card_at = with.len().wrapping_sub(1);
     let outcome = Outcome::from_response(&response);
     let finished = platform.idempotency.finish_with(lease, &outcome, finish, with).await?;
     if let Some(card) = card.filter(|_| finished.refused.contains(&card_at)) {
-        // A newer update (the vendor's) was recorded first, and ours may have reached Teamtailor
-        // after it: the card is sent again so that it ends on the newer one.
-        if let Err(e) = cards::resend_stored(platform, &card.pk, key).await {
+        // Another update was stored while ours was on its way: the card is sent again so that it
+        // ends on the newer of the two.
+        if let Err(e) = cards::after_refusal(platform, card, key).await {
             tracing::warn!(error = %e.detail, "overtaken card not sent again; the sweep sends it");
         }
     }

@@ -114,6 +114,11 @@ impl ItemStore for DynamoStore {
                         .collect();
                     Ok(AllOutcome::Rejected(failed))
                 }
+                // Cancelled for another reason (a concurrent transaction on one of its items):
+                // nothing was written, and no condition failed.
+                TransactWriteItemsError::TransactionCanceledException(_) => {
+                    Ok(AllOutcome::Rejected(Vec::new()))
+                }
                 other => Err(err("TransactWriteItems", aws_sdk_dynamodb::error::DisplayErrorContext(other))),
             },
             Err(e) => Err(err("TransactWriteItems", aws_sdk_dynamodb::error::DisplayErrorContext(e))),

@@ -75,7 +75,8 @@ pub enum PutOutcome {
 #[derive(Debug, PartialEq)]
 pub enum AllOutcome {
     Written,
-    /// Nothing was written: the conditions of these puts (their indices) failed.
+    /// Nothing was written: the conditions of these puts (their indices) failed; none named when
+    /// the store cancelled the writes for another reason (a concurrent transaction).
     Rejected(Vec<usize>),
 }
 

@@ -518,6 +518,52 @@ async fn learnster_down_for_a_whole_trigger_is_finished_once_by_the_scheduled_sw
     assert_eq!(again["rerun"], 0, "nothing left to do: {again}");
 }
 
+/// An older card that was being sent again (the sweep's redelivery) while the retried work sent
+/// the newer one, and reached Teamtailor after it: the older delivery sees the newer card stored
+/// and sends it again, so the card ends on the newer one.
+#[tokio::test]
+async fn an_older_card_arriving_after_the_newer_one_is_followed_by_the_newer_again() {
+    let mut w = World::new().await;
+    w.deps.platform.idempotency.retry_schedule = vec![0, 0];
+    let (_, token) = w.switch_on(json!({})).await;
+    let key = w.provider_key(&token);
+    let teamtailor_put = |status: Option<u16>, delay_ms: u64, times: u32| Fault {
+        service: "teamtailor".into(),
+        method: Some("PUT".into()),
+        path_contains: "/partner-results/".into(),
+        status,
+        delay_ms,
+        times,
+        try_again_seconds: None,
+    };
+    // Learnster and Teamtailor both down: the work fails, and so does its card ("will retry").
+    w.sandbox.add_fault(learnster_fault("GET", "/", Some(503), 0, 1000)).await;
+    w.sandbox.add_fault(learnster_fault("POST", "/", Some(503), 0, 1000)).await;
+    w.sandbox.add_fault(teamtailor_put(Some(503), 0, 1000)).await;
+    let mv = Move::new(6011, "late-card@example.com", Some((1, "Engineer", "Offered")));
+    assert_eq!(w.call(w.fire("learnster", &key, &mv).await).await.status(), 502);
+    assert!(w.sandbox.state().await.partner.updates.iter().all(|u| u.id != mv.result_id));
+
+    // Both back; the older card's redelivery is slow to arrive, the retried work's card is not.
+    w.sandbox.state().await.faults.clear();
+    w.sandbox.add_fault(teamtailor_put(None, 1500, 1)).await;
+    let card = hirebridge::keys::card("learnster", &mv.update_url());
+    let partner_key = hirebridge::SecretString::from(PARTNER_API_KEY);
+    let older = hirebridge::cards::resend_stored(&w.deps.platform, &card, &partner_key);
+    let newer = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        learnster::sweep(&w.deps).await
+    };
+    let (older, swept) = tokio::join!(older, newer);
+    older.unwrap();
+    assert_eq!(swept["rerun"], 1, "{swept}");
+    let st = w.sandbox.state().await;
+    let updates: Vec<&serde_json::Value> =
+        st.partner.updates.iter().filter(|u| u.id == mv.result_id).map(|u| &u.attributes["status"]).collect();
+    assert_eq!(updates.first(), Some(&&json!("completed")), "the race happened: {updates:?}");
+    assert_eq!(st.partner.results[&mv.result_id]["status"], "completed", "{updates:?}");
+}
+
 #[tokio::test]
 async fn a_student_created_behind_a_502_is_not_created_again() {
     let mut w = World::new().await;
