@@ -239,8 +239,8 @@ impl Idempotency {
 
     /// Claims `event_id` within `scope` (`{integration}#{tenant}`), recording `work` (what is
     /// needed to redo it; never a credential or personnummer) before anything is sent anywhere.
-    /// Work that failed, or whose lease ended, is taken over as its next attempt, so that
-    /// [`Lease::attempt`] > 1 tells the work an earlier attempt may have reached the service.
+    /// Work that failed, or whose lease ended, is taken over, and [`Lease::earlier`] tells the work
+    /// that an earlier attempt may have reached the service.
     pub async fn claim(&self, scope: &str, event_id: &str, work: Value) -> Result<Claim, AppError> {
         let pk = keys::event(scope, event_id);
         let integration = scope.split('#').next().unwrap_or(scope).to_owned();
@@ -248,8 +248,9 @@ impl Idempotency {
         // `None`: a new event; else the item being taken over, as it was read.
         let mut over: Option<Item> = None;
         loop {
-            let attempt =
-                over.as_ref().map_or(1, |held| held.i64("attempts").unwrap_or(1).clamp(0, 1000) as u32 + 1);
+            // A delivery starts the retry count again (as an operator's retry does); only the
+            // sweep's re-runs count up the schedule.
+            let attempt = 1;
             let (item, claim_id, now) = self.claim_item(&pk, event_id, &integration, &work, attempt);
             let claimable = match &over {
                 None => Cond::Or(vec![Cond::NotExists, Cond::Lt(EXPIRES_AT, now / 1000)]),
@@ -521,7 +522,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_event_delivered_again_is_its_next_attempt_and_knows_an_earlier_one_ran() {
+    async fn a_failed_event_delivered_again_is_taken_over_and_knows_an_earlier_attempt_ran() {
         let (_, _, idem) = setup();
         let Claim::Acquired(first) = idem.claim("s#t", "e1", json!({"w": 1})).await.unwrap() else {
             panic!()
@@ -533,7 +534,7 @@ mod tests {
         let Claim::Acquired(again) = idem.claim("s#t", "e1", json!({"w": 1})).await.unwrap() else {
             panic!("failed work is taken over, not replayed")
         };
-        assert_eq!((again.attempt, again.earlier), (2, true));
+        assert_eq!((again.attempt, again.earlier), (1, true), "a delivery starts the retry count again");
         idem.finish(again, &answer(StatusCode::OK, "done"), Finish::Completed).await.unwrap();
         let Claim::Replay(outcome) = idem.claim("s#t", "e1", json!({"w": 1})).await.unwrap() else {
             panic!("completed work is replayed")
