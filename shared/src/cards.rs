@@ -23,6 +23,7 @@ const CLOCK_MARGIN_MS: i64 = 1000;
 const RETRY_SECS: i64 = 60;
 
 /// One update of one card.
+#[derive(Clone, Copy)]
 pub struct CardUpdate<'a> {
     /// The listing (`alva`, `learnster`, `2secure`, `sparkhire`).
     pub integration: &'a str,

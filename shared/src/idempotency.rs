@@ -313,6 +313,33 @@ impl Idempotency {
         }
     }
 
+    /// [`Idempotency::claim`] of a new event, writing `with` in the same round trip; answers
+    /// whether `with` was written. When the event is not new, or a condition of `with` fails,
+    /// nothing of `with` is written and the event is claimed on its own.
+    pub async fn claim_with(
+        &self,
+        scope: &str,
+        event_id: &str,
+        work: Value,
+        with: Vec<(Item, Option<Cond>)>,
+    ) -> Result<(Claim, bool), AppError> {
+        if with.is_empty() {
+            return Ok((self.claim(scope, event_id, work).await?, false));
+        }
+        let pk = keys::event(scope, event_id);
+        let integration = scope.split('#').next().unwrap_or(scope).to_owned();
+        let (item, claim_id, now) = self.claim_item(&pk, event_id, &integration, &work, 1);
+        let new = Cond::Or(vec![Cond::NotExists, Cond::Lt(EXPIRES_AT, now / 1000)]);
+        let mut all = vec![(item, Some(new))];
+        all.extend(with);
+        if self.store.put_all(all).await? == AllOutcome::Written {
+            let lease =
+                Lease { pk, claim_id, integration, work, created_at: now, attempt: 1, earlier: false };
+            return Ok((Claim::Acquired(lease), true));
+        }
+        Ok((self.claim(scope, event_id, work).await?, false))
+    }
+
     /// Claims a stored item again (the sweep, or an admin retry): only if it is still as it was
     /// read, so that two sweeps never run the same work. `by_hand` restarts the retry count.
     pub async fn claim_again(&self, record: &WorkRecord, by_hand: bool) -> Result<Option<Lease>, AppError> {
@@ -540,6 +567,23 @@ mod tests {
             panic!("completed work is replayed")
         };
         assert_eq!(outcome.body, "done");
+    }
+
+    #[tokio::test]
+    async fn a_new_event_is_claimed_with_its_record_in_one_write_and_a_refused_record_leaves_the_claim_alone()
+    {
+        let (store, _, idem) = setup();
+        let card = |v: i64| vec![(Item::new("CARD#1", "CARD").with("version", v), Some(Cond::NotExists))];
+        let (claim, written) = idem.claim_with("s#t", "e1", json!({}), card(1)).await.unwrap();
+        assert!(matches!(claim, Claim::Acquired(_)) && written);
+        assert_eq!(store.get("CARD#1", "CARD").await.unwrap().unwrap().i64("version"), Some(1));
+        let (claim, written) = idem.claim_with("s#t", "e2", json!({}), card(2)).await.unwrap();
+        assert!(matches!(claim, Claim::Acquired(_)) && !written, "claimed on its own");
+        assert_eq!(store.get("CARD#1", "CARD").await.unwrap().unwrap().i64("version"), Some(1));
+        let Claim::Acquired(lease) = claim else { panic!() };
+        idem.finish(lease, &answer(StatusCode::OK, "done"), Finish::Completed).await.unwrap();
+        let (claim, written) = idem.claim_with("s#t", "e2", json!({}), card(3)).await.unwrap();
+        assert!(matches!(claim, Claim::Replay(_)) && !written, "a repeat is answered, nothing written");
     }
 
     #[tokio::test]

@@ -48,15 +48,24 @@ pub async fn land_recording(
 ) -> AppResult<Landed> {
     let scope = format!("{}#{}#vendor", event.integration, event.tenant);
     let record = json!({"tenant": event.tenant, "update_url": update.update_url});
-    let lease = match platform.idempotency.claim(&scope, event.id, record).await? {
+    // The card is recorded before it is sent (never backwards), in the claim's round trip when
+    // it can be; it is marked sent with the event's outcome.
+    let card = cards::item(platform, update).ok();
+    let with_claim: Vec<_> = card.iter().map(|c| (c.clone(), Some(cards::newer_than_stored(c)))).collect();
+    let (claim, card_recorded) =
+        platform.idempotency.claim_with(&scope, event.id, record, with_claim).await?;
+    let lease = match claim {
         Claim::Replay(outcome) => return Ok(Landed { response: outcome.to_response(), recorded: false }),
         Claim::Acquired(lease) => lease,
     };
     let status = update.result.status;
     let listing = platform.listing(update.integration).await?;
     let key = &listing.partner_api_key;
-    // Recorded before it is sent (never backwards); marked sent with the event's outcome.
-    let (delivery, with) = match cards::record(platform, update).await {
+    let recorded = match card.filter(|_| card_recorded) {
+        Some(item) => Ok(Some(item)),
+        None => cards::record(platform, update).await,
+    };
+    let (delivery, with) = match recorded {
         Ok(Some(item)) => {
             let unchanged = cards::still_stored(&item);
             let (marked, delivery) = cards::put(platform, item, key).await;
