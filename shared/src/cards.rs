@@ -82,12 +82,7 @@ pub fn item(platform: &Platform, update: CardUpdate<'_>) -> Result<Item, AppErro
 
 /// Holds when `item` is newer than the card stored: a higher rank, or the same rank and later.
 pub fn newer_than_stored(item: &Item) -> Cond {
-    let (rank, version) = (item.i64("rank").unwrap_or(0), item.i64("version").unwrap_or(0));
-    Cond::Or(vec![
-        Cond::NotExists,
-        Cond::Lt("rank", rank),
-        Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", version + 1)]),
-    ])
+    Cond::Or(vec![Cond::NotExists, outranks_stored(item)])
 }
 
 /// For a card sent before it is recorded (a trigger's), sent from `started_ms` on: holds when it
@@ -95,16 +90,16 @@ pub fn newer_than_stored(item: &Item) -> Cond {
 /// ours set out (it may have arrived after ours). Clocks of two Lambdas may differ a little, so
 /// "before" is taken with a margin.
 pub fn newer_and_sent_before(item: &Item, started_ms: i64) -> Cond {
+    let sent_before = Cond::Lt(SENT_AT, started_ms - CLOCK_MARGIN_MS);
+    Cond::Or(vec![Cond::NotExists, Cond::And(vec![outranks_stored(item), sent_before])])
+}
+
+/// A higher rank than the stored card's, or the same rank and a version as late or later.
+fn outranks_stored(item: &Item) -> Cond {
     let (rank, version) = (item.i64("rank").unwrap_or(0), item.i64("version").unwrap_or(0));
     Cond::Or(vec![
-        Cond::NotExists,
-        Cond::And(vec![
-            Cond::Or(vec![
-                Cond::Lt("rank", rank),
-                Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", version + 1)]),
-            ]),
-            Cond::Lt(SENT_AT, started_ms - CLOCK_MARGIN_MS),
-        ]),
+        Cond::Lt("rank", rank),
+        Cond::And(vec![Cond::Eq("rank", json!(rank)), Cond::Lt("version", version + 1)]),
     ])
 }
 

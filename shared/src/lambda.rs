@@ -259,41 +259,7 @@ mod tests {
 
     /// AWS's example of an HTTP API payload-format-2.0 event ("Working with AWS Lambda proxy
     /// integrations for HTTP APIs", API Gateway Developer Guide).
-    const HTTP_API_V2_EXAMPLE: &str = r#"{
-      "version": "2.0",
-      "routeKey": "$default",
-      "rawPath": "/my/path",
-      "rawQueryString": "parameter1=value1&parameter1=value2&parameter2=value",
-      "cookies": ["cookie1", "cookie2"],
-      "headers": {"header1": "value1", "header2": "value1,value2"},
-      "queryStringParameters": {"parameter1": "value1,value2", "parameter2": "value"},
-      "requestContext": {
-        "accountId": "123456789012",
-        "apiId": "api-id",
-        "authentication": {
-          "clientCert": {
-            "clientCertPem": "CERT_CONTENT",
-            "subjectDN": "www.example.com",
-            "issuerDN": "Example issuer",
-            "serialNumber": "a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1",
-            "validity": {"notBefore": "May 28 12:30:02 2019 GMT", "notAfter": "Aug  5 09:36:04 2021 GMT"}
-          }
-        },
-        "authorizer": {"jwt": {"claims": {"claim1": "value1", "claim2": "value2"}, "scopes": ["scope1", "scope2"]}},
-        "domainName": "id.execute-api.us-east-1.amazonaws.com",
-        "domainPrefix": "id",
-        "http": {"method": "POST", "path": "/my/path", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "agent"},
-        "requestId": "id",
-        "routeKey": "$default",
-        "stage": "$default",
-        "time": "12/Mar/2020:19:03:58 +0000",
-        "timeEpoch": 1583348638390
-      },
-      "body": "Hello from Lambda",
-      "pathParameters": {"parameter1": "value1"},
-      "isBase64Encoded": false,
-      "stageVariables": {"stageVariable1": "value1", "stageVariable2": "value2"}
-    }"#;
+    const HTTP_API_V2_EXAMPLE: &str = include_str!("../fixtures/aws-http-api-v2-example.json");
 
     /// AWS's example of the event an EventBridge schedule sends ("Scheduled Events", EventBridge
     /// User Guide).

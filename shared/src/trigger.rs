@@ -157,12 +157,13 @@ async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult
             None
         }
     };
-    let mut with: Vec<_> = done.records.into_iter().map(|item| (item, None)).collect();
-    with.extend(card.iter().map(|card| (card.clone(), Some(cards::newer_and_sent_before(card, started)))));
-    let card_at = with.len().wrapping_sub(1);
+    // The card first (index 0), then what the work learnt.
+    let mut with: Vec<_> =
+        card.iter().map(|card| (card.clone(), Some(cards::newer_and_sent_before(card, started)))).collect();
+    with.extend(done.records.into_iter().map(|item| (item, None)));
     let outcome = Outcome::from_response(&response);
     let finished = platform.idempotency.finish_with(lease, &outcome, finish, with).await?;
-    if let Some(card) = card.filter(|_| finished.refused.contains(&card_at)) {
+    if let Some(card) = card.filter(|_| finished.refused.first() == Some(&0)) {
         // Another update was stored while ours was on its way: the card is sent again so that it
         // ends on the newer of the two.
         if let Err(e) = cards::after_refusal(platform, card, key).await {
