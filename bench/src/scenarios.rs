@@ -247,6 +247,7 @@ impl World {
             ("SECRETS_PREFIX", self.prefix.clone()),
             ("PUBLIC_BASE_URL", "http://hirebridge.test".to_owned()),
             ("TEAMTAILOR_API_URL", format!("{s}/teamtailor")),
+            ("TEAMTAILOR_NA_API_URL", format!("{s}/teamtailor-na")),
             ("LEARNSTER_API_URL", format!("{s}/learnster/{{space}}/api/public/v1")),
             ("TWOSECURE_API_URL", format!("{s}/2secure")),
             ("ALVA_API_URL", format!("{s}/alva")),

@@ -93,6 +93,7 @@ pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
     let mut defaults: HashMap<&str, String> = HashMap::new();
     defaults.insert("PUBLIC_BASE_URL", base.clone());
     defaults.insert("TEAMTAILOR_API_URL", format!("{base}/_sandbox/teamtailor"));
+    defaults.insert("TEAMTAILOR_NA_API_URL", format!("{base}/_sandbox/teamtailor-na"));
     defaults.insert("LEARNSTER_API_URL", format!("{base}/_sandbox/learnster/{{space}}/api/public/v1"));
     defaults.insert("TWOSECURE_API_URL", format!("{base}/_sandbox/2secure"));
     defaults.insert("ALVA_API_URL", format!("{base}/_sandbox/alva"));
@@ -101,6 +102,7 @@ pub fn local_config(addr: SocketAddr) -> Result<(Config, bool), String> {
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let uses_sandbox = [
         "TEAMTAILOR_API_URL",
+        "TEAMTAILOR_NA_API_URL",
         "LEARNSTER_API_URL",
         "TWOSECURE_API_URL",
         "ALVA_API_URL",

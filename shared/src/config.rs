@@ -8,8 +8,10 @@ pub struct Config {
     pub table_name: Option<String>,
     pub secrets_prefix: String,
     pub public_base_url: Url,
-    /// When set, every Teamtailor call goes here, whatever host a request names.
+    /// `TEAMTAILOR_API_URL`: the base of Teamtailor's EU stack, when not the real host.
     pub teamtailor_api_url: Option<Url>,
+    /// `TEAMTAILOR_NA_API_URL`: the base of Teamtailor's NA stack, when not the real host.
+    pub teamtailor_na_api_url: Option<Url>,
     pub teamtailor_api_version: String,
     pub alva_api_url: String,
     /// May contain `{space}`, replaced by the tenant's Learnster space.
@@ -45,10 +47,9 @@ impl Config {
             Some(v) => parse_base_url("PUBLIC_BASE_URL", &v)?,
             None => return Err(ConfigError::Missing("PUBLIC_BASE_URL")),
         };
-        let teamtailor_api_url = match get("TEAMTAILOR_API_URL") {
-            Some(v) => Some(parse_base_url("TEAMTAILOR_API_URL", &v)?),
-            None => None,
-        };
+        let optional_url = |name: &'static str| get(name).map(|v| parse_base_url(name, &v)).transpose();
+        let teamtailor_api_url = optional_url("TEAMTAILOR_API_URL")?;
+        let teamtailor_na_api_url = optional_url("TEAMTAILOR_NA_API_URL")?;
         let api_url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
             let value = get(name).unwrap_or_else(|| default.to_owned());
             // `{space}` is a placeholder; check the rest is a URL.
@@ -82,6 +83,7 @@ impl Config {
             secrets_prefix: secrets_prefix.trim_end_matches('/').to_owned(),
             public_base_url,
             teamtailor_api_url,
+            teamtailor_na_api_url,
             teamtailor_api_version: version,
             alva_api_url: api_url("ALVA_API_URL", "https://api.alvalabs.io/v1")?,
             learnster_api_url: api_url("LEARNSTER_API_URL", "https://{space}.learnster.com/api/public/v1")?,
@@ -94,6 +96,18 @@ impl Config {
     /// In Lambda the table is not optional.
     pub fn require_table(&self) -> Result<&str, ConfigError> {
         self.table_name.as_deref().ok_or(ConfigError::Missing("TABLE_NAME"))
+    }
+
+    /// The base of a Teamtailor stack's APIs (public and partner), without a trailing slash.
+    pub fn teamtailor_base(&self, stack: crate::teamtailor::Stack) -> String {
+        let configured = match stack {
+            crate::teamtailor::Stack::Eu => &self.teamtailor_api_url,
+            crate::teamtailor::Stack::Na => &self.teamtailor_na_api_url,
+        };
+        match configured {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("https://{}", stack.host()),
+        }
     }
 
     /// `{PUBLIC_BASE_URL}/{path}` without a doubled slash.

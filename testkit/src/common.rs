@@ -221,6 +221,29 @@ pub(crate) fn timestamp() -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
+/// Teamtailor's regional stacks (EU `api.teamtailor.com`, NA `api.na.teamtailor.com`): a
+/// company, its keys and its partner results live on one. The sandbox serves EU under
+/// `/teamtailor/...` and NA under `/teamtailor-na/...`, the same API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    #[default]
+    Eu,
+    Na,
+}
+
+impl Region {
+    pub const ALL: [Region; 2] = [Region::Eu, Region::Na];
+
+    /// The path the stack is served under, e.g. `/teamtailor-na`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            Region::Eu => "/teamtailor",
+            Region::Na => "/teamtailor-na",
+        }
+    }
+}
+
 /// Where a request arrived: the origin the sandbox is served under (`http://host/_sandbox`, from
 /// the `Host` header and the prefix it is nested under) and the query parameters. Links in
 /// answers are built from it, so that callers can follow them back to the sandbox.
@@ -228,6 +251,8 @@ pub(crate) fn timestamp() -> String {
 pub(crate) struct Here {
     /// `http://<host><mount>`, e.g. `http://127.0.0.1:3000/_sandbox`.
     pub origin: String,
+    /// The Teamtailor stack a Teamtailor path is on (`/teamtailor-na/...` is NA).
+    pub region: Region,
     pub query: HashMap<String, String>,
 }
 
@@ -248,7 +273,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Here {
             .query()
             .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        Ok(Here { origin: format!("http://{host}{mount}"), query })
+        let region = if inner.starts_with(Region::Na.segment()) { Region::Na } else { Region::Eu };
+        Ok(Here { origin: format!("http://{host}{mount}"), region, query })
     }
 }
 

@@ -241,6 +241,7 @@ mod tests {
     fn here(query: &[(&str, &str)]) -> Here {
         Here {
             origin: "http://h/_sandbox".into(),
+            region: crate::common::Region::Eu,
             query: query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         }
     }

@@ -22,7 +22,7 @@ use axum::Router;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::common::{self, Here, Unregistered};
+use crate::common::{self, Here, Region, Unregistered};
 use crate::jsonapi;
 use crate::sandbox::{Sandbox, SandboxState};
 
@@ -44,6 +44,8 @@ pub struct Activation {
     pub provider_key: String,
     pub company_uuid: String,
     pub company_name: String,
+    /// The stack the company is on: only that stack lists it.
+    pub region: Region,
 }
 
 #[derive(Default, Serialize)]
@@ -53,6 +55,9 @@ pub struct PartnerState {
     pub listings: BTreeSet<String>,
     /// Partner results by id: their attributes as the card now shows them (each update merged in).
     pub results: HashMap<String, Value>,
+    /// The stack of each partner result on NA; every other one is on EU. A result is updated
+    /// only on its own stack (`404` on the other).
+    pub result_regions: HashMap<String, Region>,
     /// Every partner-result update, in order.
     pub updates: Vec<ResultUpdate>,
     pub activations: Vec<Activation>,
@@ -69,7 +74,13 @@ impl Sandbox {
         self.state().await.partner.results.entry(id.into()).or_insert_with(|| json!({"status": "sending"}));
     }
 
-    /// Adds an activation of the listing whose webhook secret is `webhook_secret`.
+    /// A partner result of a company on the `region` stack.
+    pub async fn add_partner_result_on(&self, region: Region, id: &str) {
+        self.add_partner_result(id).await;
+        self.state().await.partner.result_regions.insert(id.into(), region);
+    }
+
+    /// Adds an activation (on the EU stack) of the listing whose webhook secret is `webhook_secret`.
     pub async fn add_activation(
         &self,
         provider_key: &str,
@@ -77,12 +88,24 @@ impl Sandbox {
         company_uuid: &str,
         company_name: &str,
     ) {
+        self.add_activation_on(Region::Eu, provider_key, webhook_secret, (company_uuid, company_name)).await;
+    }
+
+    /// Adds an activation of a company on the `region` stack.
+    pub async fn add_activation_on(
+        &self,
+        region: Region,
+        provider_key: &str,
+        webhook_secret: &hirebridge::SecretString,
+        (company_uuid, company_name): (&str, &str),
+    ) {
         let jwe =
             hirebridge::teamtailor::activations::encrypt(provider_key, webhook_secret, "A128GCM", rand_iv());
         self.state().await.partner.activations.push(Activation {
             provider_key: jwe,
             company_uuid: company_uuid.into(),
             company_name: company_name.into(),
+            region,
         });
     }
 }
@@ -95,9 +118,14 @@ fn rand_iv() -> [u8; 12] {
 }
 
 pub(crate) fn routes() -> Router<Sandbox> {
-    Router::new()
-        .route("/teamtailor/partner/v1/partner-results/{id}", put(put_partner_result))
-        .route("/teamtailor/partner/v1/partner-activations", get(list_activations))
+    let mut router = Router::new();
+    for region in Region::ALL {
+        let at = |path: &str| format!("{}/partner/v1{path}", region.segment());
+        router = router
+            .route(&at("/partner-results/{id}"), put(put_partner_result))
+            .route(&at("/partner-activations"), get(list_activations));
+    }
+    router
 }
 
 fn version_refused(headers: &HeaderMap) -> Option<Response> {
@@ -213,6 +241,9 @@ async fn put_partner_result(
         Err(refused) => return refused,
     };
     let exists = st.partner.results.contains_key(&id);
+    if exists && st.partner.result_regions.get(&id).copied().unwrap_or_default() != here.region {
+        return jsonapi::not_found(&id);
+    }
     if !exists && st.unregistered == Unregistered::Refuse {
         return jsonapi::not_found(&id);
     }
@@ -231,7 +262,7 @@ async fn put_partner_result(
     }
     let card = card.clone();
     partner.updates.push(ResultUpdate { id: id.clone(), attributes: Value::Object(attributes) });
-    let url = format!("{}/teamtailor/partner/v1/partner-results/{id}", here.origin);
+    let url = format!("{}{}/partner/v1/partner-results/{id}", here.origin, here.region.segment());
     jsonapi::document(
         StatusCode::OK,
         PARTNER_API_VERSION,
@@ -267,13 +298,14 @@ async fn list_activations(State(sb): State<Sandbox>, here: Here, headers: Header
         .partner
         .activations
         .iter()
+        .filter(|a| a.region == here.region)
         .enumerate()
         .map(|(i, a)| {
             json!({"id": (i + 1).to_string(), "type": "partner-activations", "attributes": {
                 "provider-key": a.provider_key, "company-uuid": a.company_uuid, "company-name": a.company_name}})
         })
         .collect();
-    let url = format!("{}/teamtailor/partner/v1/partner-activations", here.origin);
+    let url = format!("{}{}/partner/v1/partner-activations", here.origin, here.region.segment());
     let (data, links, meta) = jsonapi::paged(&rows, page, Some(2), &here, &url);
     jsonapi::document(
         StatusCode::OK,
@@ -503,5 +535,42 @@ mod tests {
             .header("x-api-version", PARTNER_API_VERSION);
         assert_eq!(send(&sb, no_key, None).await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(send(&sb, activations("?page%5Bsize%5D=31"), None).await.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn a_partner_result_is_updated_only_on_its_companys_stack() {
+        let sb = Sandbox::refusing_unregistered();
+        sb.add_listing("pk").await;
+        sb.add_partner_result_on(Region::Na, "na1").await;
+        let body = result("na1", json!({"status": "sent"}));
+        let on = |segment: &str| {
+            request("PUT", &format!("{segment}/partner/v1/partner-results/na1"))
+                .header("authorization", "Bearer pk")
+                .header("x-api-version", PARTNER_API_VERSION)
+                .header("content-type", "application/vnd.api+json")
+        };
+        assert_eq!(send(&sb, on("/teamtailor"), Some(body.clone())).await.status, StatusCode::NOT_FOUND);
+        let a = send(&sb, on("/teamtailor-na"), Some(body)).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.body["data"]["links"]["self"].as_str().unwrap().contains("/teamtailor-na/partner/v1/"));
+    }
+
+    #[tokio::test]
+    async fn each_stack_lists_only_its_own_companies_activations() {
+        let sb = Sandbox::refusing_unregistered();
+        sb.add_listing("pk").await;
+        let secret = hirebridge::SecretString::new("ws".to_owned());
+        sb.add_activation("eu-key", &secret, "eu-co", "EU AB").await;
+        sb.add_activation_on(Region::Na, "na-key", &secret, ("na-co", "NA Inc")).await;
+        for (segment, company) in [("/teamtailor", "eu-co"), ("/teamtailor-na", "na-co")] {
+            let req = request("GET", &format!("{segment}/partner/v1/partner-activations"))
+                .header("authorization", "Token pk")
+                .header("x-api-version", PARTNER_API_VERSION);
+            let a = send(&sb, req, None).await;
+            assert_eq!(a.status, StatusCode::OK);
+            let listed: Vec<&str> =
+                a.body["data"].as_array().unwrap().iter().map(|r| r["attributes"]["company-uuid"].as_str().unwrap()).collect();
+            assert_eq!(listed, vec![company], "{segment}");
+        }
     }
 }

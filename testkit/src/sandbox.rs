@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use crate::alva::{AlvaCandidate, AlvaState, AlvaUser, Grant, TestProfile};
-pub use crate::common::{Fault, Recorded, StoredAnswer, Unregistered};
+pub use crate::common::{Fault, Recorded, Region, StoredAnswer, Unregistered};
 pub use crate::learnster::{LearnsterState, Student, Tag};
 pub use crate::partner::{Activation, PartnerState, ResultUpdate};
 pub use crate::sparkhire::{Interview, SparkHireJob, SparkHireState, SparkHireUser};

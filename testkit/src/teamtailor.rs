@@ -2,8 +2,9 @@
 //! (docs/contracts.md §3, `research/teamtailor.md` §3, SPEC §4):
 //! - `Authorization: Token token=<key>` exactly; an unknown or revoked key is `401`;
 //! - `X-Api-Version` is required (a date, `YYYYMMDD`), else `406`; answers echo it;
-//! - key scopes: candidates (their job applications, custom field values), users, stages and team
-//!   memberships need an Admin key, else `403`; a read-only key cannot `PATCH` (`403`), a
+//! - key scopes: the company, candidates (their job applications, custom field values), stages
+//!   and team memberships need an Admin key, else `403` (users and jobs do not: Teamtailor's
+//!   public-API docs, `github:Teamtailor/docs` at `435312b`, mark only those resources Admin); a read-only key cannot `PATCH` (`403`), a
 //!   create-only key cannot read;
 //! - writes carry `Content-Type: application/vnd.api+json` (`415` otherwise); a `PATCH`'s resource
 //!   object carries `data.id` (109), equal to the URL's (110), and `data.type` (106, 101), else `400`;
@@ -24,7 +25,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::common::{self, Here, Unregistered};
+use crate::common::{self, Here, Region, Unregistered};
 use crate::jsonapi::{self, Page};
 use crate::sandbox::{Sandbox, SandboxState};
 
@@ -118,6 +119,10 @@ pub struct TeamtailorState {
     /// Company API keys by key; see [`Unregistered`] for keys not in here.
     #[serde(skip)]
     pub keys: HashMap<String, ApiKey>,
+    /// The stack of each NA key; every other key is on the EU stack, and a key presented to the
+    /// other stack is `401` there, as Teamtailor does not know it.
+    #[serde(skip)]
+    pub key_regions: HashMap<String, Region>,
     pub jobs: HashMap<String, Job>,
     /// Each job's stages (by job id).
     pub stages: HashMap<String, Vec<Stage>>,
@@ -150,6 +155,13 @@ impl Sandbox {
     /// A company API key with this scope and access.
     pub async fn add_teamtailor_key(&self, key: &str, scope: Scope, access: Access) {
         self.state().await.teamtailor.keys.insert(key.into(), ApiKey::Granted { scope, access });
+    }
+
+    /// A company API key of a company on the `region` stack.
+    pub async fn add_teamtailor_key_on(&self, region: Region, key: &str, scope: Scope, access: Access) {
+        let mut st = self.state().await;
+        st.teamtailor.keys.insert(key.into(), ApiKey::Granted { scope, access });
+        st.teamtailor.key_regions.insert(key.into(), region);
     }
 
     /// An Admin key that may only read (`PATCH` answers `403`).
@@ -248,15 +260,20 @@ impl Sandbox {
 }
 
 pub(crate) fn routes() -> Router<Sandbox> {
-    Router::new()
-        .route("/teamtailor/v1/company", get(get_company).patch(patch_company))
-        .route("/teamtailor/v1/jobs/{id}", get(get_job))
-        .route("/teamtailor/v1/jobs/{id}/stages", get(job_stages))
-        .route("/teamtailor/v1/jobs/{id}/team-memberships", get(team_memberships))
-        .route("/teamtailor/v1/candidates/{id}/job-applications", get(candidate_applications))
-        .route("/teamtailor/v1/candidates/{id}/custom-field-values", get(custom_field_values))
-        .route("/teamtailor/v1/job-applications/{id}", axum::routing::patch(patch_application))
-        .route("/teamtailor/v1/users", get(list_users))
+    let mut router = Router::new();
+    for region in Region::ALL {
+        let at = |path: &str| format!("{}{path}", region.segment());
+        router = router
+            .route(&at("/v1/company"), get(get_company).patch(patch_company))
+            .route(&at("/v1/jobs/{id}"), get(get_job))
+            .route(&at("/v1/jobs/{id}/stages"), get(job_stages))
+            .route(&at("/v1/jobs/{id}/team-memberships"), get(team_memberships))
+            .route(&at("/v1/candidates/{id}/job-applications"), get(candidate_applications))
+            .route(&at("/v1/candidates/{id}/custom-field-values"), get(custom_field_values))
+            .route(&at("/v1/job-applications/{id}"), axum::routing::patch(patch_application))
+            .route(&at("/v1/users"), get(list_users));
+    }
+    router
         .route("/teamtailor/files/{name}", get(get_file))
 }
 
@@ -285,13 +302,22 @@ fn valid_version(v: &str) -> bool {
 }
 
 /// Authentication, version and authorization, in that order; answers the version to echo.
-fn authorize(st: &SandboxState, headers: &HeaderMap, admin: bool, need: Need) -> Result<String, Response> {
+fn authorize(
+    st: &SandboxState,
+    (here, headers): (&Here, &HeaderMap),
+    admin: bool,
+    need: Need,
+) -> Result<String, Response> {
     let Some(key) = common::header(headers, "authorization")
         .and_then(|a| a.strip_prefix("Token token="))
         .filter(|k| !k.is_empty())
     else {
         return Err(unauthorized("Authenticate with the header Authorization: Token token=<API key>."));
     };
+    let region = st.teamtailor.key_regions.get(key).copied().unwrap_or_default();
+    if st.teamtailor.keys.contains_key(key) && region != here.region {
+        return Err(unauthorized("The API key is not valid."));
+    }
     let granted = match (st.teamtailor.keys.get(key), st.unregistered) {
         (Some(ApiKey::Granted { scope, access }), _) => (*scope, *access),
         (None, Unregistered::Admit) => (Scope::Admin, Access::ReadWrite),
@@ -320,7 +346,7 @@ fn authorize(st: &SandboxState, headers: &HeaderMap, admin: bool, need: Need) ->
 }
 
 fn api(here: &Here) -> String {
-    format!("{}/teamtailor/v1", here.origin)
+    format!("{}{}/v1", here.origin, here.region.segment())
 }
 
 fn company_resource(here: &Here) -> Value {
@@ -331,7 +357,7 @@ fn company_resource(here: &Here) -> Value {
 
 async fn get_company(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
     let st = sb.state().await;
-    match authorize(&st, &headers, false, Need::Read) {
+    match authorize(&st, (&here, &headers), true, Need::Read) {
         Ok(v) => jsonapi::document(StatusCode::OK, &v, json!({"data": company_resource(&here)})),
         Err(refused) => refused,
     }
@@ -340,7 +366,7 @@ async fn get_company(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) 
 /// Company settings: Admin, read and write. A no-op update (no attributes) is accepted.
 async fn patch_company(State(sb): State<Sandbox>, here: Here, headers: HeaderMap, body: Bytes) -> Response {
     let st = sb.state().await;
-    let version = match authorize(&st, &headers, true, Need::Update) {
+    let version = match authorize(&st, (&here, &headers), true, Need::Update) {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -431,7 +457,7 @@ async fn get_job(
     headers: HeaderMap,
 ) -> Response {
     let st = sb.state().await;
-    let version = match authorize(&st, &headers, false, Need::Read) {
+    let version = match authorize(&st, (&here, &headers), false, Need::Read) {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -486,12 +512,12 @@ fn list_document(
 /// The checks every list shares: key, includes, page.
 fn list_request(
     st: &SandboxState,
-    headers: &HeaderMap,
+    (headers, admin): (&HeaderMap, bool),
     here: &Here,
     kind: &str,
     allowed: &[&str],
 ) -> Result<(String, BTreeSet<String>, Page), Response> {
-    let version = authorize(st, headers, true, Need::Read)?;
+    let version = authorize(st, (here, headers), admin, Need::Read)?;
     let include = jsonapi::includes(here, kind, allowed)?;
     let page = jsonapi::page(here)?;
     Ok((version, include, page))
@@ -505,7 +531,7 @@ async fn job_stages(
     headers: HeaderMap,
 ) -> Response {
     let st = sb.state().await;
-    let (version, include, page) = match list_request(&st, &headers, &here, "stages", &["job"]) {
+    let (version, include, page) = match list_request(&st, (&headers, true), &here, "stages", &["job"]) {
         Ok(r) => r,
         Err(refused) => return refused,
     };
@@ -561,7 +587,7 @@ async fn team_memberships(
 ) -> Response {
     let st = sb.state().await;
     let (version, include, page) =
-        match list_request(&st, &headers, &here, "team-memberships", &["user", "team"]) {
+        match list_request(&st, (&headers, true), &here, "team-memberships", &["user", "team"]) {
             Ok(r) => r,
             Err(refused) => return refused,
         };
@@ -642,7 +668,7 @@ async fn candidate_applications(
 ) -> Response {
     let st = sb.state().await;
     let (version, include, page) =
-        match list_request(&st, &headers, &here, "job-applications", APPLICATION_INCLUDES) {
+        match list_request(&st, (&headers, true), &here, "job-applications", APPLICATION_INCLUDES) {
             Ok(r) => r,
             Err(refused) => return refused,
         };
@@ -674,7 +700,7 @@ async fn patch_application(
     body: Bytes,
 ) -> Response {
     let mut st = sb.state().await;
-    let version = match authorize(&st, &headers, true, Need::Update) {
+    let version = match authorize(&st, (&here, &headers), true, Need::Update) {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -722,7 +748,7 @@ async fn custom_field_values(
 ) -> Response {
     let st = sb.state().await;
     let (version, include, page) =
-        match list_request(&st, &headers, &here, "custom-field-values", &["custom-field", "owner"]) {
+        match list_request(&st, (&headers, true), &here, "custom-field-values", &["custom-field", "owner"]) {
             Ok(r) => r,
             Err(refused) => return refused,
         };
@@ -756,7 +782,8 @@ async fn custom_field_values(
 
 async fn list_users(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
     let st = sb.state().await;
-    let (version, include, page) = match list_request(&st, &headers, &here, "users", &[]) {
+    // Users are not Admin-only in Teamtailor's docs.
+    let (version, include, page) = match list_request(&st, (&headers, false), &here, "users", &[]) {
         Ok(r) => r,
         Err(refused) => return refused,
     };
@@ -826,7 +853,7 @@ mod tests {
         let sb = Sandbox::refusing_unregistered();
         let a = send(&sb, tt("GET", "/v1/company", "never-created"), None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-        sb.add_teamtailor_key("created", Scope::Public, Access::Read).await;
+        sb.add_teamtailor_key("created", Scope::Admin, Access::Read).await;
         assert_eq!(send(&sb, tt("GET", "/v1/company", "created"), None).await.status, StatusCode::OK);
     }
 
@@ -869,7 +896,7 @@ mod tests {
             .await;
         sb.add_non_admin_token("public-key").await;
         for path in [
-            "/v1/users",
+            "/v1/company",
             "/v1/jobs/4711/stages",
             "/v1/jobs/4711/team-memberships",
             "/v1/candidates/7001/job-applications",
@@ -879,9 +906,9 @@ mod tests {
             assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
             assert_eq!(send(&sb, tt("GET", path, "admin-key"), None).await.status, StatusCode::OK, "{path}");
         }
-        // Jobs and the company are not Admin-only.
+        // Jobs and users are not Admin-only (Teamtailor/docs, `users.md.erb`: no scope notice).
         assert_eq!(send(&sb, tt("GET", "/v1/jobs/4711", "public-key"), None).await.status, StatusCode::OK);
-        assert_eq!(send(&sb, tt("GET", "/v1/company", "public-key"), None).await.status, StatusCode::OK);
+        assert_eq!(send(&sb, tt("GET", "/v1/users", "public-key"), None).await.status, StatusCode::OK);
     }
 
     #[tokio::test]
@@ -1139,5 +1166,28 @@ mod tests {
             send(&sb, request("GET", "/teamtailor/files/gone.pdf"), None).await.status,
             StatusCode::FORBIDDEN
         );
+    }
+
+    #[tokio::test]
+    async fn a_key_is_valid_only_on_its_companys_stack() {
+        let sb = Sandbox::refusing_unregistered();
+        sb.add_teamtailor_key_on(Region::Na, "na-key", Scope::Admin, Access::Read).await;
+        sb.add_teamtailor_key("eu-key", Scope::Admin, Access::Read).await;
+        for (segment, key, status) in [
+            ("/teamtailor-na", "na-key", StatusCode::OK),
+            ("/teamtailor", "na-key", StatusCode::UNAUTHORIZED),
+            ("/teamtailor", "eu-key", StatusCode::OK),
+            ("/teamtailor-na", "eu-key", StatusCode::UNAUTHORIZED),
+        ] {
+            let req = request("GET", &format!("{segment}/v1/company"))
+                .header("authorization", format!("Token token={key}"))
+                .header("x-api-version", VERSION);
+            let a = send(&sb, req, None).await;
+            assert_eq!(a.status, status, "{key} on {segment}");
+            if status == StatusCode::OK {
+                let link = a.body["data"]["links"]["self"].as_str().unwrap();
+                assert!(link.contains(&format!("{segment}/v1/company")), "{link}");
+            }
+        }
     }
 }

@@ -187,6 +187,7 @@ impl World {
             ("TABLE_NAME", table.clone()),
             ("SECRETS_PREFIX", prefix.clone()),
             ("TEAMTAILOR_API_URL", format!("{sandbox_url}/_sandbox/teamtailor")),
+            ("TEAMTAILOR_NA_API_URL", format!("{sandbox_url}/_sandbox/teamtailor-na")),
             ("LEARNSTER_API_URL", format!("{sandbox_url}/_sandbox/learnster/{{space}}/api/public/v1")),
             ("TWOSECURE_API_URL", format!("{sandbox_url}/_sandbox/2secure")),
             ("ALVA_API_URL", format!("{sandbox_url}/_sandbox/alva")),

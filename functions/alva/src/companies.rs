@@ -5,7 +5,7 @@ use hirebridge::admin;
 use hirebridge::error::AppResult;
 use hirebridge::outbound::OutboundError;
 use hirebridge::platform::Platform;
-use hirebridge::teamtailor::api_base;
+use hirebridge::teamtailor::Stack;
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
@@ -53,9 +53,8 @@ pub async fn connect(deps: &Deps, req: &Request, company: &str) -> AppResult<Res
     let uuid = uuid::Uuid::parse_str(key).map_err(|_| AppError::unprocessable(NOT_A_PARTNER_KEY))?;
     let platform = &deps.platform;
     let listing = platform.listing(INTEGRATION).await?;
-    let base = api_base(&platform.config, None)?;
-    let activation = match deps.activations.verify(&platform.http, &base, &listing, &uuid).await {
-        Ok(a) => a,
+    let activation = match deps.activations.verify(&platform.http, &platform.config, &listing, &uuid).await {
+        Ok((a, _stack)) => a,
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
             return Err(AppError::unprocessable(NOT_A_PARTNER_KEY))
         }
@@ -126,14 +125,40 @@ fn key_refused(e: &OutboundError) -> AppError {
     }
 }
 
+/// The stack the key belongs to (a key is valid on its company's stack only; the one the admin
+/// named is tried first), checked there as [`check_read_write_admin`] says.
+async fn stack_of_key(platform: &Platform, named: Option<&str>, key: &SecretString) -> AppResult<Stack> {
+    let config = &platform.config;
+    let first = Stack::of_company(config, None, named);
+    let mut refused = None;
+    for stack in Stack::starting_with(first) {
+        match check_read_write_admin(platform, config.teamtailor_base(stack), key).await {
+            Ok(()) => return Ok(stack),
+            Err(KeyCheck::NotValidHere(e)) => refused = Some(e),
+            Err(KeyCheck::Refused(e)) => return Err(e),
+        }
+    }
+    Err(refused.unwrap_or_else(|| AppError::internal("no Teamtailor stack")))
+}
+
+enum KeyCheck {
+    /// Not a key of this stack (`401`): perhaps of another.
+    NotValidHere(AppError),
+    Refused(AppError),
+}
+
 /// The key must be valid, and an Admin key that may write: a `PATCH /v1/company` that names the
 /// company (JSON:API needs `type` and `id`) and changes no attribute.
-async fn check_read_write_admin(platform: &Platform, base: String, key: &SecretString) -> AppResult<()> {
+async fn check_read_write_admin(platform: &Platform, base: String, key: &SecretString) -> Result<(), KeyCheck> {
     let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, key);
-    let company = api.get("/v1/company").await.map_err(|e| key_refused(&e))?;
-    let id = company.resource().map_err(|e| key_refused(&e))?.id;
+    let company = api.get("/v1/company").await.map_err(|e| match e.status() {
+        Some(StatusCode::UNAUTHORIZED) => KeyCheck::NotValidHere(key_refused(&e)),
+        _ => KeyCheck::Refused(key_refused(&e)),
+    })?;
+    let refused = |e: OutboundError| KeyCheck::Refused(key_refused(&e));
+    let id = company.resource().map_err(refused)?.id;
     let noop = json!({"data": {"type": "companies", "id": id, "attributes": {}}});
-    api.patch("/v1/company", &noop).await.map_err(|e| key_refused(&e))?;
+    api.patch("/v1/company", &noop).await.map_err(refused)?;
     Ok(())
 }
 
@@ -149,8 +174,7 @@ pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult
     }
     let platform = &deps.platform;
     let current = connected(deps, company).await?;
-    let base = api_base(&platform.config, body.teamtailor_host.as_deref())?;
-    check_read_write_admin(platform, base, &SecretString::new(key.clone())).await?;
+    let stack = stack_of_key(platform, body.teamtailor_host.as_deref(), &SecretString::new(key.clone())).await?;
     let mut accounts = store::accounts(&platform.secrets, &current).await?;
     if let Some(existing) = accounts.accounts.iter().find(|a| a.api_key == key) {
         return Ok(web::json(StatusCode::OK, &shown(existing)));
@@ -158,7 +182,7 @@ pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult
     let account = Account {
         id: uuid::Uuid::new_v4().to_string(),
         api_key: key,
-        teamtailor_host: body.teamtailor_host,
+        teamtailor_host: Some(stack.host().to_owned()),
         added_at: platform.now_secs(),
     };
     accounts.accounts.push(account.clone());

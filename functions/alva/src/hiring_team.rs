@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hirebridge::outbound::{self, OutboundError};
-use hirebridge::teamtailor::api_base;
+use hirebridge::teamtailor::Stack;
 use hirebridge::teamtailor::public_api::{PublicApi, Resource};
 use hirebridge::SecretString;
 use http::StatusCode;
@@ -71,7 +71,7 @@ fn unread(e: &OutboundError) -> &'static str {
 }
 
 /// The job's recruiter and team members as e-mail (lower-cased) → name, read with the company's
-/// first account key (as of the company item just read: a removed key is never used).
+/// first account key on its stack (as of the company item just read: a removed key is never used).
 async fn team(
     deps: &Deps,
     company: &Company,
@@ -85,13 +85,15 @@ async fn team(
     let accounts = store::accounts(&platform.secrets, company)
         .await
         .map_err(|_| "the Teamtailor accounts could not be read")?;
+    // A key is sent only to its own stack: the company's (the trigger's) stack.
+    let config = &platform.config;
+    let stack = Stack::of_company(config, None, host);
     let account = accounts
         .accounts
         .into_iter()
-        .next()
-        .ok_or("no Teamtailor account has been added in Alva (Add account)")?;
-    let base = api_base(&platform.config, account.teamtailor_host.as_deref().or(host))
-        .map_err(|_| "the Teamtailor host is not a Teamtailor API host")?;
+        .find(|a| Stack::of_company(config, None, a.teamtailor_host.as_deref()) == stack)
+        .ok_or("no Teamtailor account of this company's Teamtailor stack has been added in Alva (Add account)")?;
+    let base = config.teamtailor_base(stack);
     let token = SecretString::new(account.api_key);
     let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
     let mut people = BTreeMap::new();

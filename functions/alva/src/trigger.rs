@@ -7,10 +7,11 @@ use hirebridge::error::AppResult;
 use hirebridge::outbound::OutboundError;
 use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::forms::{Field, Form};
+use hirebridge::teamtailor::Stack;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::{Contact, Webhook};
 use hirebridge::trigger::{self, Done, Job, Trigger};
-use hirebridge::web::{self, Request, Response};
+use hirebridge::web::{Request, Response};
 use hirebridge::AppError;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -74,7 +75,7 @@ pub struct Work {
     pub contact: Contact,
     pub test_profile: String,
     pub job_id: Option<String>,
-    /// `Teamtailor-Host` of the trigger (where the hiring team is read when the account names none).
+    /// The host of the company's Teamtailor stack (where the hiring team is read).
     pub teamtailor_host: Option<String>,
     /// Alva's `Idempotency-Key` for this invitation: the same on every attempt of this event.
     pub invitation_key: String,
@@ -149,7 +150,8 @@ impl Trigger for Deps {
     }
 
     fn work(&self, company: &Company, hook: Webhook, req: &Request) -> AppResult<(Work, ())> {
-        Ok((Work::from_webhook(company, hook, web::header(req, "teamtailor-host"))?, ()))
+        let host = Stack::host_of_trigger(&self.platform.config, &hook.partner_event.partner_result.update_url, req);
+        Ok((Work::from_webhook(company, hook, Some(&host))?, ()))
     }
 
     async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done> {

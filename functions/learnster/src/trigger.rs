@@ -5,7 +5,7 @@ use hirebridge::error::AppResult;
 use hirebridge::idempotency::ListState;
 use hirebridge::platform::{Listing, Platform};
 use hirebridge::store::Item;
-use hirebridge::teamtailor::api_base;
+use hirebridge::teamtailor::{api_base, Stack};
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
@@ -99,7 +99,7 @@ pub struct Work {
     pub job_id: Option<String>,
     pub job_title: Option<String>,
     pub stage: Option<String>,
-    /// `Teamtailor-Host` of the trigger (where the job's department is read).
+    /// The host of the company's Teamtailor stack (where the job's department is read).
     #[serde(default)]
     pub teamtailor_host: Option<String>,
 }
@@ -172,7 +172,8 @@ impl Trigger for Deps {
     }
 
     fn work(&self, _: &Integration, hook: Webhook, req: &Request) -> AppResult<(Work, Live)> {
-        let work = Work::from_webhook(hook, web::header(req, "teamtailor-host"))?;
+        let host = Stack::host_of_trigger(&self.platform.config, &hook.partner_event.partner_result.update_url, req);
+        let work = Work::from_webhook(hook, Some(&host))?;
         let api_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
         Ok((work, Live { api_token }))
     }
@@ -275,10 +276,7 @@ async fn department(deps: &Deps, work: &Work, api_token: Option<&SecretString>) 
         return fallback;
     }
     let config = &deps.platform.config;
-    let base = match api_base(config, host) {
-        Ok(base) => base,
-        Err(_) => return fallback,
-    };
+    let base = api_base(config, host);
     let api = PublicApi::new(&deps.platform.http, base, &config.teamtailor_api_version, token);
     match api.get(&format!("/v1/jobs/{job_id}?include=department")).await {
         Ok(doc) => {

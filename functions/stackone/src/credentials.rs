@@ -165,7 +165,7 @@ const UNCHECKED: &str =
 /// fixed: nothing Teamtailor or the network said reaches the page.
 async fn check_key(deps: &Deps, token: &SecretString) -> Result<Vec<String>, &'static str> {
     let platform = &deps.platform;
-    let base = api_base(&platform.config, None).map_err(|_| UNCHECKED)?;
+    let base = api_base(&platform.config, None);
     let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, token);
     let company = match api.get("/v1/company").await {
         Ok(doc) => doc.resource().map_err(|_| UNCHECKED)?,

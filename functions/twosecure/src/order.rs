@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use hirebridge::error::AppResult;
 use hirebridge::outbound::OutboundError;
 use hirebridge::platform::{Listing, Platform};
-use hirebridge::teamtailor::api_base;
+use hirebridge::teamtailor::Stack;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::Webhook;
 use hirebridge::trigger::{self, Done, Job, Trigger};
@@ -101,9 +101,8 @@ impl Trigger for Deps {
     }
 
     fn work(&self, tenant: &Tenant, hook: Webhook, req: &Request) -> AppResult<(Work, Live)> {
-        let host = web::header(req, "teamtailor-host").map(str::to_owned);
-        api_base(&self.platform.config, host.as_deref())?;
         let event = hook.partner_event;
+        let host = Some(Stack::host_of_trigger(&self.platform.config, &event.partner_result.update_url, req));
         let today = Date::from_unix(self.platform.now_secs());
         let input = OrderInput::from_webhook(&event.candidate, &event.webhook_data, today)?;
         let work = Work {

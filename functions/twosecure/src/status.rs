@@ -259,6 +259,7 @@ mod tests {
                 "PUBLIC_BASE_URL" => Some("https://hb.example.com".into()),
                 "TWOSECURE_API_URL" => Some(format!("{url}/_sandbox/2secure")),
                 "TEAMTAILOR_API_URL" => Some(format!("{url}/_sandbox/teamtailor")),
+                "TEAMTAILOR_NA_API_URL" => Some(format!("{url}/_sandbox/teamtailor-na")),
                 _ => None,
             })
             .unwrap();

@@ -187,6 +187,8 @@ pub struct Authenticated {
     pub listing: Listing,
     pub activation: Activation,
     pub key: uuid::Uuid,
+    /// The Teamtailor stack the activation was found on: the company's.
+    pub stack: super::Stack,
 }
 
 impl Activations {
@@ -211,6 +213,7 @@ impl Activations {
                 "this listing authenticates with Teamtailor's generated partner key (a UUID)",
             ));
         };
+        let mut update_url = None;
         if req.method() == http::Method::POST {
             let hook = super::webhook::Webhook::parse(crate::web::bounded_body(req)?)?;
             let signature = crate::web::header(req, "teamtailor-signature");
@@ -220,23 +223,51 @@ impl Activations {
                 &listing.webhook_secret,
                 platform.now_secs(),
             )?;
+            update_url = Some(hook.partner_event.partner_result.update_url);
         }
-        let base = super::api_base(&platform.config, crate::web::header(req, "teamtailor-host"))?;
-        let activation = self.check(&platform.http, (&base, &listing), &key, Asker::Anyone).await?;
-        Ok(Authenticated { listing, activation, key })
+        // The company's stack when the request names it (its update-url, else Teamtailor-Host);
+        // otherwise the activation is looked for on each stack in turn.
+        let config = &platform.config;
+        let named = update_url
+            .as_deref()
+            .and_then(|u| platform.partner_results.locate(u).ok().map(|(stack, _)| stack))
+            .or_else(|| crate::web::header(req, "teamtailor-host").and_then(super::Stack::from_host_header));
+        let stacks: Vec<super::Stack> = match named {
+            Some(stack) => vec![stack],
+            None => super::Stack::ALL.to_vec(),
+        };
+        let mut last = refused();
+        for stack in stacks {
+            let base = config.teamtailor_base(stack);
+            match self.check(&platform.http, (&base, &listing), &key, Asker::Anyone).await {
+                Ok(activation) => return Ok(Authenticated { listing, activation, key, stack }),
+                Err(e) if e.status == http::StatusCode::UNAUTHORIZED => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
     }
 
     /// The activation whose provider key is `key`, for an operator who pasted it (an admin
-    /// route): a key not known yet lists the activations again, so that a company that has just
-    /// activated is found. `401` when the listing has none.
+    /// route), looked for on each Teamtailor stack: a key not known yet lists the activations
+    /// again, so that a company that has just activated is found. `401` when no stack has it.
     pub async fn verify(
         &self,
         http: &HttpClient,
-        api_base: &str,
+        config: &crate::config::Config,
         listing: &Listing,
         key: &uuid::Uuid,
-    ) -> Result<Activation, AppError> {
-        self.check(http, (api_base, listing), key, Asker::Operator).await
+    ) -> Result<(Activation, super::Stack), AppError> {
+        let mut last = refused();
+        for stack in super::Stack::ALL {
+            let base = config.teamtailor_base(stack);
+            match self.check(http, (&base, listing), key, Asker::Operator).await {
+                Ok(activation) => return Ok((activation, stack)),
+                Err(e) if e.status == http::StatusCode::UNAUTHORIZED => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
     }
 
     async fn check(

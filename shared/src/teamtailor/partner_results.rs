@@ -82,53 +82,41 @@ impl PartnerResult {
     }
 }
 
-/// The partner-results client; built once, it sends each update to the right Teamtailor host.
+/// The partner-results client; built once, it sends each update to the company's stack.
 #[derive(Clone)]
 pub struct PartnerResults {
     http: HttpClient,
-    api_base: Option<String>,
+    config: Config,
 }
 
 impl PartnerResults {
     pub fn new(http: HttpClient, config: &Config) -> Self {
-        PartnerResults {
-            http,
-            api_base: config.teamtailor_api_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_owned()),
-        }
+        PartnerResults { http, config: config.clone() }
     }
 
     /// Where to send an update. The `update-url` comes from the request, so it must name a
-    /// partner result on a Teamtailor host, or under `TEAMTAILOR_API_URL` when that is set (a
-    /// proxy, or a sandbox under a path prefix); a Teamtailor host's URL then keeps only its path.
+    /// partner result on one of Teamtailor's stacks: under that stack's configured base (a proxy,
+    /// or a sandbox under a path prefix), or on the stack's own host, whose URL then keeps only
+    /// its path.
     pub fn resolve(&self, update_url: &str) -> Result<String, AppError> {
+        let (stack, path) = self.locate(update_url)?;
+        Ok(format!("{}{path}", self.config.teamtailor_base(stack)))
+    }
+
+    /// The stack an `update-url` is on (and so the company's), and its path there.
+    pub fn locate(&self, update_url: &str) -> Result<(super::Stack, String), AppError> {
         let bad = || {
             AppError::bad_request(format!(
                 "partner-result.update-url must be https://<teamtailor api host>{RESULTS_PATH}<id>"
             ))
         };
         let url = url::Url::parse(update_url).map_err(|_| bad())?;
-        let under_base = self.api_base.as_deref().and_then(|base| {
-            let base = url::Url::parse(base).ok()?;
-            let same_origin = base.origin() == url.origin();
-            let rest = url.path().strip_prefix(base.path().trim_end_matches('/'))?;
-            (same_origin && rest.starts_with('/')).then(|| rest.to_owned())
-        });
-        let teamtailor_host = url.scheme() == "https"
-            && super::API_HOSTS.contains(&url.host_str().unwrap_or_default())
-            && url.port().is_none();
-        let path = match (&under_base, teamtailor_host) {
-            (Some(rest), _) => rest.as_str(),
-            (None, true) => url.path(),
-            (None, false) => return Err(bad()),
-        };
+        let (stack, path) = super::Stack::of_url(&self.config, &url).ok_or_else(bad)?;
         let id = path.strip_prefix(RESULTS_PATH).ok_or_else(bad)?;
         if id.is_empty() || id.contains('/') || url.query().is_some() {
             return Err(bad());
         }
-        match &self.api_base {
-            Some(base) => Ok(format!("{base}{path}")),
-            None => Ok(format!("https://{}{path}", url.host_str().unwrap_or_default())),
-        }
+        Ok((stack, path))
     }
 
     pub async fn update(
