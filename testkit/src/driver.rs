@@ -5,7 +5,7 @@ use hirebridge::teamtailor::{provider_key, signature};
 use hirebridge::SecretString;
 use serde_json::{json, Value};
 
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Region, Sandbox};
 
 /// A partner listing as Teamtailor holds it.
 pub struct Teamtailor {
@@ -33,6 +33,8 @@ pub struct Move {
     pub uploads: Vec<(String, String)>,
     /// The Teamtailor user who triggered it (`job.triggered-by.id`).
     pub triggered_by: u64,
+    /// The stack the company is on: its partner result (the `update-url`) is there.
+    pub stack: Region,
 }
 
 impl Move {
@@ -51,11 +53,16 @@ impl Move {
             resume: None,
             uploads: vec![],
             triggered_by: 31,
+            stack: Region::Eu,
         }
     }
 
     pub fn update_url(&self) -> String {
-        format!("https://api.teamtailor.com/partner/v1/partner-results/{}", self.result_id)
+        let host = match self.stack {
+            Region::Eu => "api.teamtailor.com",
+            Region::Na => "api.na.teamtailor.com",
+        };
+        format!("https://{host}/partner/v1/partner-results/{}", self.result_id)
     }
 
     /// The webhook body, shaped like Teamtailor's documented example.
@@ -116,7 +123,7 @@ impl Teamtailor {
         mv: &Move,
         now: i64,
     ) -> http::Request<Bytes> {
-        sandbox.add_partner_result(&mv.result_id).await;
+        sandbox.add_partner_result_on(mv.stack, &mv.result_id).await;
         self.webhook(integration, provider_key, mv, now)
     }
 

@@ -568,8 +568,12 @@ mod tests {
                 .header("x-api-version", PARTNER_API_VERSION);
             let a = send(&sb, req, None).await;
             assert_eq!(a.status, StatusCode::OK);
-            let listed: Vec<&str> =
-                a.body["data"].as_array().unwrap().iter().map(|r| r["attributes"]["company-uuid"].as_str().unwrap()).collect();
+            let listed: Vec<&str> = a.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["attributes"]["company-uuid"].as_str().unwrap())
+                .collect();
             assert_eq!(listed, vec![company], "{segment}");
         }
     }

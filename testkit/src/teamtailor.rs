@@ -273,8 +273,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
             .route(&at("/v1/job-applications/{id}"), axum::routing::patch(patch_application))
             .route(&at("/v1/users"), get(list_users));
     }
-    router
-        .route("/teamtailor/files/{name}", get(get_file))
+    router.route("/teamtailor/files/{name}", get(get_file))
 }
 
 /// What a call needs of its key.

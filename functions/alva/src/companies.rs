@@ -3,10 +3,9 @@
 //! company in its path only; every write leaves an audit record.
 use hirebridge::admin;
 use hirebridge::error::AppResult;
-use hirebridge::outbound::OutboundError;
 use hirebridge::platform::Platform;
+use hirebridge::teamtailor::key_check::{KeyCheck, Probe, Scope};
 use hirebridge::teamtailor::Stack;
-use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
@@ -53,19 +52,21 @@ pub async fn connect(deps: &Deps, req: &Request, company: &str) -> AppResult<Res
     let uuid = uuid::Uuid::parse_str(key).map_err(|_| AppError::unprocessable(NOT_A_PARTNER_KEY))?;
     let platform = &deps.platform;
     let listing = platform.listing(INTEGRATION).await?;
-    let activation = match deps.activations.verify(&platform.http, &platform.config, &listing, &uuid).await {
-        Ok((a, _stack)) => a,
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-            return Err(AppError::unprocessable(NOT_A_PARTNER_KEY))
-        }
-        Err(e) => return Err(e),
-    };
+    let (activation, stack) =
+        match deps.activations.verify(&platform.http, &platform.config, &listing, &uuid).await {
+            Ok(found) => found,
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                return Err(AppError::unprocessable(NOT_A_PARTNER_KEY))
+            }
+            Err(e) => return Err(e),
+        };
     let before = store::company(platform.store.as_ref(), company).await?;
     let connection = Connection {
         alva_company_id: company.to_owned(),
         company_uuid: activation.company_uuid,
         company_name: activation.company_name,
         sync_hiring_team: before.as_ref().is_some_and(|b| b.connection.sync_hiring_team),
+        stack: Some(stack),
     };
     if !store::bind_key(platform.store.as_ref(), key, &connection).await? {
         return Err(AppError::conflict(
@@ -109,57 +110,33 @@ struct AccountBody {
     teamtailor_host: Option<String>,
 }
 
-/// What Teamtailor's answer to the key check means, in words the admin can act on (never
-/// Teamtailor's own text).
-fn key_refused(e: &OutboundError) -> AppError {
-    match e.status() {
-        Some(StatusCode::UNAUTHORIZED) => AppError::unprocessable(
-            "Teamtailor says this API key is not valid. Create a key in Teamtailor (Settings → Integrations → API keys) and paste it whole.",
-        ),
-        Some(StatusCode::FORBIDDEN) => AppError::unprocessable(
-            "This Teamtailor API key needs Admin scope with Read and Write. Create a Read Write Admin key in Teamtailor and add that one.",
-        ),
-        _ => AppError::upstream(
-            "Teamtailor could not check this API key right now; nothing was saved. Try again in a minute.",
-        ),
-    }
-}
-
-/// The stack the key belongs to (a key is valid on its company's stack only; the one the admin
-/// named is tried first), checked there as [`check_read_write_admin`] says.
-async fn stack_of_key(platform: &Platform, named: Option<&str>, key: &SecretString) -> AppResult<Stack> {
+/// The stack the key belongs to, where it must be a Read Write Admin key: the company's stack
+/// when its activation told it (the key goes nowhere else), else each stack in turn, the one the
+/// admin named first. Every refusal is in words the admin can act on (never Teamtailor's own).
+async fn read_write_admin_stack(
+    platform: &Platform,
+    (known, named): (Option<Stack>, Option<&str>),
+    key: &SecretString,
+) -> AppResult<Stack> {
     let config = &platform.config;
-    let first = Stack::of_company(config, None, named);
-    let mut refused = None;
-    for stack in Stack::starting_with(first) {
-        match check_read_write_admin(platform, config.teamtailor_base(stack), key).await {
-            Ok(()) => return Ok(stack),
-            Err(KeyCheck::NotValidHere(e)) => refused = Some(e),
-            Err(KeyCheck::Refused(e)) => return Err(e),
+    let stacks: Vec<Stack> = match known {
+        Some(stack) => vec![stack],
+        None => Stack::starting_with(Stack::of_company(config, None, named)).collect(),
+    };
+    let probe = Probe { http: &platform.http, config, stacks: &stacks, write: true };
+    let needs_admin_rw = "This Teamtailor API key needs Admin scope with Read and Write. Create a Read Write Admin key in Teamtailor and add that one.";
+    match probe.check(key).await {
+        KeyCheck::Valid { stack, scope: Scope::Admin { can_write: Some(true) }, .. } => Ok(stack),
+        KeyCheck::Valid { scope: Scope::NotAdmin | Scope::Admin { can_write: Some(false) }, .. } => {
+            Err(AppError::unprocessable(needs_admin_rw))
         }
+        KeyCheck::Invalid => Err(AppError::unprocessable(
+            "Teamtailor says this API key is not valid. Create a key in Teamtailor (Settings → Integrations → API keys) and paste it whole.",
+        )),
+        KeyCheck::Valid { .. } | KeyCheck::Unchecked(_) => Err(AppError::upstream(
+            "Teamtailor could not check this API key right now; nothing was saved. Try again in a minute.",
+        )),
     }
-    Err(refused.unwrap_or_else(|| AppError::internal("no Teamtailor stack")))
-}
-
-enum KeyCheck {
-    /// Not a key of this stack (`401`): perhaps of another.
-    NotValidHere(AppError),
-    Refused(AppError),
-}
-
-/// The key must be valid, and an Admin key that may write: a `PATCH /v1/company` that names the
-/// company (JSON:API needs `type` and `id`) and changes no attribute.
-async fn check_read_write_admin(platform: &Platform, base: String, key: &SecretString) -> Result<(), KeyCheck> {
-    let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, key);
-    let company = api.get("/v1/company").await.map_err(|e| match e.status() {
-        Some(StatusCode::UNAUTHORIZED) => KeyCheck::NotValidHere(key_refused(&e)),
-        _ => KeyCheck::Refused(key_refused(&e)),
-    })?;
-    let refused = |e: OutboundError| KeyCheck::Refused(key_refused(&e));
-    let id = company.resource().map_err(refused)?.id;
-    let noop = json!({"data": {"type": "companies", "id": id, "attributes": {}}});
-    api.patch("/v1/company", &noop).await.map_err(refused)?;
-    Ok(())
 }
 
 /// `POST /alva/companies/{id}/teamtailor/accounts`.
@@ -174,7 +151,9 @@ pub async fn add_account(deps: &Deps, req: &Request, company: &str) -> AppResult
     }
     let platform = &deps.platform;
     let current = connected(deps, company).await?;
-    let stack = stack_of_key(platform, body.teamtailor_host.as_deref(), &SecretString::new(key.clone())).await?;
+    let known = current.connection.stack;
+    let named = body.teamtailor_host.as_deref();
+    let stack = read_write_admin_stack(platform, (known, named), &SecretString::new(key.clone())).await?;
     let mut accounts = store::accounts(&platform.secrets, &current).await?;
     if let Some(existing) = accounts.accounts.iter().find(|a| a.api_key == key) {
         return Ok(web::json(StatusCode::OK, &shown(existing)));

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hirebridge::outbound::{self, OutboundError};
-use hirebridge::teamtailor::Stack;
 use hirebridge::teamtailor::public_api::{PublicApi, Resource};
+use hirebridge::teamtailor::Stack;
 use hirebridge::SecretString;
 use http::StatusCode;
 
@@ -92,7 +92,9 @@ async fn team(
         .accounts
         .into_iter()
         .find(|a| Stack::of_company(config, None, a.teamtailor_host.as_deref()) == stack)
-        .ok_or("no Teamtailor account of this company's Teamtailor stack has been added in Alva (Add account)")?;
+        .ok_or(
+            "no Teamtailor account of this company's Teamtailor stack has been added in Alva (Add account)",
+        )?;
     let base = config.teamtailor_base(stack);
     let token = SecretString::new(account.api_key);
     let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);

@@ -63,6 +63,10 @@ pub struct Connection {
     pub company_name: String,
     #[serde(default)]
     pub sync_hiring_team: bool,
+    /// The Teamtailor stack the company's activation was found on (`None`: connected before
+    /// stacks were told apart); its account keys are checked there only.
+    #[serde(default)]
+    pub stack: Option<hirebridge::teamtailor::Stack>,
 }
 
 /// `ALVA#{company}`/`TEAMTAILOR`: what the trigger reads first, so it also carries the version
@@ -312,6 +316,7 @@ mod tests {
             company_uuid: "u".into(),
             company_name: "Acme".into(),
             sync_hiring_team: false,
+            stack: None,
         };
         let first = Company::connected(connection, "key", None);
         let second = Company { accounts_version: Some(new_version()), ..first.clone() };

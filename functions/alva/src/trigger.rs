@@ -7,9 +7,9 @@ use hirebridge::error::AppResult;
 use hirebridge::outbound::OutboundError;
 use hirebridge::platform::{Listing, Platform};
 use hirebridge::teamtailor::forms::{Field, Form};
-use hirebridge::teamtailor::Stack;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::webhook::{Contact, Webhook};
+use hirebridge::teamtailor::Stack;
 use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{Request, Response};
 use hirebridge::AppError;
@@ -150,7 +150,8 @@ impl Trigger for Deps {
     }
 
     fn work(&self, company: &Company, hook: Webhook, req: &Request) -> AppResult<(Work, ())> {
-        let host = Stack::host_of_trigger(&self.platform.config, &hook.partner_event.partner_result.update_url, req);
+        let host =
+            Stack::host_of_trigger(&self.platform.config, &hook.partner_event.partner_result.update_url, req);
         Ok((Work::from_webhook(company, hook, Some(&host))?, ()))
     }
 

@@ -5,12 +5,12 @@ use hirebridge::error::AppResult;
 use hirebridge::idempotency::ListState;
 use hirebridge::platform::{Listing, Platform};
 use hirebridge::store::Item;
-use hirebridge::teamtailor::{api_base, Stack};
 use hirebridge::teamtailor::forms::{Field, Form};
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::webhook::{Contact, Webhook};
+use hirebridge::teamtailor::{api_base, Stack};
 use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
@@ -172,7 +172,8 @@ impl Trigger for Deps {
     }
 
     fn work(&self, _: &Integration, hook: Webhook, req: &Request) -> AppResult<(Work, Live)> {
-        let host = Stack::host_of_trigger(&self.platform.config, &hook.partner_event.partner_result.update_url, req);
+        let host =
+            Stack::host_of_trigger(&self.platform.config, &hook.partner_event.partner_result.update_url, req);
         let work = Work::from_webhook(hook, Some(&host))?;
         let api_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));
         Ok((work, Live { api_token }))

@@ -6,10 +6,10 @@
 use hirebridge::cards::{self, CardUpdate};
 use hirebridge::error::AppResult;
 use hirebridge::platform::Platform;
-use hirebridge::teamtailor::Stack;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::stages::move_to_next_stage;
+use hirebridge::teamtailor::Stack;
 use hirebridge::vendor_event::{self, VendorEvent};
 use hirebridge::AppError;
 
@@ -150,7 +150,8 @@ async fn auto_move(platform: &Platform, order: &Order) -> String {
     let Some(token) = secret.and_then(|s| s.teamtailor_api_token) else {
         return "The candidate was not moved: Teamtailor sent no company API key with the trigger. Move them by hand.".into();
     };
-    let stack = Stack::of_company(&platform.config, Some(&order.update_url), order.teamtailor_host.as_deref());
+    let stack =
+        Stack::of_company(&platform.config, Some(&order.update_url), order.teamtailor_host.as_deref());
     let base = platform.config.teamtailor_base(stack);
     let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
     move_to_next_stage(&api, &order.candidate_id, job_id).await.describe()

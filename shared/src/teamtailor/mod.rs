@@ -2,6 +2,7 @@
 //! results), on the company's own stack ([`Stack`]).
 pub mod activations;
 pub mod forms;
+pub mod key_check;
 pub mod partner_results;
 pub mod provider_key;
 pub mod public_api;

@@ -62,7 +62,14 @@ impl Stack {
         }
         let host = match Url::parse(value) {
             Ok(url) if url.host_str().is_some() => url.host_str().unwrap_or_default().to_ascii_lowercase(),
-            _ => value.split('/').next().unwrap_or_default().split(':').next().unwrap_or_default().to_ascii_lowercase(),
+            _ => value
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
         };
         let host = host.trim_end_matches('.');
         let rest = host.strip_suffix("teamtailor.com")?;
@@ -82,7 +89,8 @@ impl Stack {
     pub fn of_url(config: &Config, url: &Url) -> Option<(Stack, String)> {
         Stack::ALL.into_iter().find_map(|stack| {
             let rest = under(&config.teamtailor_base(stack), url).or_else(|| {
-                let real = url.scheme() == "https" && url.host_str() == Some(stack.host()) && url.port().is_none();
+                let real =
+                    url.scheme() == "https" && url.host_str() == Some(stack.host()) && url.port().is_none();
                 real.then(|| url.path().to_owned())
             })?;
             Some((stack, rest))
@@ -91,15 +99,19 @@ impl Stack {
 
     /// A company's stack: its `update-url`'s, else `Teamtailor-Host`'s, else EU.
     pub fn of_company(config: &Config, update_url: Option<&str>, host_header: Option<&str>) -> Stack {
-        let from_update_url =
-            update_url.and_then(|u| Url::parse(u).ok()).and_then(|u| Stack::of_url(config, &u)).map(|(s, _)| s);
+        let from_update_url = update_url
+            .and_then(|u| Url::parse(u).ok())
+            .and_then(|u| Stack::of_url(config, &u))
+            .map(|(s, _)| s);
         from_update_url.or_else(|| host_header.and_then(Stack::from_host_header)).unwrap_or(Stack::Eu)
     }
 
     /// The host of the stack of the company behind a trigger (its `update-url`, else its
     /// `Teamtailor-Host`, else EU), as work records keep it.
     pub fn host_of_trigger(config: &Config, update_url: &str, req: &crate::web::Request) -> String {
-        Stack::of_company(config, Some(update_url), crate::web::header(req, "teamtailor-host")).host().to_owned()
+        Stack::of_company(config, Some(update_url), crate::web::header(req, "teamtailor-host"))
+            .host()
+            .to_owned()
     }
 
     /// The stacks in the order to try them for a key whose stack is not known: `first`, then
@@ -138,13 +150,29 @@ mod tests {
 
     #[test]
     fn teamtailor_host_is_read_in_any_reasonable_spelling() {
-        for na in ["api.na.teamtailor.com", "https://api.na.teamtailor.com/", "NA", "app.na.teamtailor.com", "na.teamtailor.com", " api.na.teamtailor.com:443 "] {
+        for na in [
+            "api.na.teamtailor.com",
+            "https://api.na.teamtailor.com/",
+            "NA",
+            "app.na.teamtailor.com",
+            "na.teamtailor.com",
+            " api.na.teamtailor.com:443 ",
+        ] {
             assert_eq!(Stack::from_host_header(na), Some(Stack::Na), "{na}");
         }
-        for eu in ["api.teamtailor.com", "https://api.teamtailor.com", "eu", "teamtailor.com", "app.teamtailor.com"] {
+        for eu in
+            ["api.teamtailor.com", "https://api.teamtailor.com", "eu", "teamtailor.com", "app.teamtailor.com"]
+        {
             assert_eq!(Stack::from_host_header(eu), Some(Stack::Eu), "{eu}");
         }
-        for unknown in ["", "evil.example.com", "evilteamtailor.com", "api.na.teamtailor.com.evil.net", "x.y.teamtailor.com", "au"] {
+        for unknown in [
+            "",
+            "evil.example.com",
+            "evilteamtailor.com",
+            "api.na.teamtailor.com.evil.net",
+            "x.y.teamtailor.com",
+            "au",
+        ] {
             assert_eq!(Stack::from_host_header(unknown), None, "{unknown}");
         }
     }

@@ -656,8 +656,12 @@ proptest! {
         });
         match resolved {
             Ok(resolved) => {
+                // The proxy stands for the EU stack only; NA stays on its own host.
                 let bases: Vec<String> = if proxied {
-                    vec!["http://127.0.0.1:9/tt/partner/v1/partner-results/".to_owned()]
+                    vec![
+                        "http://127.0.0.1:9/tt/partner/v1/partner-results/".to_owned(),
+                        "https://api.na.teamtailor.com/partner/v1/partner-results/".to_owned(),
+                    ]
                 } else {
                     API_HOSTS.iter().map(|h| format!("https://{h}/partner/v1/partner-results/")).collect()
                 };

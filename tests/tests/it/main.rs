@@ -7,6 +7,7 @@ mod fuzz;
 mod learnster;
 mod sparkhire;
 mod stackone;
+mod stacks;
 mod store;
 mod teamtailor;
 mod twosecure;

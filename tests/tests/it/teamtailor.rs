@@ -1,8 +1,8 @@
 //! The shared Teamtailor parts against the sandbox over HTTP: UUID provider keys verified through
 //! the listing's partner activations (JWE, pagination, memory of what was learnt).
+use hirebridge::config::Config;
 use hirebridge::outbound::HttpClient;
 use hirebridge::platform::Listing;
-use hirebridge::config::Config;
 use hirebridge::teamtailor::activations::Activations;
 use hirebridge::teamtailor::Stack;
 use hirebridge_tests::{fast_policy, spawn_sandbox};
