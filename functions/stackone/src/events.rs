@@ -106,6 +106,9 @@ pub async fn receive(deps: &Deps, req: &Request) -> AppResult<Response> {
     let body = web::bounded_body(req)?;
     let vendor: VendorSecret = platform.secrets.require_json(VENDOR_SECRET).await?;
     signature::verify(web::header(req, signature::HEADER), body, &vendor.webhook_secret)?;
+    if !serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.is_object()) {
+        return Err(AppError::bad_request("the body must be a JSON object: StackOne's flat account event"));
+    }
     let event: Event = web::read_json(req)?;
     let kind = match event.event.as_str() {
         "account.created" => Kind::Created,
