@@ -134,8 +134,20 @@ pub struct StackOneState {
 
 /// The categories `ConnectSessionCreate` knows (`connectsessioncreatecategories.md`).
 const CATEGORIES: [&str; 14] = [
-    "ats", "hris", "hrisLegacy", "crm", "iam", "marketing", "lms", "stackOne", "documents", "ticketing",
-    "screening", "messaging", "accounting", "scheduling",
+    "ats",
+    "hris",
+    "hrisLegacy",
+    "crm",
+    "iam",
+    "marketing",
+    "lms",
+    "stackOne",
+    "documents",
+    "ticketing",
+    "screening",
+    "messaging",
+    "accounting",
+    "scheduling",
 ];
 
 /// What completing a session did.
@@ -177,10 +189,8 @@ pub fn signature(body: &[u8], secret: &str) -> String {
     // The shared signer gives `sha256=<hex>` of the same HMAC; re-encoded here as StackOne sends it.
     let hex = hirebridge::body_signature::sign(body, &secret.into());
     let hex = hex.trim_start_matches("sha256=");
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect();
+    let bytes: Vec<u8> =
+        (0..hex.len()).step_by(2).filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -241,7 +251,8 @@ impl Sandbox {
                     ("account.updated", a.clone())
                 }
                 None => {
-                    let a = StackOneAccount::new(&session.origin_owner_id, &session.origin_owner_name, &provider);
+                    let a =
+                        StackOneAccount::new(&session.origin_owner_id, &session.origin_owner_name, &provider);
                     so.accounts.push(a.clone());
                     ("account.created", a)
                 }
@@ -334,7 +345,10 @@ async fn create_session(State(sb): State<Sandbox>, here: Here, headers: HeaderMa
         Value::Array(list) => {
             let names: Vec<String> = list.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect();
             if names.len() != list.len() || names.iter().any(|c| !CATEGORIES.contains(&c.as_str())) {
-                return error(StatusCode::BAD_REQUEST, &format!("categories must be among {}", CATEGORIES.join(", ")));
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("categories must be among {}", CATEGORIES.join(", ")),
+                );
             }
             names
         }
@@ -401,7 +415,9 @@ async fn list_accounts(State(sb): State<Sandbox>, uri: axum::http::Uri, headers:
         .accounts
         .iter()
         .filter(|a| keep(&owners, &a.origin_owner_id) && keep(&providers, &a.provider) && keep(&ids, &a.id))
-        .filter(|a| keep(&statuses, serde_json::to_value(a.status).unwrap_or_default().as_str().unwrap_or_default()))
+        .filter(|a| {
+            keep(&statuses, serde_json::to_value(a.status).unwrap_or_default().as_str().unwrap_or_default())
+        })
         .map(StackOneAccount::json)
         .collect();
     Json(Value::Array(list)).into_response()
@@ -550,8 +566,12 @@ mod tests {
     #[tokio::test]
     async fn there_is_no_post_accounts() {
         let sb = Sandbox::new();
-        let a = send(&sb, call("POST", "/accounts"), Some(json!({"provider": "teamtailor", "origin_owner_id": "o",
-            "origin_owner_name": "Acme", "credentials": {}})))
+        let a = send(
+            &sb,
+            call("POST", "/accounts"),
+            Some(json!({"provider": "teamtailor", "origin_owner_id": "o",
+            "origin_owner_name": "Acme", "credentials": {}})),
+        )
         .await;
         assert!(matches!(a.status.as_u16(), 404 | 405), "{}", a.status);
         assert!(sb.state().await.stackone.accounts.is_empty());
@@ -625,7 +645,11 @@ mod tests {
         let mut body = session("org-1");
         body["account_id"] = json!(first.account_id);
         let token = open(&sb, body).await.body["token"].as_str().unwrap().to_owned();
-        assert_eq!(complete(&sb, &token).await.account_id, first.account_id, "the named account is re-linked");
+        assert_eq!(
+            complete(&sb, &token).await.account_id,
+            first.account_id,
+            "the named account is re-linked"
+        );
         let st = sb.state().await;
         assert_eq!(st.stackone.accounts.len(), 1);
         assert_eq!(st.stackone.accounts[0].updates, 2);
@@ -649,7 +673,10 @@ mod tests {
             let a = send(&sb, call("GET", &format!("/accounts?{query}")), None).await;
             let list = a.body.as_array().unwrap();
             assert_eq!(list.len(), 1, "{query}: {}", a.body);
-            assert_eq!((list[0]["origin_owner_id"].as_str(), list[0]["provider"].as_str()), (Some("org-1"), Some("teamtailor")));
+            assert_eq!(
+                (list[0]["origin_owner_id"].as_str(), list[0]["provider"].as_str()),
+                (Some("org-1"), Some("teamtailor"))
+            );
         }
         let all = send(&sb, call("GET", "/accounts"), None).await;
         assert_eq!(all.body.as_array().unwrap().len(), 3);
@@ -661,7 +688,8 @@ mod tests {
     async fn an_unknown_account_is_404_for_get_patch_and_delete() {
         let sb = Sandbox::new();
         for method in ["GET", "PATCH", "DELETE"] {
-            let a = send(&sb, call(method, "/accounts/acc_nope"), (method == "PATCH").then(|| json!({}))).await;
+            let a =
+                send(&sb, call(method, "/accounts/acc_nope"), (method == "PATCH").then(|| json!({}))).await;
             assert_eq!(a.status, StatusCode::NOT_FOUND, "{method}");
             assert!(is_stackone_error(&a.body, 404));
         }
@@ -670,7 +698,12 @@ mod tests {
             st.stackone.accounts.push(StackOneAccount::new("org-1", "Acme", "teamtailor"));
             st.stackone.accounts[0].id.clone()
         };
-        let a = send(&sb, call("PATCH", &format!("/accounts/{id}")), Some(json!({"origin_owner_name": "Acme AB"}))).await;
+        let a = send(
+            &sb,
+            call("PATCH", &format!("/accounts/{id}")),
+            Some(json!({"origin_owner_name": "Acme AB"})),
+        )
+        .await;
         assert_eq!((a.status, a.body["origin_owner_name"].as_str()), (StatusCode::OK, Some("Acme AB")));
         let a = send(&sb, call("GET", &format!("/accounts/{id}")), None).await;
         assert_eq!(a.body["status"], "active");
@@ -684,7 +717,10 @@ mod tests {
     /// .update(payload).digest('base64url')`: RFC 4231 test case 2 in that form.
     #[test]
     fn events_are_signed_with_the_unpadded_base64url_hmac_sha256_of_the_body() {
-        assert_eq!(signature(b"what do ya want for nothing?", "Jefe"), "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM");
+        assert_eq!(
+            signature(b"what do ya want for nothing?", "Jefe"),
+            "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM"
+        );
     }
 
     #[tokio::test]
@@ -722,7 +758,10 @@ mod tests {
         let event: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(event["event"], "account.created");
         assert_eq!(event["account_id"], done.body["account_id"]);
-        assert_eq!((event["origin_owner_id"].as_str(), event["provider"].as_str()), (Some("org-1"), Some("teamtailor")));
+        assert_eq!(
+            (event["origin_owner_id"].as_str(), event["provider"].as_str()),
+            (Some("org-1"), Some("teamtailor"))
+        );
         assert!(event.get("data").is_none(), "a flat body");
         assert!(event["event_date"].as_str().unwrap().ends_with('Z'));
         let sig = headers.get("x-stackone-signature").unwrap().to_str().unwrap();

@@ -96,7 +96,11 @@ impl Submitted {
         let json = web::header(req, "content-type").is_some_and(|c| c.contains("json"));
         let fields = if json {
             let value: Value = serde_json::from_slice(body).map_err(|e| {
-                AppError::bad_request(format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()))
+                AppError::bad_request(format!(
+                    "the body is not valid JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ))
             })?;
             value
                 .as_object()
@@ -153,7 +157,13 @@ async fn check(deps: &Deps, form: &Submitted) -> Vec<(&'static str, Finding)> {
     let key = match form.get("api_key") {
         None => None,
         Some(k) if k.len() > 200 || k.contains(char::is_whitespace) => {
-            findings.push(("api_key", Finding { ok: Some(false), message: "This is not a Teamtailor API key: copy it again, without spaces.".into() }));
+            findings.push((
+                "api_key",
+                Finding {
+                    ok: Some(false),
+                    message: "This is not a Teamtailor API key: copy it again, without spaces.".into(),
+                },
+            ));
             None
         }
         Some(k) => {
@@ -202,7 +212,10 @@ async fn check(deps: &Deps, form: &Submitted) -> Vec<(&'static str, Finding)> {
     }
     if let Some(raw) = form.get("totp_secret") {
         let finding = match TotpSecret::parse(raw) {
-            Ok(_) => Finding { ok: Some(true), message: "The secret decodes: a SHA1, 6-digit, 30-second authenticator secret.".into() },
+            Ok(_) => Finding {
+                ok: Some(true),
+                message: "The secret decodes: a SHA1, 6-digit, 30-second authenticator secret.".into(),
+            },
             Err(e) => {
                 let mut message = e.to_string();
                 if let Some(first) = message.get_mut(0..1) {
@@ -218,9 +231,14 @@ async fn check(deps: &Deps, form: &Submitted) -> Vec<(&'static str, Finding)> {
 
 enum KeyCheck {
     /// Valid on `stack`, with Admin scope and Read; the company's ids (resource id and uuid).
-    Admin { stack: &'static str, company_ids: Vec<String> },
+    Admin {
+        stack: &'static str,
+        company_ids: Vec<String>,
+    },
     /// Valid on `stack` (not `401`), but Teamtailor refuses it the company (`403`).
-    NotAdmin { stack: &'static str },
+    NotAdmin {
+        stack: &'static str,
+    },
     /// `401` on every stack.
     Invalid,
     Unchecked,

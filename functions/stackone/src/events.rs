@@ -60,7 +60,9 @@ pub(crate) fn parse_date_ms(s: &str) -> Option<i64> {
     if s.len() < 20 || s.len() > 40 || !s.is_ascii() {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?.parse::<i64>().ok();
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r).filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?.parse::<i64>().ok()
+    };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
     let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
@@ -126,12 +128,14 @@ pub async fn receive(deps: &Deps, req: &Request) -> AppResult<Response> {
         return Ok(ignored("not a Teamtailor account"));
     }
     if let Some(owner) = &event.origin_owner_id {
-        check_owner(owner).map_err(|_| AppError::bad_request("origin_owner_id is not an origin owner hirebridge uses"))?;
+        check_owner(owner)
+            .map_err(|_| AppError::bad_request("origin_owner_id is not an origin owner hirebridge uses"))?;
     }
     let dated = match (&event.event_date, &event.sent_at) {
-        (Some(d), _) | (None, Some(d)) => {
-            Some(parse_date_ms(d).ok_or_else(|| AppError::bad_request("event_date and sent_at must be RFC 3339 dates"))?)
-        }
+        (Some(d), _) | (None, Some(d)) => Some(
+            parse_date_ms(d)
+                .ok_or_else(|| AppError::bad_request("event_date and sent_at must be RFC 3339 dates"))?,
+        ),
         (None, None) => None,
     };
     let at = dated.unwrap_or_else(|| platform.clock.now_ms());
@@ -139,9 +143,14 @@ pub async fn receive(deps: &Deps, req: &Request) -> AppResult<Response> {
         Some(owner) => owner,
         None => {
             let (pk, sk) = store::account_key(account);
-            match platform.store.get(&pk, sk).await?.and_then(|i| i.str("origin_owner_id").map(str::to_owned)) {
+            match platform.store.get(&pk, sk).await?.and_then(|i| i.str("origin_owner_id").map(str::to_owned))
+            {
                 Some(owner) => owner,
-                None => return Ok(ignored("the event names no owner and hirebridge knows no link for this account")),
+                None => {
+                    return Ok(ignored(
+                        "the event names no owner and hirebridge knows no link for this account",
+                    ))
+                }
             }
         }
     };
@@ -156,7 +165,10 @@ pub async fn receive(deps: &Deps, req: &Request) -> AppResult<Response> {
             return Ok(ignored("older than what the link already shows"));
         }
         let current = before.account_id.as_deref();
-        if kind != Kind::Created && current.is_some_and(|c| c != account) && before.status != LinkStatus::Deleted {
+        if kind != Kind::Created
+            && current.is_some_and(|c| c != account)
+            && before.status != LinkStatus::Deleted
+        {
             return Ok(ignored("not the owner's current account"));
         }
         let status = match kind {
@@ -181,7 +193,10 @@ pub async fn receive(deps: &Deps, req: &Request) -> AppResult<Response> {
                 platform.store.put(store::account_item(account, &owner), None).await?;
             }
             tracing::info!(owner = %owner, account = %account, status = status.as_str(), event = %event.event, "stackone link changed");
-            return Ok(web::json(StatusCode::OK, &json!({"origin_owner_id": owner, "account_id": account, "status": status})));
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({"origin_owner_id": owner, "account_id": account, "status": status}),
+            ));
         }
     }
     Err(AppError::conflict("the link is being changed by other events right now; send this one again"))
@@ -209,7 +224,15 @@ mod tests {
         assert_eq!(parse_date_ms("2024-02-29T12:34:56.789Z"), Some(1_709_210_096_789));
         assert_eq!(parse_date_ms("2024-02-29T13:34:56.789+01:00"), Some(1_709_210_096_789));
         assert_eq!(parse_date_ms("2024-02-29T12:34:56.7Z"), Some(1_709_210_096_700));
-        for bad in ["", "yesterday", "2024-13-01T00:00:00Z", "2024-02-29 12:34:56", "2024-02-29T12:34:56.Z", "2024-02-29T12:34:56Zjunk", "２０２４-02-29T12:34:56Z"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "2024-02-29 12:34:56",
+            "2024-02-29T12:34:56.Z",
+            "2024-02-29T12:34:56Zjunk",
+            "２０２４-02-29T12:34:56Z",
+        ] {
             assert_eq!(parse_date_ms(bad), None, "{bad}");
         }
     }

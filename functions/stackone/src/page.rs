@@ -127,10 +127,15 @@ mod tests {
         };
         let html = render(&v);
         assert!(html.contains("action=\"https://x.example/prod/stackone/link\""), "{html}");
-        assert!(html.contains("href=\"https://app.stackone.com/embedded/integrations?token=a&amp;b\""), "{html}");
+        assert!(
+            html.contains("href=\"https://app.stackone.com/embedded/integrations?token=a&amp;b\""),
+            "{html}"
+        );
         assert!(html.contains("Acme &lt;AB&gt;"));
         let mut at = 0;
-        for step in ["Admin scope and Read only", "company ID", "Recruitment Admin", "SSO", "two-factor secret"] {
+        for step in
+            ["Admin scope and Read only", "company ID", "Recruitment Admin", "SSO", "two-factor secret"]
+        {
             let found = html[at..].find(step).unwrap_or_else(|| panic!("{step} after the previous step"));
             at += found;
         }

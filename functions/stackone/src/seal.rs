@@ -31,7 +31,11 @@ pub fn seal(url: &SecretString, signing_key: &SecretString, owner: &str) -> Stri
     aws_lc_rs::rand::fill(&mut nonce).expect("the system's random source works");
     let mut sealed = url.expose().as_bytes().to_vec();
     cipher(signing_key)
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(owner.as_bytes()), &mut sealed)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(owner.as_bytes()),
+            &mut sealed,
+        )
         .expect("AES-GCM seals any message");
     let mut out = nonce.to_vec();
     out.extend(sealed);

@@ -83,12 +83,17 @@ pub async fn create(deps: &Deps, req: &Request) -> AppResult<Response> {
     let signing_key = tickets::signing_key(&platform.secrets).await?;
 
     let before = store::read(platform, &owner).await?;
-    let account_id = match before.as_ref().filter(|l| l.status != LinkStatus::Deleted).and_then(|l| l.account_id.clone()) {
+    let account_id = match before
+        .as_ref()
+        .filter(|l| l.status != LinkStatus::Deleted)
+        .and_then(|l| l.account_id.clone())
+    {
         Some(known) => Some(known),
         // No account known here (never reported, or deleted): ask StackOne, so that an account
         // the owner already has is re-linked, not doubled.
         None => {
-            let accounts = deps.stackone.accounts_of(&vendor.api_key, &owner).await.map_err(stackone_failed)?;
+            let accounts =
+                deps.stackone.accounts_of(&vendor.api_key, &owner).await.map_err(stackone_failed)?;
             match owned_by(&accounts, &owner) {
                 Ok(found) => found.map(|a| a.id.clone()),
                 Err(Ambiguous(n)) => {
@@ -118,7 +123,8 @@ pub async fn create(deps: &Deps, req: &Request) -> AppResult<Response> {
         return Err(AppError::conflict("this owner's link changed while the session was opened; try again"));
     }
 
-    let label = TicketLabel { name: name.to_owned(), hub: seal::seal(&session.auth_link_url, &signing_key, &owner) };
+    let label =
+        TicketLabel { name: name.to_owned(), hub: seal::seal(&session.auth_link_url, &signing_key, &owner) };
     let label = serde_json::to_string(&label).map_err(AppError::internal)?;
     let ticket = tickets::issue(&signing_key, TICKET_PURPOSE, &owner, &label, expires_at);
     let url = format!("{}?ticket={ticket}", platform.config.public_url(LINK_PATH));

@@ -34,10 +34,10 @@ pub fn verify(header: Option<&str>, body: &[u8], secret: &SecretString) -> Resul
         ));
     }
     // A SHA-256 MAC is 32 bytes: 43 base64url characters without padding.
-    let signature = (header.len() == 43)
-        .then(|| URL_SAFE_NO_PAD.decode(header).ok())
-        .flatten()
-        .ok_or_else(|| AppError::unauthorized("the x-stackone-signature header is not a base64url HMAC-SHA256"))?;
+    let signature =
+        (header.len() == 43).then(|| URL_SAFE_NO_PAD.decode(header).ok()).flatten().ok_or_else(|| {
+            AppError::unauthorized("the x-stackone-signature header is not a base64url HMAC-SHA256")
+        })?;
     mac(secret, body)
         .verify_slice(&signature)
         .map_err(|_| AppError::unauthorized("the x-stackone-signature does not match the body"))

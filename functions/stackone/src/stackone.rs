@@ -112,7 +112,8 @@ impl StackOneApi {
         }
         let request = self.request(reqwest::Method::POST, "/connect_sessions", key).json(&body);
         let wire: SessionWire = self.http.send_json(SERVICE, request).await?;
-        let parsed = url::Url::parse(&wire.auth_link_url).map_err(|_| malformed("auth_link_url is not a URL"))?;
+        let parsed =
+            url::Url::parse(&wire.auth_link_url).map_err(|_| malformed("auth_link_url is not a URL"))?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(malformed("auth_link_url is not an http(s) URL"));
         }

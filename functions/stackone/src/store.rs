@@ -70,7 +70,10 @@ impl LinkStatus {
 
     /// A status as StackOne or the table spells it; anything else is `Unknown`.
     pub fn parse(s: &str) -> Self {
-        Self::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s.trim())).unwrap_or(LinkStatus::Unknown)
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+            .unwrap_or(LinkStatus::Unknown)
     }
 }
 
@@ -159,7 +162,12 @@ pub async fn read(platform: &Platform, owner: &str) -> AppResult<Option<Link>> {
 /// Writes `next` if the link is still as `before` was read (absent, or the same version) and,
 /// with `event_at`, if no event dated at or after it was applied meanwhile. `false`: it changed;
 /// read it again.
-pub async fn save(platform: &Platform, before: Option<&Link>, next: &Link, event_at: Option<i64>) -> AppResult<bool> {
+pub async fn save(
+    platform: &Platform,
+    before: Option<&Link>,
+    next: &Link,
+    event_at: Option<i64>,
+) -> AppResult<bool> {
     let mut conds = vec![match before {
         None => Cond::NotExists,
         Some(b) if b.versioned => Cond::Eq("version", json!(b.version)),

@@ -65,10 +65,17 @@ pub(super) async fn story(
 
     step("StackOne: an operator opens a link session for Acme (POST /stackone/link-sessions)");
     let (status, ticket, _) = open_session(client).await?;
-    outcome(status, "a StackOne connect session (provider teamtailor, category ats) and a link to the page, valid 5 days");
-    let (status, html) = client.send(admin("GET", &format!("/stackone/link?ticket={ticket}"), "", None)).await?;
+    outcome(
+        status,
+        "a StackOne connect session (provider teamtailor, category ats) and a link to the page, valid 5 days",
+    );
+    let (status, html) =
+        client.send(admin("GET", &format!("/stackone/link?ticket={ticket}"), "", None)).await?;
     let steps = html.matches("<li>").count();
-    outcome(status, &format!("the page: {steps} preparation steps, an optional check, the hand-off to StackOne's Hub"));
+    outcome(
+        status,
+        &format!("the page: {steps} preparation steps, an optional check, the hand-off to StackOne's Hub"),
+    );
     let hub = hub_link(&html).ok_or("the page has no link to StackOne's Hub")?;
 
     step("Acme's admin checks what they prepared: a key that may not read, and a mistyped two-factor secret");
@@ -92,7 +99,10 @@ pub(super) async fn story(
     let done = sandbox.complete_stackone_session(&token).await?;
     outcome(
         done.delivered.unwrap_or(0),
-        &format!("StackOne sent {} for account {} to /stackone/events, signed (x-stackone-signature)", done.event, done.account_id),
+        &format!(
+            "StackOne sent {} for account {} to /stackone/events, signed (x-stackone-signature)",
+            done.event, done.account_id
+        ),
     );
     let (status, text) =
         client.send(admin("GET", "/stackone/links/acme-org-1", DEV_ADMIN_TOKEN, None)).await?;
@@ -103,10 +113,16 @@ pub(super) async fn story(
     let (status, ticket, relinks) = open_session(client).await?;
     outcome(status, &format!("the session names account {relinks}"));
     let (_, html) = client.send(admin("GET", &format!("/stackone/link?ticket={ticket}"), "", None)).await?;
-    let token = hub_link(&html).and_then(|h| h.split_once("token=").map(|(_, t)| t.to_owned())).ok_or("no Hub link")?;
+    let token = hub_link(&html)
+        .and_then(|h| h.split_once("token=").map(|(_, t)| t.to_owned()))
+        .ok_or("no Hub link")?;
     let again = sandbox.complete_stackone_session(&token).await?;
-    let accounts = sandbox.state().await.stackone.accounts.iter().filter(|a| a.origin_owner_id == "acme-org-1").count();
-    outcome(again.delivered.unwrap_or(0), &format!("{} for {}; Acme has {accounts} StackOne account", again.event, again.account_id));
+    let accounts =
+        sandbox.state().await.stackone.accounts.iter().filter(|a| a.origin_owner_id == "acme-org-1").count();
+    outcome(
+        again.delivered.unwrap_or(0),
+        &format!("{} for {}; Acme has {accounts} StackOne account", again.event, again.account_id),
+    );
     expect(again.account_id == done.account_id && accounts == 1, "the same account should be re-linked")?;
     Ok(())
 }

@@ -41,7 +41,8 @@ async fn the_stackone_link_page_in_a_browser() {
     // The preparation steps, in order.
     let mut at = 0;
     for step in ["Admin scope and Read only", "company ID", "Recruitment Admin", "SSO", "two-factor secret"] {
-        at += text[at..].find(step).unwrap_or_else(|| panic!("{step} is not after the step before it: {text}"));
+        at +=
+            text[at..].find(step).unwrap_or_else(|| panic!("{step} is not after the step before it: {text}"));
     }
     let source = browser.source().await;
     assert!(!source.contains("<script"), "the page works without JavaScript");
@@ -64,7 +65,10 @@ async fn the_stackone_link_page_in_a_browser() {
     browser.fill_labelled("Two-factor secret", "jbsw y3dp ehpk 3pxp").await;
     browser.click("button[type=submit]").await;
     let text = browser.text().await;
-    assert!(text.contains("Teamtailor accepts this key") && text.contains("This is the company of the API key"), "{text}");
+    assert!(
+        text.contains("Teamtailor accepts this key") && text.contains("This is the company of the API key"),
+        "{text}"
+    );
     assert!(text.contains("The secret decodes"), "{text}");
 
     // The hand-off: StackOne's Hub for this session.

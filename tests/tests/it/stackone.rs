@@ -69,7 +69,8 @@ async fn exchange(mut socket: tokio::net::TcpStream, deps: Arc<stackone::Deps>) 
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.lines();
     let mut first = lines.next().unwrap_or_default().split(' ');
-    let (method, target) = (first.next().unwrap_or_default().to_owned(), first.next().unwrap_or("/").to_owned());
+    let (method, target) =
+        (first.next().unwrap_or_default().to_owned(), first.next().unwrap_or("/").to_owned());
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
@@ -118,7 +119,8 @@ async fn session(w: &World, owner: &str) -> String {
 }
 
 async fn page(w: &World, ticket: &str) -> hirebridge::web::Response {
-    let req = http::Request::builder().uri(format!("/stackone/link?ticket={ticket}")).body(Bytes::new()).unwrap();
+    let req =
+        http::Request::builder().uri(format!("/stackone/link?ticket={ticket}")).body(Bytes::new()).unwrap();
     stackone::handle(&w.stackone, req).await
 }
 
@@ -205,7 +207,10 @@ async fn the_whole_link_a_session_the_hub_completing_a_signed_account_created_an
     {
         let st = w.sandbox.state().await;
         let s = st.stackone.sessions.iter().find(|s| s.origin_owner_id == owner).expect("a connect session");
-        assert_eq!((s.provider.as_deref(), s.categories.as_slice()), (Some("teamtailor"), ["ats".to_owned()].as_slice()));
+        assert_eq!(
+            (s.provider.as_deref(), s.categories.as_slice()),
+            (Some("teamtailor"), ["ats".to_owned()].as_slice())
+        );
         assert_eq!((s.origin_owner_name.as_str(), s.account_id.as_deref()), ("Acme AB", None));
     }
     assert_eq!(link_status(&w.stackone, &owner).await["status"], "not_linked");
@@ -220,7 +225,10 @@ async fn the_whole_link_a_session_the_hub_completing_a_signed_account_created_an
     let done = hub_completes(&w, &ticket).await;
     assert_eq!((done.event.as_str(), done.delivered), ("account.created", Some(200)));
     let status = link_status(&w.stackone, &owner).await;
-    assert_eq!((status["status"].as_str(), status["account_id"].as_str()), (Some("active"), Some(done.account_id.as_str())));
+    assert_eq!(
+        (status["status"].as_str(), status["account_id"].as_str()),
+        (Some("active"), Some(done.account_id.as_str()))
+    );
     assert!(status["changed_at"].as_i64().unwrap() >= now() - 60, "{status}");
     let html = text(&page(&w, &ticket).await);
     assert!(html.contains("id=\"linked\"") && html.contains(&done.account_id), "the page says it is linked");
@@ -230,10 +238,17 @@ async fn the_whole_link_a_session_the_hub_completing_a_signed_account_created_an
     {
         let st = w.sandbox.state().await;
         let s = st.stackone.sessions.iter().rfind(|s| s.origin_owner_id == owner).unwrap();
-        assert_eq!(s.account_id.as_deref(), Some(done.account_id.as_str()), "the session re-links the account");
+        assert_eq!(
+            s.account_id.as_deref(),
+            Some(done.account_id.as_str()),
+            "the session re-links the account"
+        );
     }
     let again = hub_completes(&w, &ticket).await;
-    assert_eq!((again.event.as_str(), again.account_id.as_str(), again.delivered), ("account.updated", done.account_id.as_str(), Some(200)));
+    assert_eq!(
+        (again.event.as_str(), again.account_id.as_str(), again.delivered),
+        ("account.updated", done.account_id.as_str(), Some(200))
+    );
     assert_eq!(accounts_of(&w, &owner).await.len(), 1, "never a second account");
     assert_eq!(link_status(&w.stackone, &owner).await["status"], "active");
 
@@ -260,7 +275,11 @@ async fn the_old_sha256_hex_signature_and_a_wrong_secret_are_refused_with_401_an
     assert!(text(&resp).contains("not sha256=<hex>"), "{}", text(&resp));
     let wrong = testkit::stackone::signature(body.to_string().as_bytes(), "not-the-secret");
     assert_eq!(stackone::handle(&w.stackone, event(&body, &wrong)).await.status(), 401);
-    let unsigned = http::Request::builder().method("POST").uri("/stackone/events").body(Bytes::from(body.to_string())).unwrap();
+    let unsigned = http::Request::builder()
+        .method("POST")
+        .uri("/stackone/events")
+        .body(Bytes::from(body.to_string()))
+        .unwrap();
     assert_eq!(stackone::handle(&w.stackone, unsigned).await.status(), 401);
     assert_eq!(link_status(&w.stackone, &owner).await["status"], "not_linked", "nothing changed");
     assert_eq!(stackone::handle(&w.stackone, signed(&body)).await.status(), 200, "signed as StackOne signs");
@@ -270,12 +289,24 @@ async fn the_old_sha256_hex_signature_and_a_wrong_secret_are_refused_with_401_an
 async fn an_event_for_an_owner_without_a_session_is_answered_200_and_ignored() {
     let w = world().await;
     let owner = new_owner();
-    let resp = stackone::handle(&w.stackone, signed(&account_event("account.created", "acc_1", &owner, "2030-01-01T00:00:00Z"))).await;
+    let resp = stackone::handle(
+        &w.stackone,
+        signed(&account_event("account.created", "acc_1", &owner, "2030-01-01T00:00:00Z")),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert!(json_of(&resp)["ignored"].as_str().unwrap().contains("never opened"), "{}", text(&resp));
-    assert_eq!(stackone::handle(&w.stackone, admin("GET", &format!("/stackone/links/{owner}"), ADMIN_TOKEN, None)).await.status(), 404);
+    assert_eq!(
+        stackone::handle(&w.stackone, admin("GET", &format!("/stackone/links/{owner}"), ADMIN_TOKEN, None))
+            .await
+            .status(),
+        404
+    );
     let other = json!({"event": "ats_candidates.updated", "account_id": "acc_1"});
-    assert_eq!(json_of(&stackone::handle(&w.stackone, signed(&other)).await)["ignored"], "hirebridge reads only account events");
+    assert_eq!(
+        json_of(&stackone::handle(&w.stackone, signed(&other)).await)["ignored"],
+        "hirebridge reads only account events"
+    );
 }
 
 #[tokio::test]
@@ -301,7 +332,11 @@ async fn an_older_event_arriving_late_never_puts_back_older_state() {
     let relinked = account_event("account.created", "acc_a2", &owner, "2030-01-02T00:00:00Z");
     stackone::handle(&w.stackone, signed(&relinked)).await;
     let status = link_status(&w.stackone, &owner).await;
-    assert_eq!((status["status"].as_str(), status["account_id"].as_str()), (Some("unknown"), Some("acc_a2")), "StackOne does not know acc_a2: its status cannot be read");
+    assert_eq!(
+        (status["status"].as_str(), status["account_id"].as_str()),
+        (Some("unknown"), Some("acc_a2")),
+        "StackOne does not know acc_a2: its status cannot be read"
+    );
 }
 
 #[tokio::test]
@@ -311,9 +346,15 @@ async fn a_malformed_event_gets_a_clear_400() {
     session(&w, &owner).await;
     let cases = [
         (json!({"event": "account.created", "origin_owner_id": owner}), "account_id"),
-        (json!({"event": "account.created", "account_id": "acc 1/../x", "origin_owner_id": owner}), "account_id"),
+        (
+            json!({"event": "account.created", "account_id": "acc 1/../x", "origin_owner_id": owner}),
+            "account_id",
+        ),
         (account_event("account.created", "acc_1", &owner, "yesterday"), "RFC 3339"),
-        (account_event("account.created", "acc_1", "not an owner!", "2030-01-01T00:00:00Z"), "origin_owner_id"),
+        (
+            account_event("account.created", "acc_1", "not an owner!", "2030-01-01T00:00:00Z"),
+            "origin_owner_id",
+        ),
         (json!({"account_id": "acc_1"}), "event"),
         (json!(["not", "an", "object"]), ""),
     ];
@@ -324,7 +365,12 @@ async fn a_malformed_event_gets_a_clear_400() {
     }
     let not_json = Bytes::from_static(b"{not json");
     let sig = testkit::stackone::signature(&not_json, STACKONE_WEBHOOK_SECRET);
-    let req = http::Request::builder().method("POST").uri("/stackone/events").header("x-stackone-signature", sig).body(not_json).unwrap();
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/stackone/events")
+        .header("x-stackone-signature", sig)
+        .body(not_json)
+        .unwrap();
     assert_eq!(stackone::handle(&w.stackone, req).await.status(), 400);
     assert_eq!(link_status(&w.stackone, &owner).await["status"], "not_linked");
 }
@@ -339,7 +385,15 @@ async fn stackone_down_when_a_session_is_opened_is_a_clear_502_or_503_and_nothin
         assert_eq!(resp.status(), expected, "{}", text(&resp));
         assert!(resp.headers()["content-type"].to_str().unwrap().contains("problem+json"));
         assert!(text(&resp).contains("no link session was opened"), "{}", text(&resp));
-        assert_eq!(stackone::handle(&w.stackone, admin("GET", &format!("/stackone/links/{owner}"), ADMIN_TOKEN, None)).await.status(), 404);
+        assert_eq!(
+            stackone::handle(
+                &w.stackone,
+                admin("GET", &format!("/stackone/links/{owner}"), ADMIN_TOKEN, None)
+            )
+            .await
+            .status(),
+            404
+        );
         w.sandbox.state().await.faults.clear();
     }
 }
@@ -362,19 +416,36 @@ async fn the_check_answers_per_field_and_stores_nothing_it_was_given() {
     let c = run(json!({"ticket": ticket, "api_key": WRITE_ONLY_KEY})).await;
     assert_eq!(c["api_key"]["ok"], false);
     assert!(c["api_key"]["message"].as_str().unwrap().contains("Admin scope with Read"), "{c}");
-    assert!(c.get("company_id").is_none() && c.get("totp_secret").is_none(), "only what was entered is checked");
+    assert!(
+        c.get("company_id").is_none() && c.get("totp_secret").is_none(),
+        "only what was entered is checked"
+    );
     let c = run(json!({"ticket": ticket, "api_key": ADMIN_KEY, "company_id": "someothercompany", "totp_secret": TOTP})).await;
-    assert_eq!((c["api_key"]["ok"].as_bool(), c["totp_secret"]["ok"].as_bool()), (Some(true), Some(true)), "{c}");
+    assert_eq!(
+        (c["api_key"]["ok"].as_bool(), c["totp_secret"]["ok"].as_bool()),
+        (Some(true), Some(true)),
+        "{c}"
+    );
     assert!(c["api_key"]["message"].as_str().unwrap().contains("EU"), "which stack: {c}");
-    assert!(c["company_id"]["message"].as_str().unwrap().contains("not the company ID of the API key"), "{c}");
+    assert!(
+        c["company_id"]["message"].as_str().unwrap().contains("not the company ID of the API key"),
+        "{c}"
+    );
     let c = run(json!({"ticket": ticket, "api_key": ADMIN_KEY, "company_id": SANDBOX_COMPANY_ID})).await;
     assert_eq!(c["company_id"]["ok"], true);
 
     // The page's form: findings on the page, nothing entered written back.
-    let resp = stackone::handle(&w.stackone, form_post(&json!({"ticket": ticket, "api_key": WRITE_ONLY_KEY, "totp_secret": "JBSWY3DP!!"}))).await;
+    let resp = stackone::handle(
+        &w.stackone,
+        form_post(&json!({"ticket": ticket, "api_key": WRITE_ONLY_KEY, "totp_secret": "JBSWY3DP!!"})),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let html = text(&resp);
-    assert!(html.contains("id=\"api_key-result\" class=\"error\"") && html.contains("id=\"hub-link\""), "{html}");
+    assert!(
+        html.contains("id=\"api_key-result\" class=\"error\"") && html.contains("id=\"hub-link\""),
+        "{html}"
+    );
     for value in [WRITE_ONLY_KEY, "JBSWY3DP!!"] {
         assert!(!html.contains(value), "{value} written back");
     }
@@ -476,7 +547,10 @@ async fn an_admin_token_scoped_to_alva_gets_403_on_every_stackone_admin_route() 
     let w = world().await;
     let owner = new_owner();
     let body = json!({"origin_owner_id": owner, "origin_owner_name": "Acme AB"});
-    let routes = [("POST", "/stackone/link-sessions".to_owned(), Some(&body)), ("GET", format!("/stackone/links/{owner}"), None)];
+    let routes = [
+        ("POST", "/stackone/link-sessions".to_owned(), Some(&body)),
+        ("GET", format!("/stackone/links/{owner}"), None),
+    ];
     for (method, path, body) in &routes {
         let resp = stackone::handle(&w.stackone, admin(method, path, &scoped_token("alva"), *body)).await;
         assert_eq!(resp.status(), 403, "{method} {path}: {}", text(&resp));
@@ -505,21 +579,32 @@ async fn every_page_answers_with_headers_that_forbid_framing_caching_sniffing_an
     let pages = vec![
         ("the page", page(&w, &ticket).await),
         ("a bad ticket", page(&w, "nonsense").await),
-        ("the check", stackone::handle(&w.stackone, form_post(&json!({"ticket": ticket, "totp_secret": "x"}))).await),
+        (
+            "the check",
+            stackone::handle(&w.stackone, form_post(&json!({"ticket": ticket, "totp_secret": "x"}))).await,
+        ),
     ];
     let statuses: Vec<u16> = pages.iter().map(|(_, r)| r.status().as_u16()).collect();
     assert_eq!(statuses, [200, 401, 200]);
     for (what, resp) in &pages {
-        let h = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let h = |name: &str| {
+            resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+        };
         assert!(h("content-type").starts_with("text/html"), "{what}");
         let csp = h("content-security-policy");
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{what}: {csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+            "{what}: {csp}"
+        );
         assert_eq!(h("cache-control"), "no-store", "{what}");
         assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
         assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
     }
     let html = text(&pages[0].1);
-    assert!(html.contains("name=\"totp_secret\" type=\"password\"") && html.contains("name=\"api_key\" type=\"password\""));
+    assert!(
+        html.contains("name=\"totp_secret\" type=\"password\"")
+            && html.contains("name=\"api_key\" type=\"password\"")
+    );
     assert!(!html.contains("<script"));
 }
 
@@ -531,7 +616,8 @@ async fn the_form_posts_to_the_public_base_url_with_its_path() {
     let url = json_of(&resp)["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("https://x.example/prod/stackone/link?ticket="), "{url}");
     let ticket = url.split_once("ticket=").unwrap().1;
-    let req = http::Request::builder().uri(format!("/stackone/link?ticket={ticket}")).body(Bytes::new()).unwrap();
+    let req =
+        http::Request::builder().uri(format!("/stackone/link?ticket={ticket}")).body(Bytes::new()).unwrap();
     let html = text(&stackone::handle(&d, req).await);
     assert!(html.contains("action=\"https://x.example/prod/stackone/link\""), "{html}");
 }
@@ -541,9 +627,16 @@ async fn the_eleventh_check_of_one_link_is_refused() {
     let w = world().await;
     let ticket = session(&w, &new_owner()).await;
     for n in 1..=10 {
-        assert_eq!(stackone::handle(&w.stackone, check(&json!({"ticket": ticket, "totp_secret": "x"}))).await.status(), 200, "check {n}");
+        assert_eq!(
+            stackone::handle(&w.stackone, check(&json!({"ticket": ticket, "totp_secret": "x"})))
+                .await
+                .status(),
+            200,
+            "check {n}"
+        );
     }
-    let refused = stackone::handle(&w.stackone, form_post(&json!({"ticket": ticket, "api_key": ADMIN_KEY}))).await;
+    let refused =
+        stackone::handle(&w.stackone, form_post(&json!({"ticket": ticket, "api_key": ADMIN_KEY}))).await;
     assert_eq!(refused.status(), 429);
     assert!(text(&refused).contains("submitted too many times"), "{}", text(&refused));
     assert_eq!(page(&w, &ticket).await.status(), 200, "the page and its hand-off still work");
@@ -553,7 +646,9 @@ async fn the_eleventh_check_of_one_link_is_refused() {
 async fn a_request_of_the_wrong_shape_is_told_which_field_without_its_value() {
     let w = world().await;
     let body = json!({"origin_owner_id": 987654321, "origin_owner_name": "Acme AB"});
-    let resp = stackone::handle(&w.stackone, admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body))).await;
+    let resp =
+        stackone::handle(&w.stackone, admin("POST", "/stackone/link-sessions", ADMIN_TOKEN, Some(&body)))
+            .await;
     assert_eq!(resp.status(), 422);
     let detail = json_of(&resp)["detail"].as_str().unwrap().to_owned();
     assert!(detail.contains("origin_owner_id") && !detail.contains("987654321"), "{detail}");
