@@ -68,7 +68,6 @@ impl Functions {
             "2secure": twosecure::sweep(&self.twosecure_order).await,
             "2secure-status": twosecure::status_sweep(&self.twosecure_status).await,
             "sparkhire": sparkhire::sweep(&self.sparkhire).await,
-            "stackone": stackone::sweep(&self.stackone).await,
         })
     }
 
@@ -223,6 +222,16 @@ pub async fn start_with(
     let sandbox = uses_sandbox.then_some(sandbox);
     let functions = Arc::new(functions(config, Arc::new(secrets), policy).await);
     let app = router(functions.clone(), sandbox.as_ref());
+    // StackOne's webhook, registered with the sandbox as devops register it with StackOne: the
+    // Hub completing a session sends its account event here, signed with vendor/stackone's secret.
+    if let Some(sandbox) = &sandbox {
+        let vendor: Result<stackone::VendorSecret, _> =
+            functions.stackone.platform.secrets.require_json(stackone::VENDOR_SECRET).await;
+        if let Ok(vendor) = vendor {
+            let url = functions.stackone.platform.config.public_url("/stackone/events");
+            sandbox.set_stackone_webhook(&url, vendor.webhook_secret.expose()).await;
+        }
+    }
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "local server stopped");

@@ -1,15 +1,26 @@
-//! StackOne credential linking (SPEC §5.5): an operator opens a link session for an origin owner;
-//! the customer fills in the Link Account page; the credentials are checked field by field,
-//! kept in Secrets Manager only, and the owner's StackOne linked account is created or updated as
-//! durable work (retried by the scheduled sweep when StackOne is down).
-mod credentials;
+//! StackOne linking, as StackOne publishes it. StackOne's own Hub takes the customer's Teamtailor
+//! credentials and creates (or re-links) the linked account; StackOne's API has no call that
+//! creates an account from credentials (`StackOneHQ/stackone-client-typescript`,
+//! `docs/sdks/accounts/README.md` at fd6727ef5f3d49ae081cba729716aa1a42c7218e: list, get, update,
+//! delete, no create). hirebridge's part is everything around the Hub:
+//!
+//! - an operator opens a link session ([`session`]): a StackOne connect session for the owner,
+//!   handed to the customer as a signed link to hirebridge's page;
+//! - the customer's page ([`page`], [`check`]): how to prepare, an optional check of what was
+//!   prepared (nothing entered is stored or logged), and the hand-off to the Hub;
+//! - StackOne's account webhooks ([`events`]) are the truth about the link, which operators read
+//!   back ([`session::status`]).
+//!
+//! hirebridge stores no Teamtailor credential for StackOne.
+mod check;
 mod events;
-mod link;
 mod page;
+pub mod seal;
+mod session;
+pub mod signature;
 pub mod stackone;
 pub mod store;
 pub mod totp;
-pub mod work;
 
 use hirebridge::error::Style;
 use hirebridge::platform::Platform;
@@ -19,12 +30,12 @@ use http::Method;
 
 pub use stackone::StackOneApi;
 
-/// The scope of this integration's admin tokens, work items and audit records.
+/// The scope of this integration's admin tokens and audit records.
 pub const INTEGRATION: &str = "stackone";
 pub const VENDOR_SECRET: &str = "vendor/stackone";
 pub const TICKET_PURPOSE: &str = "stackone-link";
 
-/// `vendor/stackone`.
+/// `vendor/stackone`: hirebridge's StackOne API key and the signing secret of its webhook.
 pub type VendorSecret = hirebridge::secrets::VendorKeys;
 
 pub struct Deps {
@@ -47,7 +58,7 @@ pub static ROUTES: &[Route<Deps>] = &[
         function: "stackone-credential-link",
         access: Access::Admin,
         style: Style::Problem,
-        handler: |d, r, _| Box::pin(link::create_session(d, r)),
+        handler: |d, r, _| Box::pin(session::create(d, r)),
     },
     Route {
         method: Method::GET,
@@ -55,7 +66,7 @@ pub static ROUTES: &[Route<Deps>] = &[
         function: "stackone-credential-link",
         access: Access::Ticket,
         style: Style::Html,
-        handler: |d, r, _| Box::pin(link::show(d, r)),
+        handler: |d, r, _| Box::pin(check::show(d, r)),
     },
     Route {
         method: Method::POST,
@@ -63,7 +74,7 @@ pub static ROUTES: &[Route<Deps>] = &[
         function: "stackone-credential-link",
         access: Access::Ticket,
         style: Style::Html,
-        handler: |d, r, _| Box::pin(link::submit(d, r)),
+        handler: |d, r, _| Box::pin(check::submit(d, r)),
     },
     Route {
         method: Method::GET,
@@ -71,7 +82,7 @@ pub static ROUTES: &[Route<Deps>] = &[
         function: "stackone-credential-link",
         access: Access::Admin,
         style: Style::Problem,
-        handler: |d, r, p| Box::pin(link::status(d, r, p.get(0))),
+        handler: |d, r, p| Box::pin(session::status(d, r, p.get(0))),
     },
     Route {
         method: Method::POST,
@@ -81,28 +92,7 @@ pub static ROUTES: &[Route<Deps>] = &[
         style: Style::Problem,
         handler: |d, r, _| Box::pin(events::receive(d, r)),
     },
-    Route {
-        method: Method::GET,
-        path: "/stackone/work",
-        function: "stackone-credential-link",
-        access: Access::Admin,
-        style: Style::Problem,
-        handler: |d, r, _| Box::pin(work::list(d, r)),
-    },
-    Route {
-        method: Method::POST,
-        path: "/stackone/work/{id}/retry",
-        function: "stackone-credential-link",
-        access: Access::Admin,
-        style: Style::Problem,
-        handler: |d, r, p| Box::pin(work::retry(d, r, p.get(0))),
-    },
 ];
-
-/// The scheduled run (EventBridge, every 5 minutes): account syncs that are due again.
-pub async fn sweep(deps: &Deps) -> serde_json::Value {
-    hirebridge::lambda::report(work::sweep(deps).await)
-}
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     routes::dispatch(ROUTES, deps, req).await

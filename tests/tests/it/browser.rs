@@ -18,7 +18,7 @@ async fn the_stackone_link_page_in_a_browser() {
     let vendor: stackone::VendorSecret =
         running.functions.stackone.platform.secrets.require_json(stackone::VENDOR_SECRET).await.unwrap();
     sandbox.add_stackone_key(vendor.api_key.expose()).await;
-    sandbox.add_non_admin_token("tt-public-read-key").await;
+    sandbox.add_teamtailor_key("tt-create-only-key", Scope::Admin, Access::Write).await;
     sandbox.add_teamtailor_key("tt-admin-read-key", Scope::Admin, Access::Read).await;
     let base = format!("http://{}", running.addr);
     let owner = format!("org-{}", uuid::Uuid::new_v4().simple());
@@ -38,37 +38,63 @@ async fn the_stackone_link_page_in_a_browser() {
     browser.goto(&url).await;
     let text = browser.text().await;
     assert!(text.contains("Link your Teamtailor account") && text.contains("Acme AB"), "{text}");
-
-    // A read-only (non-Admin) key and a bad two-factor secret: both fields say what is wrong.
-    browser.fill_labelled("Teamtailor API key", "tt-public-read-key").await;
-    browser.fill_labelled("Company ID", SANDBOX_COMPANY_ID).await;
-    browser.fill_labelled("E-mail of the dedicated user", "link@acme.se").await;
-    browser.fill_labelled("Password of the dedicated user", "s3cret-Passw0rd").await;
-    browser.fill_labelled("Two-factor secret (optional)", "not base32 at all!").await;
-    browser.click("button[type=submit]").await;
-    let text = browser.text().await;
-    assert!(text.contains("does not have Admin scope"), "{text}");
-    assert!(text.contains("must be base32"), "{text}");
-    assert!(text.contains("Nothing was saved"), "{text}");
-    let source = browser.source().await;
-    for secret in ["s3cret-Passw0rd", "tt-public-read-key", "not base32 at all!"] {
-        assert!(!source.contains(secret), "the page must not show a secret back");
+    // The preparation steps, in order.
+    let mut at = 0;
+    for step in ["Admin scope and Read only", "company ID", "Recruitment Admin", "SSO", "two-factor secret"] {
+        at +=
+            text[at..].find(step).unwrap_or_else(|| panic!("{step} is not after the step before it: {text}"));
     }
-    assert!(sandbox.state().await.stackone.accounts.is_empty(), "nothing linked");
+    let source = browser.source().await;
+    assert!(!source.contains("<script"), "the page works without JavaScript");
+    assert!(source.contains("id=\"hub-link\""), "the hand-off to StackOne's Hub");
 
-    // Correct values: linked.
-    browser.fill_labelled("Teamtailor API key", "tt-admin-read-key").await;
-    browser.fill_labelled("Password of the dedicated user", "s3cret-Passw0rd").await;
-    browser.fill_labelled("Two-factor secret (optional)", "jbsw y3dp ehpk 3pxp").await;
+    // The optional check, a plain form: a key that may not read and a mistyped two-factor secret.
+    browser.fill_labelled("Teamtailor API key", "tt-create-only-key").await;
+    browser.fill_labelled("Company ID", SANDBOX_COMPANY_ID).await;
+    browser.fill_labelled("Two-factor secret", "not base32 at all!").await;
     browser.click("button[type=submit]").await;
     let text = browser.text().await;
-    assert!(text.contains("Connected") && text.contains("active"), "{text}");
-    assert_eq!(sandbox.state().await.stackone.accounts.len(), 1);
-
-    // The link works once.
-    browser.goto(&url).await;
+    assert!(text.contains("Admin scope with Read"), "{text}");
+    assert!(text.contains("must be base32"), "{text}");
+    let source = browser.source().await;
+    for entered in ["tt-create-only-key", "not base32 at all!"] {
+        assert!(!source.contains(entered), "the page must not show what was entered");
+    }
+    browser.fill_labelled("Teamtailor API key", "tt-admin-read-key").await;
+    browser.fill_labelled("Company ID", SANDBOX_COMPANY_ID).await;
+    browser.fill_labelled("Two-factor secret", "jbsw y3dp ehpk 3pxp").await;
+    browser.click("button[type=submit]").await;
     let text = browser.text().await;
-    assert!(text.contains("already been used"), "{text}");
+    assert!(
+        text.contains("Teamtailor accepts this key") && text.contains("This is the company of the API key"),
+        "{text}"
+    );
+    assert!(text.contains("The secret decodes"), "{text}");
+
+    // The hand-off: StackOne's Hub for this session.
+    browser.click("#hub-link").await;
+    let text = browser.text().await;
+    assert!(text.contains("StackOne Hub (sandbox)") && text.contains("Acme AB"), "{text}");
+    let token = {
+        let st = sandbox.state().await;
+        st.stackone.sessions.iter().find(|s| s.origin_owner_id == owner).expect("a session").token.clone()
+    };
+    let done = sandbox.complete_stackone_session(&token).await.unwrap();
+    assert_eq!((done.event.as_str(), done.delivered), ("account.created", Some(200)));
+    let link: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/stackone/links/{owner}"))
+        .bearer_auth(DEV_ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(link["status"], "active", "{link}");
+
+    // The page says so when opened again.
+    browser.goto(&url).await;
+    assert!(browser.text().await.contains("StackOne reports this Teamtailor account as linked"));
     browser.quit().await;
     running.task.abort();
 }

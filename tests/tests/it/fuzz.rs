@@ -897,7 +897,7 @@ proptest! {
         }
     }
 
-    /// `X-Alva-Signature` and `X-StackOne-Signature`: `sha256=<hex>` over the raw body.
+    /// `X-Alva-Signature`: `sha256=<hex>` over the raw body.
     #[test]
     fn a_body_signature_verifies_only_when_made_with_the_secret_over_that_body(
         (header, made_right, body) in prop_oneof![
@@ -914,6 +914,33 @@ proptest! {
         match body_signature::verify("X-Sig", (!missing).then_some(header.as_str()), &body, &secret(true)) {
             Ok(()) => prop_assert!(made_right, "verified without the secret: {}", header),
             Err(e) => prop_assert_eq!(e.status, 401),
+        }
+    }
+
+    /// `x-stackone-signature`: base64url (unpadded) HMAC-SHA256 over the raw body, as StackOne
+    /// signs; random headers, the old `sha256=<hex>` form (even made with the secret), and
+    /// signatures made with the secret or another, over that body or another, with edits.
+    #[test]
+    fn a_stackone_signature_verifies_only_when_made_with_the_secret_over_that_body(
+        (header, made_right, body) in prop_oneof![
+            (text(), bytes_up_to(64)).prop_map(|(h, b)| (h, false, b)),
+            bytes_up_to(64).prop_map(|b| (body_signature::sign(&b, &secret(true)), false, b)),
+            (bytes_up_to(64), bytes_up_to(64), any::<bool>(), any::<bool>(), edits()).prop_map(|(signed, other, same, right, e)| {
+                let body = if same { signed.clone() } else { other };
+                let sig = stackone::signature::sign(&signed, &secret(right));
+                let edited = apply(&sig, &e);
+                let made = right && body == signed && edited == sig;
+                (edited, made, body)
+            }),
+        ],
+        missing in prop::bool::weighted(0.02),
+    ) {
+        match stackone::signature::verify((!missing).then_some(header.as_str()), &body, &secret(true)) {
+            Ok(()) => prop_assert!(made_right, "verified without the secret: {}", header),
+            Err(e) => {
+                prop_assert_eq!(e.status, 401);
+                prop_assert!(!made_right || missing, "refused a good signature: {}", header);
+            }
         }
     }
 
