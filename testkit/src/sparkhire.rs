@@ -118,6 +118,9 @@ pub struct Interview {
     pub email_message: Option<String>,
     pub share_link: ShareLink,
     pub join_url: Option<String>,
+    /// RFC 3339, as both transcriptions list them.
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 impl Interview {
@@ -230,6 +233,7 @@ impl Sandbox {
             "InterviewExpired" => interview.status = InterviewStatus::Expired,
             _ => {}
         }
+        interview.updated_at = common::timestamp();
         let (owner, data) = (interview.owner.clone(), interview.json());
         let body = match envelope {
             Envelope::Wrapped => json!({"event": event, "data": data}),
@@ -260,6 +264,7 @@ impl Sandbox {
     pub async fn expire_sparkhire_interview(&self, uuid: &str) {
         if let Some(i) = self.state().await.sparkhire.interviews.iter_mut().find(|i| i.uuid == uuid) {
             i.status = InterviewStatus::Expired;
+            i.updated_at = common::timestamp();
         }
     }
 }
@@ -354,16 +359,19 @@ async fn create_job(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) 
     (StatusCode::CREATED, Json(job.json())).into_response()
 }
 
-/// `GET /interviews`: the key's user's interviews, most recent first (`orderby=updated_desc`),
-/// paged by `range=` like every list.
+/// `GET /interviews`: the key's user's interviews, the most recently made first, or the most
+/// recently updated first with `orderby=updated_desc`, paged by `range=` like every list.
 async fn list_interviews(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
     let st = sb.state().await;
     let me = match user(&st, &headers) {
         Ok(u) => u,
         Err(refused) => return refused,
     };
-    let mine: Vec<Value> =
-        st.sparkhire.interviews.iter().rev().filter(|i| i.owner == me.uuid).map(|i| i.json()).collect();
+    let mut mine: Vec<&Interview> = st.sparkhire.interviews.iter().rev().filter(|i| i.owner == me.uuid).collect();
+    if here.param("orderby") == Some("updated_desc") {
+        mine.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    }
+    let mine: Vec<Value> = mine.iter().map(|i| i.json()).collect();
     match ranged(&here, &mine) {
         Ok(page) => Json(Value::Array(page)).into_response(),
         Err(refused) => refused,
@@ -452,6 +460,8 @@ async fn create_interview(State(sb): State<Sandbox>, headers: HeaderMap, body: B
         share_link: ShareLink { url: format!("https://app.sparkhire.com/share/{uuid}") },
         join_url: (kind == InterviewType::Live).then(|| format!("https://app.sparkhire.com/live/{uuid}")),
         uuid,
+        created_at: common::timestamp(),
+        updated_at: common::timestamp(),
     };
     st.sparkhire.interviews.push(interview.clone());
     (StatusCode::CREATED, Json(interview.json())).into_response()
@@ -610,6 +620,36 @@ mod tests {
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
         let too_many = send(&sb, call("GET", "/interviews?range=1-101", "rita-key"), None).await;
         assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn interviews_carry_their_times_and_are_listed_most_recently_updated_first() {
+        let sb = rita(&["Designer"]).await;
+        let job = sb.state().await.sparkhire.jobs[0].uuid.clone();
+        for _ in 0..3 {
+            send(&sb, call("POST", "/interviews", "rita-key"), Some(interview(&job))).await;
+        }
+        let uuids: Vec<String> = {
+            let mut st = sb.state().await;
+            // The first was made and last changed a day ago, the second changed just now.
+            st.sparkhire.interviews[0].created_at = "2020-01-01T00:00:00Z".into();
+            st.sparkhire.interviews[0].updated_at = "2020-01-01T00:00:00Z".into();
+            st.sparkhire.interviews[1].updated_at = "2999-01-01T00:00:00Z".into();
+            st.sparkhire.interviews.iter().map(|i| i.uuid.clone()).collect()
+        };
+        let order = |path: &str| {
+            let sb = sb.clone();
+            let path = path.to_owned();
+            async move {
+                let a = send(&sb, call("GET", &path, "rita-key"), None).await;
+                let listed = a.body.as_array().cloned().unwrap_or_default();
+                assert!(listed.iter().all(|i| i["created_at"].is_string() && i["updated_at"].is_string()));
+                listed.iter().map(|i| i["uuid"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        let (a, b, c) = (uuids[0].clone(), uuids[1].clone(), uuids[2].clone());
+        assert_eq!(order("/interviews").await, [c.clone(), b.clone(), a.clone()], "newest made first");
+        assert_eq!(order("/interviews?orderby=updated_desc").await, [b, c, a], "most recently updated first");
     }
 
     #[tokio::test]

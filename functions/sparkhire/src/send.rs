@@ -2,7 +2,7 @@
 //! made from the Teamtailor job (once per Teamtailor job), and the candidate's interview (once
 //! per trigger). Spark Hire takes no idempotency key, so a `POST` that may have reached it without
 //! an answer is followed, on the next run, by a look-up (the job by its title, the interview by
-//! job and e-mail) before anything is created again.
+//! job and e-mail, made since the trigger and no other trigger's) before anything is created again.
 use std::time::Duration;
 
 use hirebridge::claim::{self, Claimed};
@@ -94,16 +94,23 @@ async fn create_job(
 }
 
 /// The trigger's interview: created once. When an earlier attempt of the trigger ran (it may
-/// have posted the interview without an answer), Spark Hire is asked first whether it has it.
+/// have posted the interview without an answer), Spark Hire is asked first whether it has it:
+/// an interview for the same job and e-mail made since the trigger's first attempt (`since`)
+/// and not already another trigger's (its card is recorded), so that a candidate invited again
+/// gets a new interview.
 pub async fn interview_once(
     deps: &Deps,
     interview: &NewInterview<'_>,
     key: &SecretString,
-    earlier: bool,
+    (earlier, since): (bool, Option<i64>),
 ) -> AppResult<Interview> {
     if earlier {
-        let found = deps.sparkhire.find_interview(key, interview.job_uuid, interview.email).await;
-        if let Some(found) = found.map_err(|e| failure(&e, "its interviews"))? {
+        let found = deps.sparkhire.find_interviews(key, (interview.job_uuid, interview.email), since).await;
+        for found in found.map_err(|e| failure(&e, "its interviews"))? {
+            let store = deps.platform.store.as_ref();
+            if store.get(&store::interview_pk(&found.uuid), store::INTERVIEW_SK).await?.is_some() {
+                continue;
+            }
             tracing::info!(interview = %found.uuid, "spark hire interview found; not created again");
             return Ok(found);
         }

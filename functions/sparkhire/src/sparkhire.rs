@@ -18,8 +18,13 @@ use serde_json::{json, Value};
 const SERVICE: &str = "Spark Hire";
 const PAGE: usize = 20;
 const MAX_PAGES: usize = 50;
-/// How many of the most recent interviews a look-up reads (Spark Hire's largest range).
+/// How many interviews a look-up reads a page (Spark Hire's largest range), and at most how many
+/// pages: the look-up reads back, most recently updated first, to the trigger's first attempt.
 const LOOKUP: usize = 100;
+const LOOKUP_PAGES: usize = 20;
+/// How far apart Spark Hire's clock and ours may be when an interview's time is compared with
+/// the trigger's.
+const CLOCK_SKEW_SECS: i64 = 300;
 
 /// The events hirebridge subscribes to (api-evangelist's `WebhookEventType` names).
 pub const EVENTS: [&str; 2] = [COMPLETED, EXPIRED];
@@ -74,6 +79,11 @@ pub struct Interview {
     /// A list of `{name, email}`, or one such object.
     #[serde(default)]
     pub assigned_to: Value,
+    /// RFC 3339 (both transcriptions list `created_at` and `updated_at` on an interview).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl Interview {
@@ -87,6 +97,47 @@ impl Interview {
         };
         to_them && self.job_post.as_ref().is_some_and(|j| j.uuid == job_uuid)
     }
+
+    /// Whether it was made before `since` (seconds), by its `created_at`; unknown is "no".
+    fn older_than(&self, since: i64) -> bool {
+        self.created_at.as_deref().and_then(epoch_secs).is_some_and(|t| t < since - CLOCK_SKEW_SECS)
+    }
+
+    /// Whether it was last changed before `since` (seconds); unknown is "no".
+    fn untouched_since(&self, since: i64) -> bool {
+        self.updated_at.as_deref().and_then(epoch_secs).is_some_and(|t| t < since - CLOCK_SKEW_SECS)
+    }
+}
+
+/// Seconds since 1970 of an RFC 3339 time (`2026-05-23T23:00:00Z`, `…+02:00`, fractions).
+fn epoch_secs(t: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, m, d, hh, mm, ss) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if !seps.iter().all(|(i, c)| t.as_bytes().get(*i) == Some(c)) || !matches!(t.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let rest = t[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
+            let (oh, om) = (rest.get(1..3)?.parse::<i64>().ok()?, rest.get(4..6)?.parse::<i64>().ok()?);
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
 }
 
 /// How an event arrived at `POST /sparkhire/events`.
@@ -206,18 +257,32 @@ impl SparkHireApi {
         Ok(jobs.into_iter().find(|j| j.label() == title).map(|j| j.uuid))
     }
 
-    /// `email`'s interview for the job, among the user's most recent interviews (the one a
-    /// `POST /interviews` without an answer made).
-    pub async fn find_interview(
+    /// `email`'s interviews for the job made since `since` (the trigger's first attempt, in
+    /// seconds; `None` for work recorded before it was kept), newest first: the ones a
+    /// `POST /interviews` without an answer may have made. Pages are read, most recently updated
+    /// first, until one reaches back before `since` (every interview made since then was updated
+    /// since then), or is the last, or [`LOOKUP_PAGES`] were read.
+    pub async fn find_interviews(
         &self,
         key: &SecretString,
-        job_uuid: &str,
-        email: &str,
-    ) -> Result<Option<Interview>, OutboundError> {
-        let path = format!("/interviews?orderby=updated_desc&range=1-{LOOKUP}");
-        let recent: Vec<Interview> =
-            self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key)).await?;
-        Ok(recent.into_iter().find(|i| i.is_for(job_uuid, email)))
+        (job_uuid, email): (&str, &str),
+        since: Option<i64>,
+    ) -> Result<Vec<Interview>, OutboundError> {
+        let mut found = Vec::new();
+        let pages = if since.is_some() { LOOKUP_PAGES } else { 1 };
+        for page in 0..pages {
+            let range = format!("{}-{}", page * LOOKUP + 1, (page + 1) * LOOKUP);
+            let path = format!("/interviews?orderby=updated_desc&range={range}");
+            let items: Vec<Interview> =
+                self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key)).await?;
+            let done = items.len() < LOOKUP || since.is_some_and(|t| items.iter().any(|i| i.untouched_since(t)));
+            let made_since = |i: &Interview| since.is_none_or(|t| !i.older_than(t));
+            found.extend(items.into_iter().filter(|i| i.is_for(job_uuid, email) && made_since(i)));
+            if done {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// `POST /jobs`: jentic marks `location`, `title`, `description` and `status` required, each a
@@ -321,6 +386,17 @@ mod tests {
         assert_eq!(unknown.event, None);
         for neither in [json!({"event": "InterviewCompleted"}), json!([interview]), json!("x")] {
             assert!(delivered(neither.clone(), None).is_none(), "{neither}");
+        }
+    }
+
+    #[test]
+    fn rfc_3339_times_are_read_as_seconds_since_1970() {
+        assert_eq!(epoch_secs("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch_secs("2017-05-23T23:00:00+00:00"), Some(1_495_580_400));
+        assert_eq!(epoch_secs("2017-05-24T01:00:00.123+02:00"), Some(1_495_580_400));
+        assert_eq!(epoch_secs("2000-02-29T12:00:00-01:30"), Some(951_825_600 + 5400));
+        for bad in ["", "2017-05-23", "2017-13-01T00:00:00Z", "2017-05-23T23:00:00", "2017/05/23T23:00:00Z"] {
+            assert_eq!(epoch_secs(bad), None, "{bad}");
         }
     }
 

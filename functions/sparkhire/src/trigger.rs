@@ -149,10 +149,14 @@ pub struct Work {
     /// RFC 3339: the live interview's time, or the one-way interview's deadline.
     pub scheduled_at: String,
     pub message: Option<String>,
+    /// When the trigger arrived (seconds): interviews made before it are not this trigger's.
+    /// Work recorded before this was kept has none.
+    #[serde(default)]
+    pub requested_at: Option<i64>,
 }
 
 impl Work {
-    fn from_webhook(hook: Webhook, body: &[u8]) -> AppResult<Work> {
+    fn from_webhook(hook: Webhook, body: &[u8], now_secs: i64) -> AppResult<Work> {
         let event = hook.partner_event;
         let (data, c) = (&event.webhook_data, &event.candidate);
         let (Some(first), Some(email)) = (web::present(&c.first_name), web::present(&c.email)) else {
@@ -185,6 +189,7 @@ impl Work {
             job,
             question_set,
             live,
+            requested_at: Some(now_secs),
         })
     }
 
@@ -322,7 +327,7 @@ impl Trigger for Deps {
     }
 
     fn work(&self, _: &Recruiter, hook: Webhook, req: &Request) -> AppResult<(Work, ())> {
-        Ok((Work::from_webhook(hook, web::bounded_body(req)?)?, ()))
+        Ok((Work::from_webhook(hook, web::bounded_body(req)?, self.platform.now_secs())?, ()))
     }
 
     async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done> {
@@ -337,8 +342,8 @@ impl Trigger for Deps {
                 send::synced_job(self, r, (id, title, location), &key.api_key).await?
             }
         };
-        let interview =
-            send::interview_once(self, &work.interview(&job_uuid), &key.api_key, job.earlier).await?;
+        let tried = (job.earlier, work.requested_at);
+        let interview = send::interview_once(self, &work.interview(&job_uuid), &key.api_key, tried).await?;
         // Which card the interview's events land on.
         let card = InterviewCard {
             uuid: interview.uuid.clone(),

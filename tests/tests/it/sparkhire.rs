@@ -729,3 +729,73 @@ async fn a_recruiter_without_a_key_or_with_a_revoked_one_is_answered_422_with_th
     }
     assert_eq!(s.interviews().await, 0);
 }
+
+#[tokio::test]
+async fn a_candidate_invited_again_to_the_same_job_gets_a_new_interview_even_when_the_first_post_failed() {
+    let _turn = SWEEPING.lock().await;
+    let mut s = SparkHire::new().await;
+    s.retry_soon();
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
+    s.connect("31", "sh-key-31").await;
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
+    let first = s.candidate(9990, 31, &job);
+    assert_eq!(s.trigger(&first).await.status(), 200);
+    // Invited again (a new trigger for the same candidate and job); Spark Hire is down for its
+    // first attempt, so the retry looks before it posts.
+    let outage = Fault {
+        service: "sparkhire".into(),
+        method: Some("POST".into()),
+        path_contains: "/interviews".into(),
+        status: Some(503),
+        delay_ms: 0,
+        times: 1,
+        try_again_seconds: None,
+    };
+    s.w.sandbox.add_fault(outage).await;
+    let again = s.candidate(9990, 31, &job);
+    assert_eq!(s.trigger(&again).await.status(), 502);
+    s.sweep_when_due().await;
+    let st = s.w.sandbox.state().await;
+    assert_eq!(st.sparkhire.interviews.len(), 2, "a new interview, not the first one adopted");
+    drop(st);
+    assert_eq!(s.card(&again).await["status"], "sent");
+}
+
+#[tokio::test]
+async fn a_retry_after_a_lost_answer_finds_its_interview_behind_a_hundred_busier_ones() {
+    let _turn = SWEEPING.lock().await;
+    let mut s = SparkHire::new().await;
+    s.retry_soon();
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
+    s.connect("31", "sh-key-31").await;
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
+    let lost = Fault {
+        service: "sparkhire".into(),
+        method: Some("POST".into()),
+        path_contains: "/sparkhire/interviews".into(),
+        status: Some(502),
+        delay_ms: 0,
+        times: 1,
+        try_again_seconds: None,
+    };
+    s.w.sandbox.add_fault_after_performing(lost).await;
+    let mv = s.candidate(9995, 31, &job);
+    assert_eq!(s.trigger(&mv).await.status(), 502);
+    {
+        // A busy account: 150 other interviews of Rita's change before the retry.
+        let mut st = s.w.sandbox.state().await;
+        let made = st.sparkhire.interviews[0].clone();
+        for n in 0..150 {
+            let mut other = made.clone();
+            other.uuid = format!("shi-busy-{n:03}");
+            other.assigned_to[0].email = format!("other{n}@example.com");
+            st.sparkhire.interviews.push(other);
+        }
+    }
+    s.sweep_when_due().await;
+    let st = s.w.sandbox.state().await;
+    let theirs = st.sparkhire.interviews.iter().filter(|i| i.assigned_to[0].email == mv.email).count();
+    assert_eq!(theirs, 1, "no second interview");
+    drop(st);
+    assert_eq!(s.card(&mv).await["status"], "sent");
+}
