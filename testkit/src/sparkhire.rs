@@ -343,7 +343,8 @@ async fn create_job(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) 
     };
     let body = common::json_of(&body).unwrap_or_default();
     let text = |field: &str| body[field].as_str().filter(|t| !t.trim().is_empty()).map(str::to_owned);
-    if let Some(missing) = ["title", "location", "description", "status"].into_iter().find(|f| text(f).is_none())
+    if let Some(missing) =
+        ["title", "location", "description", "status"].into_iter().find(|f| text(f).is_none())
     {
         let message = format!("{missing} is required");
         return error(StatusCode::UNPROCESSABLE_ENTITY, &format!("invalid_{missing}"), &message);
@@ -367,7 +368,8 @@ async fn list_interviews(State(sb): State<Sandbox>, here: Here, headers: HeaderM
         Ok(u) => u,
         Err(refused) => return refused,
     };
-    let mut mine: Vec<&Interview> = st.sparkhire.interviews.iter().rev().filter(|i| i.owner == me.uuid).collect();
+    let mut mine: Vec<&Interview> =
+        st.sparkhire.interviews.iter().rev().filter(|i| i.owner == me.uuid).collect();
     if here.param("orderby") == Some("updated_desc") {
         mine.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
     }
@@ -803,7 +805,10 @@ mod tests {
         assert_eq!(req.uri(), "/sparkhire/events?event=InterviewCompleted");
         assert_eq!(req.headers()["authorization"], basic("hirebridge", "p").as_str());
         let body: Value = serde_json::from_slice(req.body()).unwrap();
-        assert_eq!((body["event"].as_str(), body["data"]["uuid"].as_str()), (Some("InterviewCompleted"), Some(uuid.as_str())));
+        assert_eq!(
+            (body["event"].as_str(), body["data"]["uuid"].as_str()),
+            (Some("InterviewCompleted"), Some(uuid.as_str()))
+        );
         assert_eq!(body["data"]["status"], "completed");
 
         let bare = sb.sparkhire_events(&uuid, "InterviewExpired", Envelope::Bare).await;
@@ -813,7 +818,10 @@ mod tests {
         assert_eq!((body["uuid"].as_str(), body["status"].as_str()), (Some(uuid.as_str()), Some("expired")));
         assert!(body.get("event").is_none() && body.get("data").is_none(), "the interview itself: {body}");
 
-        assert!(sb.sparkhire_events(&uuid, "InterviewRated", Envelope::Bare).await.is_empty(), "no subscriber");
+        assert!(
+            sb.sparkhire_events(&uuid, "InterviewRated", Envelope::Bare).await.is_empty(),
+            "no subscriber"
+        );
         assert!(sb.sparkhire_events("shi-none", "InterviewCompleted", Envelope::Bare).await.is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! Spark Hire's events (`POST /sparkhire/events`): each company has its own random Basic
-//! credentials, registered with the Spark Hire webhook of each of its recruiters; an event is
-//! taken only with the credentials of the company whose interview it is about, and lands on that
-//! interview's card once (completed → the share link, "Watch"; expired → failed).
+//! credentials, registered with the Spark Hire webhooks of each of its recruiters; an event, in
+//! either envelope Spark Hire may use (`{event, data}` or the bare interview), is taken only with
+//! the credentials of the company whose interview it is about, logged with its envelope, and lands
+//! on that interview's card once (completed → the share link, "Watch"; expired → failed).
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;

@@ -112,9 +112,12 @@ impl Interview {
 /// Seconds since 1970 of an RFC 3339 time (`2026-05-23T23:00:00Z`, `…+02:00`, fractions).
 fn epoch_secs(t: &str) -> Option<i64> {
     let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
-    let (y, m, d, hh, mm, ss) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, m, d, hh, mm, ss) =
+        (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
     let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
-    if !seps.iter().all(|(i, c)| t.as_bytes().get(*i) == Some(c)) || !matches!(t.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
+    if !seps.iter().all(|(i, c)| t.as_bytes().get(*i) == Some(c))
+        || !matches!(t.as_bytes().get(10), Some(b'T' | b't' | b' '))
+    {
         return None;
     }
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
@@ -275,7 +278,8 @@ impl SparkHireApi {
             let path = format!("/interviews?orderby=updated_desc&range={range}");
             let items: Vec<Interview> =
                 self.http.send_json(SERVICE, self.request(reqwest::Method::GET, &path, key)).await?;
-            let done = items.len() < LOOKUP || since.is_some_and(|t| items.iter().any(|i| i.untouched_since(t)));
+            let done =
+                items.len() < LOOKUP || since.is_some_and(|t| items.iter().any(|i| i.untouched_since(t)));
             let made_since = |i: &Interview| since.is_none_or(|t| !i.older_than(t));
             found.extend(items.into_iter().filter(|i| i.is_for(job_uuid, email) && made_since(i)));
             if done {

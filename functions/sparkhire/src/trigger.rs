@@ -112,7 +112,8 @@ pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
         return Ok(response);
     }
     let said = String::from_utf8_lossy(response.body());
-    let must_act = [NOT_CONNECTED_CARD, send::RECONNECT].iter().any(|m| said.contains(m.trim_end_matches('.')));
+    let must_act =
+        [NOT_CONNECTED_CARD, send::RECONNECT].iter().any(|m| said.contains(m.trim_end_matches('.')));
     Ok(match must_act {
         true => web::text(StatusCode::UNPROCESSABLE_ENTITY, &said),
         false => response,

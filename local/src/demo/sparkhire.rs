@@ -76,7 +76,8 @@ pub(super) async fn story(
         client.send(teamtailor.fire(sandbox, "sparkhire", &partner_key, &mv, now()).await).await?;
     outcome(status, &text);
     expect(status == 200, "the interview should be created")?;
-    let interview = sandbox.state().await.sparkhire.interviews.last().map(|i| i.uuid.clone()).unwrap_or_default();
+    let interview =
+        sandbox.state().await.sparkhire.interviews.last().map(|i| i.uuid.clone()).unwrap_or_default();
 
     step("Juston completes the interview; Spark Hire sends InterviewCompleted, the interview itself (POST /sparkhire/events)");
     // Spark Hire sends back the credentials it was given when Rita connected: Acme's own.

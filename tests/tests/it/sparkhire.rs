@@ -630,7 +630,8 @@ async fn spark_hire_events_reach_the_card_whether_wrapped_or_the_bare_interview(
     for mv in &moves {
         assert_eq!(s.trigger(mv).await.status(), 200);
     }
-    let uuids: Vec<String> = s.w.sandbox.state().await.sparkhire.interviews.iter().map(|i| i.uuid.clone()).collect();
+    let uuids: Vec<String> =
+        s.w.sandbox.state().await.sparkhire.interviews.iter().map(|i| i.uuid.clone()).collect();
     let deliveries = [
         (&uuids[0], "InterviewCompleted", Envelope::Wrapped),
         (&uuids[1], "InterviewCompleted", Envelope::Bare),
@@ -702,7 +703,8 @@ async fn a_job_created_from_the_teamtailor_job_has_its_location_or_a_neutral_one
     let resp = s.call(fire_with_locations(&s, &elsewhere, json!([])).await).await;
     assert_eq!(resp.status(), 200, "{}", text(&resp));
     let st = s.w.sandbox.state().await;
-    let jobs: Vec<(&str, &str)> = st.sparkhire.jobs.iter().map(|j| (j.title.as_str(), j.location.as_str())).collect();
+    let jobs: Vec<(&str, &str)> =
+        st.sparkhire.jobs.iter().map(|j| (j.title.as_str(), j.location.as_str())).collect();
     assert_eq!(jobs, [("Product Designer", "Stockholm"), ("Engineer", "Not specified")]);
     assert_eq!(st.sparkhire.interviews.len(), 2);
 }
@@ -716,7 +718,9 @@ async fn a_recruiter_without_a_key_or_with_a_revoked_one_is_answered_422_with_th
     s.w.sandbox.revoke_sparkhire_key("sh-key-31").await;
     let revoked = s.candidate(9980, 31, &job);
     let never_connected = s.candidate(9981, 77, &job);
-    for (mv, words) in [(&revoked, "Reconnect Spark Hire"), (&never_connected, "connect your Spark Hire account")] {
+    for (mv, words) in
+        [(&revoked, "Reconnect Spark Hire"), (&never_connected, "connect your Spark Hire account")]
+    {
         for delivery in ["first", "repeated"] {
             let resp = s.trigger(mv).await;
             assert_eq!(resp.status(), 422, "{delivery}: {}", text(&resp));
