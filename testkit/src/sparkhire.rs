@@ -1,14 +1,22 @@
-//! Spark Hire's API (`/_sandbox/sparkhire/...`; docs.sparkhire.com, docs/contracts.md §7,
-//! `research/partners.md` §4, SPEC §6.4):
+//! Spark Hire's API (`/_sandbox/sparkhire/...`): https://docs.sparkhire.com/ (base URL, Basic
+//! auth, rate limit) and the two transcriptions of its reference, jentic/oak
+//! `apis/openapi/sparkhire.com/spark-hire-api/1.0.0/openapi.json` (9967e2d5a5f3) and
+//! api-evangelist/spark-hire `openapi/_original/spark-hire-openapi.yml` (d0a8b69478df); where
+//! they disagree, the fake takes what both allow:
 //! - HTTP Basic with the user's API key as username (the password is ignored); an unknown or
 //!   revoked key is `401 {"status":"error","code","message"}`; a key sees only its user's things;
 //! - lists are bare arrays paged with `range=<from>-<to>` (1-based, inclusive), at most 100 items
 //!   per page (else `400`);
-//! - jobs carry both `name` and `title`; `POST /jobs` needs a `title` (`422`);
+//! - jobs carry both `name` and `title`; `POST /jobs` needs `title`, `location`, `description`
+//!   and `status`, each a non-empty string (jentic's required list; else `422`);
 //! - `POST /interviews` needs `type` (`one_way` or `live`), `job_post.uuid` (a job of the user)
 //!   and `assigned_to: [{name, email}]` (else `422`); `GET /interviews/{uuid}` of an expired
 //!   interview is `410`;
-//! - `POST /webhooks` with `url`, `description`, `http_auth`.
+//! - `POST /webhooks` needs `url` (http or https), `description` (jentic), one `event` of
+//!   [`EVENTS`] (api-evangelist), and `http_auth`, when given, as a `username:password` string
+//!   (jentic types it a string) (else `422`); [`Sandbox::sparkhire_events`] sends an event to
+//!   the webhooks subscribed to it, `{event, data}` or the bare interview, with the Basic
+//!   credentials of their `http_auth`.
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -40,6 +48,7 @@ pub struct SparkHireUser {
 pub struct SparkHireJob {
     pub uuid: String,
     pub title: String,
+    pub location: String,
     /// The user who owns it (the only one whose key sees it).
     pub owner: String,
     pub status: String,
@@ -49,7 +58,7 @@ impl SparkHireJob {
     /// As Spark Hire serves a job: both `name` and `title` (Crelate's `JobResponse`).
     pub fn json(&self) -> Value {
         json!({"uuid": self.uuid, "name": self.title, "title": self.title, "status": self.status,
-            "location": "Remote", "description": "", "created_by": self.owner})
+            "location": self.location, "description": "", "created_by": self.owner})
     }
 }
 
@@ -109,6 +118,9 @@ pub struct Interview {
     pub email_message: Option<String>,
     pub share_link: ShareLink,
     pub join_url: Option<String>,
+    /// RFC 3339, as both transcriptions list them.
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 impl Interview {
@@ -118,15 +130,41 @@ impl Interview {
     }
 }
 
+/// The events a webhook may subscribe to (api-evangelist's `WebhookEventType`).
+pub const EVENTS: [&str; 11] = [
+    "InterviewCreated",
+    "InterviewAccepted",
+    "InterviewCompleted",
+    "InterviewDeleted",
+    "InterviewExpired",
+    "InterviewRescheduled",
+    "InterviewReset",
+    "InterviewRated",
+    "JobCreated",
+    "JobUpdated",
+    "JobDeleted",
+];
+
 /// A webhook a user registered.
 #[derive(Clone, Debug, Serialize)]
 pub struct Webhook {
     pub uuid: String,
     pub owner: String,
     pub url: String,
+    pub event: String,
     pub description: String,
-    /// The credentials Spark Hire sends back (SPEC: `{"username","password"}`).
-    pub http_auth: Value,
+    /// The credentials Spark Hire sends back, `username:password`.
+    #[serde(skip)]
+    pub http_auth: Option<String>,
+}
+
+/// How the fake sends an event: both shapes the transcriptions allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Envelope {
+    /// `{"event": "InterviewCompleted", "data": {…the interview…}}`.
+    Wrapped,
+    /// The interview itself, its event only in the webhook's registration.
+    Bare,
 }
 
 #[derive(Serialize)]
@@ -162,6 +200,7 @@ impl Sandbox {
             st.sparkhire.jobs.push(SparkHireJob {
                 uuid: common::new_id("shj-", 8),
                 title: (*title).into(),
+                location: "Chicago, IL".into(),
                 owner: uuid.clone(),
                 status: "active".into(),
             });
@@ -174,10 +213,58 @@ impl Sandbox {
         self.state().await.sparkhire.keys.remove(key);
     }
 
+    /// `event` happens to interview `uuid` (`InterviewCompleted` and `InterviewExpired` change its
+    /// status): the requests Spark Hire sends for it, one per webhook of the interview's owner
+    /// subscribed to it, to the webhook URL's path and query, with `Authorization: Basic` of its
+    /// `http_auth` (none without one), the body in `envelope`.
+    pub async fn sparkhire_events(
+        &self,
+        uuid: &str,
+        event: &str,
+        envelope: Envelope,
+    ) -> Vec<http::Request<bytes::Bytes>> {
+        use base64::Engine;
+        let mut st = self.state().await;
+        let Some(interview) = st.sparkhire.interviews.iter_mut().find(|i| i.uuid == uuid) else {
+            return vec![];
+        };
+        match event {
+            "InterviewCompleted" => interview.status = InterviewStatus::Completed,
+            "InterviewExpired" => interview.status = InterviewStatus::Expired,
+            _ => {}
+        }
+        interview.updated_at = common::timestamp();
+        let (owner, data) = (interview.owner.clone(), interview.json());
+        let body = match envelope {
+            Envelope::Wrapped => json!({"event": event, "data": data}),
+            Envelope::Bare => data,
+        };
+        let hooks = st.sparkhire.webhooks.iter().filter(|w| w.owner == owner && w.event == event);
+        hooks
+            .map(|w| {
+                let target = url::Url::parse(&w.url).ok();
+                let path = target.as_ref().map_or("/".to_owned(), |u| match u.query() {
+                    Some(q) => format!("{}?{q}", u.path()),
+                    None => u.path().to_owned(),
+                });
+                let mut req = http::Request::builder()
+                    .method("POST")
+                    .uri(path)
+                    .header("content-type", "application/json");
+                if let Some(auth) = &w.http_auth {
+                    let basic = base64::engine::general_purpose::STANDARD.encode(auth);
+                    req = req.header("authorization", format!("Basic {basic}"));
+                }
+                req.body(bytes::Bytes::from(body.to_string())).expect("a valid request")
+            })
+            .collect()
+    }
+
     /// The interview's deadline passes: `GET /interviews/{uuid}` answers `410` from now on.
     pub async fn expire_sparkhire_interview(&self, uuid: &str) {
         if let Some(i) = self.state().await.sparkhire.interviews.iter_mut().find(|i| i.uuid == uuid) {
             i.status = InterviewStatus::Expired;
+            i.updated_at = common::timestamp();
         }
     }
 }
@@ -255,29 +342,38 @@ async fn create_job(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) 
         Err(refused) => return refused,
     };
     let body = common::json_of(&body).unwrap_or_default();
-    let Some(title) = body["title"].as_str().filter(|t| !t.trim().is_empty()) else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_title", "title is required");
-    };
+    let text = |field: &str| body[field].as_str().filter(|t| !t.trim().is_empty()).map(str::to_owned);
+    if let Some(missing) =
+        ["title", "location", "description", "status"].into_iter().find(|f| text(f).is_none())
+    {
+        let message = format!("{missing} is required");
+        return error(StatusCode::UNPROCESSABLE_ENTITY, &format!("invalid_{missing}"), &message);
+    }
     let job = SparkHireJob {
         uuid: common::new_id("shj-", 8),
-        title: title.to_owned(),
+        title: text("title").unwrap_or_default(),
+        location: text("location").unwrap_or_default(),
         owner: me.uuid,
-        status: body["status"].as_str().unwrap_or("active").to_owned(),
+        status: text("status").unwrap_or_default(),
     };
     st.sparkhire.jobs.push(job.clone());
     (StatusCode::CREATED, Json(job.json())).into_response()
 }
 
-/// `GET /interviews`: the key's user's interviews, most recent first (`orderby=updated_desc`),
-/// paged by `range=` like every list.
+/// `GET /interviews`: the key's user's interviews, the most recently made first, or the most
+/// recently updated first with `orderby=updated_desc`, paged by `range=` like every list.
 async fn list_interviews(State(sb): State<Sandbox>, here: Here, headers: HeaderMap) -> Response {
     let st = sb.state().await;
     let me = match user(&st, &headers) {
         Ok(u) => u,
         Err(refused) => return refused,
     };
-    let mine: Vec<Value> =
-        st.sparkhire.interviews.iter().rev().filter(|i| i.owner == me.uuid).map(|i| i.json()).collect();
+    let mut mine: Vec<&Interview> =
+        st.sparkhire.interviews.iter().rev().filter(|i| i.owner == me.uuid).collect();
+    if here.param("orderby") == Some("updated_desc") {
+        mine.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    }
+    let mine: Vec<Value> = mine.iter().map(|i| i.json()).collect();
     match ranged(&here, &mine) {
         Ok(page) => Json(Value::Array(page)).into_response(),
         Err(refused) => refused,
@@ -366,6 +462,8 @@ async fn create_interview(State(sb): State<Sandbox>, headers: HeaderMap, body: B
         share_link: ShareLink { url: format!("https://app.sparkhire.com/share/{uuid}") },
         join_url: (kind == InterviewType::Live).then(|| format!("https://app.sparkhire.com/live/{uuid}")),
         uuid,
+        created_at: common::timestamp(),
+        updated_at: common::timestamp(),
     };
     st.sparkhire.interviews.push(interview.clone());
     (StatusCode::CREATED, Json(interview.json())).into_response()
@@ -393,18 +491,36 @@ async fn register_webhook(State(sb): State<Sandbox>, headers: HeaderMap, body: B
         Err(refused) => return refused,
     };
     let body = common::json_of(&body).unwrap_or_default();
+    let refuse = |field: &str, message: &str| {
+        error(StatusCode::UNPROCESSABLE_ENTITY, &format!("invalid_{field}"), message)
+    };
     let Some(url) = body["url"].as_str().filter(|u| u.starts_with("http://") || u.starts_with("https://"))
     else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_url", "url is required");
+        return refuse("url", "url is required");
+    };
+    let Some(description) = body["description"].as_str().filter(|d| !d.trim().is_empty()) else {
+        return refuse("description", "description is required");
+    };
+    let Some(event) = body["event"].as_str().filter(|e| EVENTS.contains(e)) else {
+        return refuse("event", "event must be one of the webhook event types");
+    };
+    let http_auth = match &body["http_auth"] {
+        Value::Null => None,
+        Value::String(auth) if auth.split_once(':').is_some_and(|(user, _)| !user.is_empty()) => {
+            Some(auth.clone())
+        }
+        _ => return refuse("http_auth", "http_auth must be a username:password string"),
     };
     let webhook = Webhook {
         uuid: uuid::Uuid::new_v4().to_string(),
         owner: me.uuid,
         url: url.to_owned(),
-        description: body["description"].as_str().unwrap_or_default().to_owned(),
-        http_auth: body["http_auth"].clone(),
+        event: event.to_owned(),
+        description: description.to_owned(),
+        http_auth,
     };
-    let answer = json!({"uuid": webhook.uuid, "url": webhook.url, "description": webhook.description});
+    let answer = json!({"uuid": webhook.uuid, "url": webhook.url, "event": webhook.event,
+        "description": webhook.description});
     st.sparkhire.webhooks.push(webhook);
     (StatusCode::CREATED, Json(answer)).into_response()
 }
@@ -451,19 +567,33 @@ mod tests {
         let a = send(&sb, call("GET", "/jobs", "rita-key"), None).await;
         let job = &a.body[0];
         assert_eq!((job["name"].as_str(), job["title"].as_str()), (Some("Designer"), Some("Designer")));
-        let created = send(
-            &sb,
-            call("POST", "/jobs", "rita-key"),
-            Some(json!({"title": "Engineer", "status": "active"})),
-        )
-        .await;
+        let created = send(&sb, call("POST", "/jobs", "rita-key"), Some(new_job("Engineer"))).await;
         assert_eq!(created.status, StatusCode::CREATED);
         assert_eq!(
             (created.body["name"].as_str(), created.body["title"].as_str()),
             (Some("Engineer"), Some("Engineer"))
         );
-        let untitled = send(&sb, call("POST", "/jobs", "rita-key"), Some(json!({"status": "active"}))).await;
-        assert_eq!(untitled.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(created.body["location"], "Stockholm");
+    }
+
+    fn new_job(title: &str) -> Value {
+        json!({"title": title, "location": "Stockholm", "description": "From Teamtailor", "status": "active"})
+    }
+
+    #[tokio::test]
+    async fn a_job_without_a_location_title_description_or_status_is_refused_with_422() {
+        let sb = rita(&[]).await;
+        for field in ["location", "title", "description", "status"] {
+            for missing in [Value::Null, json!(""), json!("  "), json!({"city": "Stockholm"})] {
+                let mut body = new_job("Engineer");
+                body[field] = missing.clone();
+                let a = send(&sb, call("POST", "/jobs", "rita-key"), Some(body)).await;
+                assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {missing}");
+                assert_eq!(a.body["status"], "error");
+                assert_eq!(a.body["code"], format!("invalid_{field}"));
+            }
+        }
+        assert!(sb.state().await.sparkhire.jobs.is_empty(), "nothing was created");
     }
 
     #[tokio::test]
@@ -492,6 +622,36 @@ mod tests {
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
         let too_many = send(&sb, call("GET", "/interviews?range=1-101", "rita-key"), None).await;
         assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn interviews_carry_their_times_and_are_listed_most_recently_updated_first() {
+        let sb = rita(&["Designer"]).await;
+        let job = sb.state().await.sparkhire.jobs[0].uuid.clone();
+        for _ in 0..3 {
+            send(&sb, call("POST", "/interviews", "rita-key"), Some(interview(&job))).await;
+        }
+        let uuids: Vec<String> = {
+            let mut st = sb.state().await;
+            // The first was made and last changed a day ago, the second changed just now.
+            st.sparkhire.interviews[0].created_at = "2020-01-01T00:00:00Z".into();
+            st.sparkhire.interviews[0].updated_at = "2020-01-01T00:00:00Z".into();
+            st.sparkhire.interviews[1].updated_at = "2999-01-01T00:00:00Z".into();
+            st.sparkhire.interviews.iter().map(|i| i.uuid.clone()).collect()
+        };
+        let order = |path: &str| {
+            let sb = sb.clone();
+            let path = path.to_owned();
+            async move {
+                let a = send(&sb, call("GET", &path, "rita-key"), None).await;
+                let listed = a.body.as_array().cloned().unwrap_or_default();
+                assert!(listed.iter().all(|i| i["created_at"].is_string() && i["updated_at"].is_string()));
+                listed.iter().map(|i| i["uuid"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        let (a, b, c) = (uuids[0].clone(), uuids[1].clone(), uuids[2].clone());
+        assert_eq!(order("/interviews").await, [c.clone(), b.clone(), a.clone()], "newest made first");
+        assert_eq!(order("/interviews?orderby=updated_desc").await, [b, c, a], "most recently updated first");
     }
 
     #[tokio::test]
@@ -577,16 +737,91 @@ mod tests {
         );
     }
 
+    fn webhook() -> Value {
+        json!({"url": "https://hb.example/sparkhire/events?event=InterviewCompleted", "description": "results",
+            "event": "InterviewCompleted", "http_auth": "hirebridge:p"})
+    }
+
     #[tokio::test]
-    async fn a_webhook_is_registered_with_its_credentials() {
+    async fn a_webhook_is_registered_for_one_event_with_its_credentials() {
         let sb = rita(&[]).await;
-        let body = json!({"url": "https://hb.example/sparkhire/events", "description": "results",
-            "http_auth": {"username": "hirebridge", "password": "p"}});
-        let a = send(&sb, call("POST", "/webhooks", "rita-key"), Some(body)).await;
+        let a = send(&sb, call("POST", "/webhooks", "rita-key"), Some(webhook())).await;
         assert_eq!(a.status, StatusCode::CREATED);
-        assert_eq!(sb.state().await.sparkhire.webhooks[0].http_auth["username"], "hirebridge");
-        let a =
-            send(&sb, call("POST", "/webhooks", "rita-key"), Some(json!({"description": "no url"}))).await;
-        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(a.body["event"], "InterviewCompleted");
+        let st = sb.state().await;
+        assert_eq!(st.sparkhire.webhooks[0].http_auth.as_deref(), Some("hirebridge:p"));
+        assert_eq!(st.sparkhire.webhooks[0].event, "InterviewCompleted");
+    }
+
+    #[tokio::test]
+    async fn a_webhook_body_that_is_not_the_documented_one_is_refused_with_422() {
+        let sb = rita(&[]).await;
+        let with = |field: &str, value: Value| {
+            let mut body = webhook();
+            match value {
+                Value::Null => body.as_object_mut().unwrap().remove(field),
+                v => body.as_object_mut().unwrap().insert(field.to_owned(), v),
+            };
+            body
+        };
+        let refused = [
+            ("url", with("url", Value::Null)),
+            ("url", with("url", json!("ftp://hb.example/events"))),
+            ("description", with("description", Value::Null)),
+            ("description", with("description", json!(""))),
+            ("event", with("event", Value::Null)),
+            ("event", with("event", json!("interview.completed"))),
+            ("event", with("event", json!(["InterviewCompleted"]))),
+            ("http_auth", with("http_auth", json!({"username": "hirebridge", "password": "p"}))),
+            ("http_auth", with("http_auth", json!("no-colon"))),
+            ("http_auth", with("http_auth", json!(":password-only"))),
+        ];
+        for (field, body) in refused {
+            let a = send(&sb, call("POST", "/webhooks", "rita-key"), Some(body.clone())).await;
+            assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(a.body["code"], format!("invalid_{field}"), "{body}");
+        }
+        assert!(sb.state().await.sparkhire.webhooks.is_empty());
+        let without_auth = with("http_auth", Value::Null);
+        let a = send(&sb, call("POST", "/webhooks", "rita-key"), Some(without_auth)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "http_auth is optional");
+    }
+
+    #[tokio::test]
+    async fn an_event_goes_to_the_webhooks_subscribed_to_it_in_either_envelope() {
+        let sb = rita(&["Designer"]).await;
+        let job = sb.state().await.sparkhire.jobs[0].uuid.clone();
+        let created = send(&sb, call("POST", "/interviews", "rita-key"), Some(interview(&job))).await;
+        let uuid = created.body["uuid"].as_str().unwrap().to_owned();
+        send(&sb, call("POST", "/webhooks", "rita-key"), Some(webhook())).await;
+        let mut expired = webhook();
+        expired["event"] = json!("InterviewExpired");
+        expired["url"] = json!("https://hb.example/sparkhire/events?event=InterviewExpired");
+        send(&sb, call("POST", "/webhooks", "rita-key"), Some(expired)).await;
+
+        let wrapped = sb.sparkhire_events(&uuid, "InterviewCompleted", Envelope::Wrapped).await;
+        assert_eq!(wrapped.len(), 1, "only the InterviewCompleted webhook");
+        let req = &wrapped[0];
+        assert_eq!(req.uri(), "/sparkhire/events?event=InterviewCompleted");
+        assert_eq!(req.headers()["authorization"], basic("hirebridge", "p").as_str());
+        let body: Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(
+            (body["event"].as_str(), body["data"]["uuid"].as_str()),
+            (Some("InterviewCompleted"), Some(uuid.as_str()))
+        );
+        assert_eq!(body["data"]["status"], "completed");
+
+        let bare = sb.sparkhire_events(&uuid, "InterviewExpired", Envelope::Bare).await;
+        assert_eq!(bare.len(), 1);
+        assert_eq!(bare[0].uri(), "/sparkhire/events?event=InterviewExpired");
+        let body: Value = serde_json::from_slice(bare[0].body()).unwrap();
+        assert_eq!((body["uuid"].as_str(), body["status"].as_str()), (Some(uuid.as_str()), Some("expired")));
+        assert!(body.get("event").is_none() && body.get("data").is_none(), "the interview itself: {body}");
+
+        assert!(
+            sb.sparkhire_events(&uuid, "InterviewRated", Envelope::Bare).await.is_empty(),
+            "no subscriber"
+        );
+        assert!(sb.sparkhire_events("shi-none", "InterviewCompleted", Envelope::Bare).await.is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! Spark Hire's events (`POST /sparkhire/events`): each company has its own random Basic
-//! credentials, registered with the Spark Hire webhook of each of its recruiters; an event is
-//! taken only with the credentials of the company whose interview it is about, and lands on that
-//! interview's card once (completed → the share link, "Watch"; expired → failed).
+//! credentials, registered with the Spark Hire webhooks of each of its recruiters; an event, in
+//! either envelope Spark Hire may use (`{event, data}` or the bare interview), is taken only with
+//! the credentials of the company whose interview it is about, logged with its envelope, and lands
+//! on that interview's card once (completed → the share link, "Watch"; expired → failed).
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use crate::sparkhire;
 use crate::store::{self, InterviewCard, KeyRecord};
 use crate::{Deps, INTEGRATION};
 
@@ -103,20 +105,20 @@ pub async fn ensure_registered(deps: &Deps, record: &KeyRecord, api_key: &Secret
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Event {
-    event: String,
-    data: Value,
-}
-
-/// `POST /sparkhire/events`.
+/// `POST /sparkhire/events`: an event in either envelope ([`sparkhire::delivered`]).
 pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
     let presented = web::header(req, "authorization").filter(|h| h.starts_with("Basic "));
     let presented = presented.ok_or_else(refused)?;
-    let event: Event = web::read_json(req)?;
-    let uuid = event.data.get("uuid").and_then(Value::as_str).unwrap_or_default();
+    let body: Value = web::read_json(req)?;
+    let subscribed = web::query(req).remove("event");
+    let Some(event) = sparkhire::delivered(body, subscribed.as_deref()) else {
+        return Err(AppError::unprocessable(
+            "a Spark Hire event is {\"event\", \"data\": {the interview}} or the interview itself",
+        ));
+    };
+    let uuid = event.interview.get("uuid").and_then(Value::as_str).unwrap_or_default();
     if uuid.is_empty() || uuid.len() > 128 {
-        return Err(AppError::unprocessable("data.uuid (the interview) is required"));
+        return Err(AppError::unprocessable("the interview's uuid is required"));
     }
     let platform = &deps.platform;
     let item = platform.store.get(&store::interview_pk(uuid), store::INTERVIEW_SK).await?;
@@ -130,10 +132,12 @@ pub async fn events(deps: &Deps, req: &Request) -> AppResult<Response> {
     if !matches {
         return Err(refused());
     }
-    let Some(result) = card_of(&event) else {
+    let kind = event.event.as_deref().unwrap_or_default();
+    tracing::info!(envelope = event.envelope.as_str(), event = kind, interview = uuid, company = %card.company, "spark hire event received");
+    let Some(result) = card_of(kind, &event.interview) else {
         return Ok(ignored("this event is not handled"));
     };
-    let id = format!("{uuid}-{}", event.event);
+    let id = format!("{uuid}-{kind}");
     let landing = VendorEvent { integration: INTEGRATION, tenant: &card.company, id: &id };
     let update = CardUpdate { integration: INTEGRATION, update_url: &card.update_url, result: &result };
     vendor_event::land(platform, landing, update).await
@@ -148,10 +152,10 @@ fn ignored(why: &str) -> Response {
 }
 
 /// The card an event means, if it means one.
-fn card_of(event: &Event) -> Option<PartnerResult> {
-    match event.event.as_str() {
-        "InterviewCompleted" => {
-            let link = event.data.pointer("/share_link/url").and_then(Value::as_str);
+fn card_of(event: &str, interview: &Value) -> Option<PartnerResult> {
+    match event {
+        sparkhire::COMPLETED => {
+            let link = interview.pointer("/share_link/url").and_then(Value::as_str);
             let link = link.filter(|u| u.starts_with("https://") || u.starts_with("http://"));
             let done = PartnerResult::new(ResultStatus::Completed)
                 .summary("The candidate completed the Spark Hire interview.");
@@ -160,7 +164,7 @@ fn card_of(event: &Event) -> Option<PartnerResult> {
                 None => done,
             })
         }
-        "InterviewExpired" => Some(PartnerResult::new(ResultStatus::Failed).summary(
+        sparkhire::EXPIRED => Some(PartnerResult::new(ResultStatus::Failed).summary(
             "The Spark Hire interview expired before the candidate completed it; invite them again if needed.",
         )),
         _ => None,

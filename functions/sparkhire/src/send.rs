@@ -2,7 +2,7 @@
 //! made from the Teamtailor job (once per Teamtailor job), and the candidate's interview (once
 //! per trigger). Spark Hire takes no idempotency key, so a `POST` that may have reached it without
 //! an answer is followed, on the next run, by a look-up (the job by its title, the interview by
-//! job and e-mail) before anything is created again.
+//! job and e-mail, made since the trigger and no other trigger's) before anything is created again.
 use std::time::Duration;
 
 use hirebridge::claim::{self, Claimed};
@@ -16,7 +16,7 @@ use crate::sparkhire::{Interview, NewInterview};
 use crate::store::{self, Recruiter, JOB_UUID, MAYBE_CREATED};
 use crate::Deps;
 
-const RECONNECT: &str = "Spark Hire no longer accepts the triggering recruiter's key. Reconnect Spark Hire from the trigger's settings, then move the candidate again.";
+pub const RECONNECT: &str = "Spark Hire no longer accepts the triggering recruiter's key. Reconnect Spark Hire from the trigger's settings, then move the candidate again.";
 
 /// Spark Hire's failure as the card says it: a fixed text per kind, never Spark Hire's own words.
 /// Outages and rate limits are retried (5xx); refusals are final (4xx).
@@ -37,7 +37,7 @@ pub fn failure(e: &OutboundError, what: &str) -> AppError {
 pub async fn synced_job(
     deps: &Deps,
     r: &Recruiter,
-    (teamtailor_job, title): (&str, &str),
+    (teamtailor_job, title, location): (&str, &str, &str),
     key: &SecretString,
 ) -> AppResult<String> {
     let platform = &deps.platform;
@@ -51,7 +51,9 @@ pub async fn synced_job(
         let maybe_created = current.as_ref().and_then(|c| c.bool(MAYBE_CREATED)).unwrap_or(false);
         let mine = claim_item().with(MAYBE_CREATED, maybe_created);
         match claim::once(store, clock, mine, Duration::from_secs(60)).await? {
-            Claimed::Won => return create_job(deps, claim_item(), (title, maybe_created), key).await,
+            Claimed::Won => {
+                return create_job(deps, claim_item(), (title, location, maybe_created), key).await
+            }
             Claimed::Held(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
@@ -62,7 +64,7 @@ pub async fn synced_job(
 async fn create_job(
     deps: &Deps,
     claim_item: Item,
-    (title, look_up): (&str, bool),
+    (title, location, look_up): (&str, &str, bool),
     key: &SecretString,
 ) -> AppResult<String> {
     let store = deps.platform.store.as_ref();
@@ -72,7 +74,7 @@ async fn create_job(
     };
     let created = match found {
         Some(uuid) => Ok(uuid),
-        None => deps.sparkhire.create_job(key, title).await.map(|job| job.uuid),
+        None => deps.sparkhire.create_job(key, title, location).await.map(|job| job.uuid),
     };
     match created {
         Ok(uuid) => {
@@ -92,16 +94,23 @@ async fn create_job(
 }
 
 /// The trigger's interview: created once. When an earlier attempt of the trigger ran (it may
-/// have posted the interview without an answer), Spark Hire is asked first whether it has it.
+/// have posted the interview without an answer), Spark Hire is asked first whether it has it:
+/// an interview for the same job and e-mail made since the trigger's first attempt (`since`)
+/// and not already another trigger's (its card is recorded), so that a candidate invited again
+/// gets a new interview.
 pub async fn interview_once(
     deps: &Deps,
     interview: &NewInterview<'_>,
     key: &SecretString,
-    earlier: bool,
+    (earlier, since): (bool, Option<i64>),
 ) -> AppResult<Interview> {
     if earlier {
-        let found = deps.sparkhire.find_interview(key, interview.job_uuid, interview.email).await;
-        if let Some(found) = found.map_err(|e| failure(&e, "its interviews"))? {
+        let found = deps.sparkhire.find_interviews(key, (interview.job_uuid, interview.email), since).await;
+        for found in found.map_err(|e| failure(&e, "its interviews"))? {
+            let store = deps.platform.store.as_ref();
+            if store.get(&store::interview_pk(&found.uuid), store::INTERVIEW_SK).await?.is_some() {
+                continue;
+            }
             tracing::info!(interview = %found.uuid, "spark hire interview found; not created again");
             return Ok(found);
         }

@@ -11,11 +11,12 @@ use hirebridge::teamtailor::webhook::Webhook;
 use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{tickets, AppError};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::recruiters::{self, check_user};
-use crate::sparkhire::{Named, NewInterview};
+use crate::sparkhire::{Named, NewInterview, NO_LOCATION};
 use crate::store::{InterviewCard, Recruiter};
 use crate::{events, send, Deps, INTEGRATION, TICKET_PURPOSE};
 
@@ -100,8 +101,23 @@ async fn trigger_form(
 }
 
 /// `POST /sparkhire/webhook`: the shared trigger pipeline with Spark Hire's part below.
+///
+/// The pipeline answers every failed trigger with `502`, the answer for a failure of ours. When
+/// the recruiter must act instead (no Spark Hire key, or one Spark Hire no longer accepts), the
+/// answer is `422` with the same plain text: Teamtailor shows it on the card, and it is not
+/// counted as an outage. A repeated delivery gets the same answer.
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
-    trigger::receive(deps, req).await
+    let response = trigger::receive(deps, req).await?;
+    if response.status() != StatusCode::BAD_GATEWAY {
+        return Ok(response);
+    }
+    let said = String::from_utf8_lossy(response.body());
+    let must_act =
+        [NOT_CONNECTED_CARD, send::RECONNECT].iter().any(|m| said.contains(m.trim_end_matches('.')));
+    Ok(match must_act {
+        true => web::text(StatusCode::UNPROCESSABLE_ENTITY, &said),
+        false => response,
+    })
 }
 
 /// The Spark Hire job the trigger names.
@@ -115,6 +131,9 @@ pub enum JobChoice {
     FromTeamtailor {
         id: String,
         title: String,
+        /// Where the job is, as the webhook says (work recorded before this was kept has none).
+        #[serde(default)]
+        location: Option<String>,
     },
 }
 
@@ -131,10 +150,14 @@ pub struct Work {
     /// RFC 3339: the live interview's time, or the one-way interview's deadline.
     pub scheduled_at: String,
     pub message: Option<String>,
+    /// When the trigger arrived (seconds): interviews made before it are not this trigger's.
+    /// Work recorded before this was kept has none.
+    #[serde(default)]
+    pub requested_at: Option<i64>,
 }
 
 impl Work {
-    fn from_webhook(hook: Webhook) -> AppResult<Work> {
+    fn from_webhook(hook: Webhook, body: &[u8], now_secs: i64) -> AppResult<Work> {
         let event = hook.partner_event;
         let (data, c) = (&event.webhook_data, &event.candidate);
         let (Some(first), Some(email)) = (web::present(&c.first_name), web::present(&c.email)) else {
@@ -148,6 +171,7 @@ impl Work {
             (CREATE_JOB, Some(j)) => JobChoice::FromTeamtailor {
                 id: j.id.clone(),
                 title: j.title.clone().unwrap_or_else(|| format!("Teamtailor job {}", j.id)),
+                location: location_of(body),
             },
             (CREATE_JOB, None) => return Err(AppError::unprocessable("\"Create from this Teamtailor job\" needs a job; run the trigger from a job, or choose a Spark Hire job.")),
             (uuid, _) => JobChoice::Existing { uuid: uuid.to_owned() },
@@ -166,6 +190,7 @@ impl Work {
             job,
             question_set,
             live,
+            requested_at: Some(now_secs),
         })
     }
 
@@ -200,6 +225,20 @@ impl Work {
             None => sent,
         }
     }
+}
+
+/// The job's location as the trigger webhook carries it: Teamtailor's example body has
+/// `candidate.locations: [{"name", "address"}]` (the job's locations the candidate applied to;
+/// the job's own `locations` are a relationship of the public API, which would take another
+/// call with the company's key). The first one's name, else its address; at most 200 characters.
+fn location_of(body: &[u8]) -> Option<String> {
+    let hook: Value = serde_json::from_slice(body).ok()?;
+    let first = hook.pointer("/partner-event/candidate/locations/0")?;
+    ["name", "address"]
+        .iter()
+        .filter_map(|k| first.get(*k).and_then(Value::as_str).map(str::trim))
+        .find(|s| !s.is_empty())
+        .map(|s| s.chars().take(200).collect())
 }
 
 fn data_str(data: &Map<String, Value>, id: &str) -> Option<String> {
@@ -288,8 +327,8 @@ impl Trigger for Deps {
         Recruiter::parse(id).ok_or_else(|| AppError::not_found(format!("no Spark Hire recruiter {id}")))
     }
 
-    fn work(&self, _: &Recruiter, hook: Webhook, _: &Request) -> AppResult<(Work, ())> {
-        Ok((Work::from_webhook(hook)?, ()))
+    fn work(&self, _: &Recruiter, hook: Webhook, req: &Request) -> AppResult<(Work, ())> {
+        Ok((Work::from_webhook(hook, web::bounded_body(req)?, self.platform.now_secs())?, ()))
     }
 
     async fn perform(&self, job: Job<'_, Self>) -> AppResult<Done> {
@@ -299,12 +338,13 @@ impl Trigger for Deps {
         events::ensure_registered(self, &key.record, &key.api_key).await?;
         let job_uuid = match &work.job {
             JobChoice::Existing { uuid } => uuid.clone(),
-            JobChoice::FromTeamtailor { id, title } => {
-                send::synced_job(self, r, (id, title), &key.api_key).await?
+            JobChoice::FromTeamtailor { id, title, location } => {
+                let location = location.as_deref().unwrap_or(NO_LOCATION);
+                send::synced_job(self, r, (id, title, location), &key.api_key).await?
             }
         };
-        let interview =
-            send::interview_once(self, &work.interview(&job_uuid), &key.api_key, job.earlier).await?;
+        let tried = (job.earlier, work.requested_at);
+        let interview = send::interview_once(self, &work.interview(&job_uuid), &key.api_key, tried).await?;
         // Which card the interview's events land on.
         let card = InterviewCard {
             uuid: interview.uuid.clone(),

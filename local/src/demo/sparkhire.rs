@@ -76,28 +76,17 @@ pub(super) async fn story(
         client.send(teamtailor.fire(sandbox, "sparkhire", &partner_key, &mv, now()).await).await?;
     outcome(status, &text);
     expect(status == 200, "the interview should be created")?;
-    let interview = sandbox.state().await.sparkhire.interviews.last().map(|i| i.json()).unwrap_or_default();
+    let interview =
+        sandbox.state().await.sparkhire.interviews.last().map(|i| i.uuid.clone()).unwrap_or_default();
 
-    step("Juston completes the interview; Spark Hire sends InterviewCompleted (POST /sparkhire/events)");
+    step("Juston completes the interview; Spark Hire sends InterviewCompleted, the interview itself (POST /sparkhire/events)");
     // Spark Hire sends back the credentials it was given when Rita connected: Acme's own.
-    let registered =
-        sandbox.state().await.sparkhire.webhooks.last().map(|w| w.http_auth.clone()).unwrap_or_default();
-    let basic = {
-        use base64::Engine;
-        let field = |name: &str| registered[name].as_str().unwrap_or_default().to_owned();
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            field("username"),
-            field("password")
-        ))
-    };
-    let req = http::Request::builder()
-        .method("POST")
-        .uri("/sparkhire/events")
-        .header("authorization", format!("Basic {basic}"))
-        .header("content-type", "application/json")
-        .body(Bytes::from(json!({"event": "InterviewCompleted", "data": interview}).to_string()))
-        .expect("a valid request");
+    let req = sandbox
+        .sparkhire_events(&interview, "InterviewCompleted", testkit::sparkhire::Envelope::Bare)
+        .await
+        .into_iter()
+        .next()
+        .ok_or("no Spark Hire webhook for InterviewCompleted was registered")?;
     let (status, text) = client.send(req).await?;
     outcome(status, &text);
     print_card(sandbox, &mv).await;

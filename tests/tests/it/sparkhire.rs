@@ -12,6 +12,7 @@ use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
 use testkit::sandbox::Fault;
+use testkit::sparkhire::Envelope;
 
 /// The tests that run the scheduled sweep take turns: a sweep re-runs every due Spark Hire item
 /// in the shared table, another test's too.
@@ -147,10 +148,9 @@ fn forged(ticket: &str, claim: &str, value: &str) -> String {
     format!("{}.{sig}", b64.encode(claims.to_string()))
 }
 
-fn basic(auth: &Value) -> String {
-    let (user, pass) =
-        (auth["username"].as_str().unwrap_or_default(), auth["password"].as_str().unwrap_or_default());
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
+/// `Authorization: Basic` of a webhook's `http_auth` (`username:password`).
+fn basic(http_auth: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(http_auth))
 }
 
 fn event(kind: &str, interview: &Value, authorization: &str) -> hirebridge::web::Request {
@@ -222,7 +222,9 @@ async fn a_recruiter_without_a_key_is_sent_to_the_connect_page_then_sees_their_j
     for unsupported in ["sms", "SMS", "invite link", "reference", "behavioral", "behavioural", "embed"] {
         assert!(!form.to_string().contains(unsupported), "{unsupported} is not offered: {types}");
     }
-    assert!(s.w.sandbox.state().await.sparkhire.webhooks.len() == 1, "the events webhook was registered");
+    let events: Vec<String> =
+        s.w.sandbox.state().await.sparkhire.webhooks.iter().map(|w| w.event.clone()).collect();
+    assert_eq!(events, ["InterviewCompleted", "InterviewExpired"], "the events webhooks were registered");
     assert!(!logs.text().contains("sh-key-rita") && !logs.text().contains("not-a-key"), "no key in the logs");
 }
 
@@ -486,13 +488,14 @@ async fn results_land_only_with_the_credentials_of_the_interviews_company() {
     let interview = st.sparkhire.interviews[0].json();
     let auth_of = |key: &str| {
         let owner = &st.sparkhire.keys[key].uuid;
-        st.sparkhire.webhooks.iter().find(|w| &w.owner == owner).map(|w| w.http_auth.clone()).unwrap()
+        let hook = st.sparkhire.webhooks.iter().find(|w| &w.owner == owner);
+        basic(hook.and_then(|w| w.http_auth.as_deref()).unwrap())
     };
-    let (ours, theirs) = (basic(&auth_of("sh-key-31")), basic(&auth_of("sh-key-b")));
+    let (ours, theirs) = (auth_of("sh-key-31"), auth_of("sh-key-b"));
     drop(st);
     assert_ne!(ours, theirs, "each company has its own credentials");
 
-    for wrong in [theirs.clone(), basic(&json!({"username": "hirebridge", "password": "guess"}))] {
+    for wrong in [theirs.clone(), basic("hirebridge:guess")] {
         assert_eq!(s.call(event("InterviewCompleted", &interview, &wrong)).await.status(), 401);
     }
     assert_eq!(s.card(&mv).await["status"], "sent", "nothing landed");
@@ -614,4 +617,189 @@ async fn a_post_that_spark_hire_performs_but_answers_502_makes_no_second_job_or_
     drop(st);
     let card = s.card(&mv).await;
     assert_eq!(card["status"], "sent", "{card}");
+}
+
+#[tokio::test]
+async fn spark_hire_events_reach_the_card_whether_wrapped_or_the_bare_interview() {
+    let (_guard, logs) = capture_logs();
+    let s = SparkHire::new().await;
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
+    s.connect("31", "sh-key-31").await;
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
+    let moves: Vec<Move> = (9950..9953).map(|id| s.candidate(id, 31, &job)).collect();
+    for mv in &moves {
+        assert_eq!(s.trigger(mv).await.status(), 200);
+    }
+    let uuids: Vec<String> =
+        s.w.sandbox.state().await.sparkhire.interviews.iter().map(|i| i.uuid.clone()).collect();
+    let deliveries = [
+        (&uuids[0], "InterviewCompleted", Envelope::Wrapped),
+        (&uuids[1], "InterviewCompleted", Envelope::Bare),
+        (&uuids[2], "InterviewExpired", Envelope::Bare),
+    ];
+    for (uuid, event, envelope) in deliveries {
+        let sent = s.w.sandbox.sparkhire_events(uuid, event, envelope).await;
+        assert_eq!(sent.len(), 1, "one webhook per event");
+        for req in sent {
+            let resp = s.call(req).await;
+            assert_eq!(resp.status(), 200, "{event} {envelope:?}: {}", text(&resp));
+        }
+    }
+    for mv in &moves[..2] {
+        let card = s.card(mv).await;
+        assert_eq!(card["status"], "completed", "{card}");
+        assert_eq!(card["attachments"][0]["description"], "Watch", "{card}");
+        assert!(card["url"].as_str().unwrap().starts_with("https://app.sparkhire.com/share/"), "{card}");
+    }
+    let expired = s.card(&moves[2]).await;
+    assert_eq!(expired["status"], "failed", "{expired}");
+    assert!(expired["summary"].as_str().unwrap().contains("expired"));
+    let logs = logs.text();
+    assert!(logs.contains(r#""envelope":"wrapped""#) && logs.contains(r#""envelope":"bare""#), "{logs}");
+}
+
+#[tokio::test]
+async fn a_bare_interview_without_its_event_lands_by_its_status_and_a_body_of_neither_shape_is_refused() {
+    let s = SparkHire::new().await;
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
+    s.connect("31", "sh-key-31").await;
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
+    let mv = s.candidate(9960, 31, &job);
+    assert_eq!(s.trigger(&mv).await.status(), 200);
+    let uuid = s.w.sandbox.state().await.sparkhire.interviews[0].uuid.clone();
+    let mut req = s.w.sandbox.sparkhire_events(&uuid, "InterviewCompleted", Envelope::Bare).await.remove(0);
+    let auth = req.headers()["authorization"].to_str().unwrap().to_owned();
+    // The same interview posted to the bare events URL (no `?event=`): its status says completed.
+    *req.uri_mut() = "/sparkhire/events".parse().unwrap();
+    assert_eq!(s.call(req).await.status(), 200);
+    assert_eq!(s.card(&mv).await["status"], "completed");
+    for neither in [json!({"event": "InterviewCompleted"}), json!([{"uuid": uuid}])] {
+        let req = body(event("x", &json!({}), &auth), &neither.to_string());
+        assert_eq!(s.call(req).await.status(), 422, "{neither}");
+    }
+}
+
+/// The Teamtailor webhook of `mv` with the candidate's locations (as Teamtailor's example carries
+/// them), signed and with its partner result registered.
+async fn fire_with_locations(s: &SparkHire, mv: &Move, locations: Value) -> hirebridge::web::Request {
+    let mut hook = mv.body();
+    hook["partner-event"]["candidate"]["locations"] = locations;
+    s.w.sandbox.add_partner_result(&mv.result_id).await;
+    let tt = &s.w.teamtailor_sparkhire;
+    let signature = tt.signature(&mv.event_id, now());
+    tt.webhook_raw("sparkhire", &s.partner_key, &signature, Bytes::from(hook.to_string()))
+}
+
+#[tokio::test]
+async fn a_job_created_from_the_teamtailor_job_has_its_location_or_a_neutral_one() {
+    let s = SparkHire::new().await;
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &[]).await;
+    s.connect("31", "sh-key-31").await;
+    let stockholm = json!([{"name": "Stockholm", "address": "Åsögatan 18, 126 41, Stockholm"}]);
+    let resp = s.call(fire_with_locations(&s, &s.candidate(9970, 31, "create"), stockholm).await).await;
+    assert_eq!(resp.status(), 200, "{}", text(&resp));
+    let mut elsewhere = s.candidate(9971, 31, "create");
+    elsewhere.job = Some((10, "Engineer".into(), "Video interview".into()));
+    let resp = s.call(fire_with_locations(&s, &elsewhere, json!([])).await).await;
+    assert_eq!(resp.status(), 200, "{}", text(&resp));
+    let st = s.w.sandbox.state().await;
+    let jobs: Vec<(&str, &str)> =
+        st.sparkhire.jobs.iter().map(|j| (j.title.as_str(), j.location.as_str())).collect();
+    assert_eq!(jobs, [("Product Designer", "Stockholm"), ("Engineer", "Not specified")]);
+    assert_eq!(st.sparkhire.interviews.len(), 2);
+}
+
+#[tokio::test]
+async fn a_recruiter_without_a_key_or_with_a_revoked_one_is_answered_422_with_the_cards_words() {
+    let s = SparkHire::new().await;
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
+    s.connect("31", "sh-key-31").await;
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
+    s.w.sandbox.revoke_sparkhire_key("sh-key-31").await;
+    let revoked = s.candidate(9980, 31, &job);
+    let never_connected = s.candidate(9981, 77, &job);
+    for (mv, words) in
+        [(&revoked, "Reconnect Spark Hire"), (&never_connected, "connect your Spark Hire account")]
+    {
+        for delivery in ["first", "repeated"] {
+            let resp = s.trigger(mv).await;
+            assert_eq!(resp.status(), 422, "{delivery}: {}", text(&resp));
+            assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+            let card = s.card(mv).await;
+            assert_eq!(card["status"], "failed", "{card}");
+            assert_eq!(text(&resp), card["summary"].as_str().unwrap(), "the card's own words");
+            assert!(text(&resp).contains(words), "{}", text(&resp));
+        }
+    }
+    assert_eq!(s.interviews().await, 0);
+}
+
+#[tokio::test]
+async fn a_candidate_invited_again_to_the_same_job_gets_a_new_interview_even_when_the_first_post_failed() {
+    let _turn = SWEEPING.lock().await;
+    let mut s = SparkHire::new().await;
+    s.retry_soon();
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
+    s.connect("31", "sh-key-31").await;
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
+    let first = s.candidate(9990, 31, &job);
+    assert_eq!(s.trigger(&first).await.status(), 200);
+    // Invited again (a new trigger for the same candidate and job); Spark Hire is down for its
+    // first attempt, so the retry looks before it posts.
+    let outage = Fault {
+        service: "sparkhire".into(),
+        method: Some("POST".into()),
+        path_contains: "/interviews".into(),
+        status: Some(503),
+        delay_ms: 0,
+        times: 1,
+        try_again_seconds: None,
+    };
+    s.w.sandbox.add_fault(outage).await;
+    let again = s.candidate(9990, 31, &job);
+    assert_eq!(s.trigger(&again).await.status(), 502);
+    s.sweep_when_due().await;
+    let st = s.w.sandbox.state().await;
+    assert_eq!(st.sparkhire.interviews.len(), 2, "a new interview, not the first one adopted");
+    drop(st);
+    assert_eq!(s.card(&again).await["status"], "sent");
+}
+
+#[tokio::test]
+async fn a_retry_after_a_lost_answer_finds_its_interview_behind_a_hundred_busier_ones() {
+    let _turn = SWEEPING.lock().await;
+    let mut s = SparkHire::new().await;
+    s.retry_soon();
+    s.w.sandbox.add_sparkhire_user("sh-key-31", "Rita", "rita@acme.se", &["Designer"]).await;
+    s.connect("31", "sh-key-31").await;
+    let job = s.w.sandbox.state().await.sparkhire.jobs[0].uuid.clone();
+    let lost = Fault {
+        service: "sparkhire".into(),
+        method: Some("POST".into()),
+        path_contains: "/sparkhire/interviews".into(),
+        status: Some(502),
+        delay_ms: 0,
+        times: 1,
+        try_again_seconds: None,
+    };
+    s.w.sandbox.add_fault_after_performing(lost).await;
+    let mv = s.candidate(9995, 31, &job);
+    assert_eq!(s.trigger(&mv).await.status(), 502);
+    {
+        // A busy account: 150 other interviews of Rita's change before the retry.
+        let mut st = s.w.sandbox.state().await;
+        let made = st.sparkhire.interviews[0].clone();
+        for n in 0..150 {
+            let mut other = made.clone();
+            other.uuid = format!("shi-busy-{n:03}");
+            other.assigned_to[0].email = format!("other{n}@example.com");
+            st.sparkhire.interviews.push(other);
+        }
+    }
+    s.sweep_when_due().await;
+    let st = s.w.sandbox.state().await;
+    let theirs = st.sparkhire.interviews.iter().filter(|i| i.assigned_to[0].email == mv.email).count();
+    assert_eq!(theirs, 1, "no second interview");
+    drop(st);
+    assert_eq!(s.card(&mv).await["status"], "sent");
 }
