@@ -72,7 +72,11 @@ impl Targets {
         let na = get("TEAMTAILOR_NA_API_URL").unwrap_or_else(|| DEFAULT_TEAMTAILOR_NA.into());
         match url::Url::parse(&na) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-            _ => return Err(format!("environment variable TEAMTAILOR_NA_API_URL is not an http(s) URL: {na:?}")),
+            _ => {
+                return Err(format!(
+                    "environment variable TEAMTAILOR_NA_API_URL is not an http(s) URL: {na:?}"
+                ))
+            }
         }
         let trim = |s: &str| s.trim_end_matches('/').to_owned();
         Ok(Targets {
@@ -146,7 +150,8 @@ impl SecretSource {
 
     /// A secrets file, as `make dev` reads it.
     pub fn file(path: &str, prefix: &str) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read secrets file {path}: {e}"))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read secrets file {path}: {e}"))?;
         let value: Value =
             serde_json::from_str(&text).map_err(|e| format!("the secrets file is not JSON: {e}"))?;
         Self::from_json(&value, prefix)
@@ -401,7 +406,9 @@ async fn partner_activations(http: &HttpClient, base: &str, listing: &Listing) -
         let echoed = resp.headers().get("x-api-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = match resp.text().await {
             Ok(b) => b,
-            Err(e) => return Verdict::Unchecked(format!("the answer could not be read: {}", e.without_url())),
+            Err(e) => {
+                return Verdict::Unchecked(format!("the answer could not be read: {}", e.without_url()))
+            }
         };
         if !status.is_success() {
             return Verdict::Differs(answered(status, &body, &masked));
@@ -414,7 +421,11 @@ async fn partner_activations(http: &HttpClient, base: &str, listing: &Listing) -
                     excerpt(other, &masked)
                 ))
             }
-            None => return Verdict::Differs(format!("the answer does not echo X-Api-Version {PARTNER_API_VERSION}")),
+            None => {
+                return Verdict::Differs(format!(
+                    "the answer does not echo X-Api-Version {PARTNER_API_VERSION}"
+                ))
+            }
         }
         let doc: Value = match serde_json::from_str(&body) {
             Ok(v) => v,
@@ -445,7 +456,8 @@ async fn partner_activations(http: &HttpClient, base: &str, listing: &Listing) -
             Some(_) => return Verdict::Differs(format!("links.next goes on past {MAX_PAGES} pages")),
             None => {
                 return Verdict::Differs(
-                    "links.next is not an absolute URL on the API's own origin (the functions stop there)".into(),
+                    "links.next is not an absolute URL on the API's own origin (the functions stop there)"
+                        .into(),
                 )
             }
         }
@@ -505,7 +517,8 @@ async fn company_key(http: &HttpClient, targets: &Targets, given: &Given) -> Vec
         Verdict::Holds("valid; EU and NA are one base here, so the stack cannot be told".into())
     } else if !valid.is_empty() {
         let refused: Vec<&str> = on.iter().filter(|o| o.2 == KeyOn::Refused).map(|o| o.0).collect();
-        let elsewhere = if refused.is_empty() { String::new() } else { format!(", refused on {}", refused.join(", ")) };
+        let elsewhere =
+            if refused.is_empty() { String::new() } else { format!(", refused on {}", refused.join(", ")) };
         Verdict::Holds(format!("valid on {}{elsewhere}", valid.join(", ")))
     } else if on.iter().all(|o| o.2 == KeyOn::Refused) {
         Verdict::Differs("the key is refused (401) on both stacks".into())
@@ -515,7 +528,11 @@ async fn company_key(http: &HttpClient, targets: &Targets, given: &Given) -> Vec
     lines.push(line("teamtailor", "company key's stack", scope));
     for (stack, base, key_on) in &on {
         if *key_on == KeyOn::Valid && !(same_base && *stack == "teamtailor-na") {
-            lines.push(line(stack, "GET /v1/users (Admin scope)", admin_scope(http, base, version, key).await));
+            lines.push(line(
+                stack,
+                "GET /v1/users (Admin scope)",
+                admin_scope(http, base, version, key).await,
+            ));
         }
     }
     lines.push(line(
@@ -526,7 +543,12 @@ async fn company_key(http: &HttpClient, targets: &Targets, given: &Given) -> Vec
     lines
 }
 
-fn public_api_get(http: &HttpClient, url: &str, version: &str, key: &SecretString) -> reqwest::RequestBuilder {
+fn public_api_get(
+    http: &HttpClient,
+    url: &str,
+    version: &str,
+    key: &SecretString,
+) -> reqwest::RequestBuilder {
     http.request(reqwest::Method::GET, url)
         .header("Authorization", format!("Token token={}", key.expose()))
         .header("X-Api-Version", version)
@@ -544,7 +566,12 @@ async fn company(http: &HttpClient, base: &str, version: &str, key: &SecretStrin
     let echoed = resp.headers().get("x-api-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = resp.text().await.unwrap_or_default();
     match status.as_u16() {
-        401 => return (Verdict::Holds("refused (401): the key is not valid on this stack".into()), KeyOn::Refused),
+        401 => {
+            return (
+                Verdict::Holds("refused (401): the key is not valid on this stack".into()),
+                KeyOn::Refused,
+            )
+        }
         406 => {
             let why = format!("406: X-Api-Version {version} is not accepted ({})", excerpt(&body, &masked));
             return (Verdict::Differs(why), KeyOn::Unknown);
@@ -558,7 +585,10 @@ async fn company(http: &HttpClient, base: &str, version: &str, key: &SecretStrin
     }
     if echoed.as_deref() != Some(version) {
         let got = echoed.map_or("none".to_owned(), |v| format!("{:?}", excerpt(&v, &masked)));
-        return (Verdict::Differs(format!("X-Api-Version {version} is not echoed (got {got})")), KeyOn::Valid);
+        return (
+            Verdict::Differs(format!("X-Api-Version {version} is not echoed (got {got})")),
+            KeyOn::Valid,
+        );
     }
     let doc: Value = serde_json::from_str(&body).unwrap_or_default();
     let data = &doc["data"];
@@ -566,7 +596,10 @@ async fn company(http: &HttpClient, base: &str, version: &str, key: &SecretStrin
         return (Verdict::Differs("the answer is not a companies resource with an id".into()), KeyOn::Valid);
     }
     let name = data["attributes"]["name"].as_str().unwrap_or("?");
-    (Verdict::Holds(format!("company {:?}, X-Api-Version {version} echoed", excerpt(name, &masked))), KeyOn::Valid)
+    (
+        Verdict::Holds(format!("company {:?}, X-Api-Version {version} echoed", excerpt(name, &masked))),
+        KeyOn::Valid,
+    )
 }
 
 async fn admin_scope(http: &HttpClient, base: &str, version: &str, key: &SecretString) -> Verdict {
@@ -627,7 +660,9 @@ async fn key_from(
         None if source.can_list() => {
             Err(format!("no {what} in the secrets under {start} and none given ({how_to_give})"))
         }
-        None => Err(format!("no {what} given ({how_to_give}); tenant secrets in Secrets Manager are not listed")),
+        None => {
+            Err(format!("no {what} given ({how_to_give}); tenant secrets in Secrets Manager are not listed"))
+        }
     }
 }
 
@@ -635,13 +670,23 @@ async fn sparkhire(http: &HttpClient, targets: &Targets, source: &SecretSource, 
     let contract = "GET /jobs";
     let recruiter = |name: &str| name.contains("/users/");
     let how = "--sparkhire-key or PROBE_SPARKHIRE_API_KEY";
-    let found = key_from(given.sparkhire_key.as_ref(), source, ("recruiter key", "tenant/sparkhire/"), recruiter, how);
+    let found = key_from(
+        given.sparkhire_key.as_ref(),
+        source,
+        ("recruiter key", "tenant/sparkhire/"),
+        recruiter,
+        how,
+    );
     let verdict = match found.await {
         Err(why) => Verdict::Unchecked(why),
         Ok((key, whose)) => {
             let api = sparkhire::SparkHireApi::new(http.clone(), &targets.sparkhire);
             match api.jobs(&key).await {
-                Ok(jobs) => Verdict::Holds(format!("{} job{} in ranged pages, with {whose}", jobs.len(), plural(jobs.len()))),
+                Ok(jobs) => Verdict::Holds(format!(
+                    "{} job{} in ranged pages, with {whose}",
+                    jobs.len(),
+                    plural(jobs.len())
+                )),
                 Err(e) => failed(&e, &[&key]),
             }
         }
@@ -652,7 +697,8 @@ async fn sparkhire(http: &HttpClient, targets: &Targets, source: &SecretSource, 
 async fn twosecure(http: &HttpClient, targets: &Targets, source: &SecretSource, given: &Given) -> Vec<Line> {
     let how = "--twosecure-key or PROBE_TWOSECURE_API_KEY";
     let any = |_: &str| true;
-    let key = key_from(given.twosecure_key.as_ref(), source, ("tenant key", "tenant/2secure/"), any, how).await;
+    let key =
+        key_from(given.twosecure_key.as_ref(), source, ("tenant key", "tenant/2secure/"), any, how).await;
     let (key, whose) = match key {
         Ok(k) => k,
         Err(why) => {
@@ -816,7 +862,9 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
         Some(base) => {
             let ok = url::Url::parse(base).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
             if !ok {
-                return Err(format!("--sandbox needs the local runner's URL, e.g. http://127.0.0.1:3000 (got {base:?})"));
+                return Err(format!(
+                    "--sandbox needs the local runner's URL, e.g. http://127.0.0.1:3000 (got {base:?})"
+                ));
             }
             Targets::sandbox(base)
         }
@@ -826,7 +874,11 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
     let learnster_client = match (env("PROBE_LEARNSTER_CLIENT_ID"), env("PROBE_LEARNSTER_CLIENT_SECRET")) {
         (Some(id), Some(secret)) => Some((id, SecretString::new(secret))),
         (None, None) => None,
-        _ => return Err("give both PROBE_LEARNSTER_CLIENT_ID and PROBE_LEARNSTER_CLIENT_SECRET, or neither".into()),
+        _ => {
+            return Err(
+                "give both PROBE_LEARNSTER_CLIENT_ID and PROBE_LEARNSTER_CLIENT_SECRET, or neither".into()
+            )
+        }
     };
     let given = Given {
         teamtailor_key: secret("--teamtailor-key", "PROBE_TEAMTAILOR_API_KEY"),
@@ -853,10 +905,16 @@ mod tests {
         let p = parsed(&[], &[]).unwrap().unwrap();
         assert_eq!(p.targets.teamtailor_eu, "https://api.teamtailor.com");
         assert_eq!(p.targets.teamtailor_na, "https://api.na.teamtailor.com");
-        let env = [("TEAMTAILOR_API_URL", "https://eu.example/"), ("TEAMTAILOR_NA_API_URL", "https://na.example/")];
+        let env =
+            [("TEAMTAILOR_API_URL", "https://eu.example/"), ("TEAMTAILOR_NA_API_URL", "https://na.example/")];
         let p = parsed(&[], &env).unwrap().unwrap();
-        assert_eq!((p.targets.teamtailor_eu.as_str(), p.targets.teamtailor_na.as_str()), ("https://eu.example", "https://na.example"));
-        assert!(parsed(&[], &[("TEAMTAILOR_NA_API_URL", "ftp://x")]).unwrap_err().contains("TEAMTAILOR_NA_API_URL"));
+        assert_eq!(
+            (p.targets.teamtailor_eu.as_str(), p.targets.teamtailor_na.as_str()),
+            ("https://eu.example", "https://na.example")
+        );
+        assert!(parsed(&[], &[("TEAMTAILOR_NA_API_URL", "ftp://x")])
+            .unwrap_err()
+            .contains("TEAMTAILOR_NA_API_URL"));
     }
 
     #[test]
@@ -890,13 +948,16 @@ mod tests {
         };
         assert_eq!(failed(&status(404), &[]), Verdict::Differs("404 Not Found".into()));
         assert!(matches!(failed(&status(503), &[]), Verdict::Unchecked(_)));
-        let malformed = OutboundError::Malformed { service: "Spark Hire", reason: "expected a sequence".into() };
+        let malformed =
+            OutboundError::Malformed { service: "Spark Hire", reason: "expected a sequence".into() };
         assert!(matches!(failed(&malformed, &[]), Verdict::Differs(d) if d.contains("expected a sequence")));
     }
 
     #[test]
     fn the_exit_code_is_one_only_when_something_differs() {
-        let report = |v: Verdict| Report { lines: vec![line("s", "c", Verdict::Holds(String::new())), line("s", "d", v)] };
+        let report = |v: Verdict| Report {
+            lines: vec![line("s", "c", Verdict::Holds(String::new())), line("s", "d", v)],
+        };
         assert_eq!(report(Verdict::Unchecked("no key".into())).exit_code(), 0);
         assert_eq!(report(Verdict::Differs("404".into())).exit_code(), 1);
         let text = report(Verdict::Differs("404 Not Found".into())).to_string();

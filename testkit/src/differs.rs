@@ -54,7 +54,8 @@ async fn differ(State(differences): State<Arc<[Difference]>>, req: Request, next
             Difference::StackOneAccountsNotFound
                 if method == Method::GET && path == "/_sandbox/stackone/accounts" =>
             {
-                let body = json!({"statusCode": 404, "message": "Cannot GET /accounts", "error": "Not Found"});
+                let body =
+                    json!({"statusCode": 404, "message": "Cannot GET /accounts", "error": "Not Found"});
                 (StatusCode::NOT_FOUND, Json(body)).into_response()
             }
             Difference::SparkHireListsWrapped
@@ -111,9 +112,14 @@ mod tests {
         let sb = Sandbox::refusing_unregistered();
         sb.add_listing("partner-key").await;
         let path = "/_sandbox/teamtailor/partner/v1/partner-activations?page%5Bsize%5D=30";
-        let headers = [("authorization", "Token partner-key".to_owned()), ("x-api-version", "20180828".into())];
+        let headers =
+            [("authorization", "Token partner-key".to_owned()), ("x-api-version", "20180828".into())];
         let (status, version, _) = get(crate::router(&sb), path, &headers).await;
-        assert_eq!((status, version.as_deref()), (StatusCode::OK, Some("20180828")), "the strict fake echoes it");
+        assert_eq!(
+            (status, version.as_deref()),
+            (StatusCode::OK, Some("20180828")),
+            "the strict fake echoes it"
+        );
         let differing = router(&sb, &[Difference::PartnerApiVersionNotEchoed]);
         let (status, version, body) = get(differing, path, &headers).await;
         assert_eq!((status, version), (StatusCode::OK, None));
@@ -125,7 +131,8 @@ mod tests {
         let sb = Sandbox::refusing_unregistered();
         sb.add_stackone_key("so-key").await;
         let app = router(&sb, &[Difference::StackOneAccountsNotFound]);
-        let (status, _, body) = get(app, "/_sandbox/stackone/accounts", &[("authorization", basic("so-key"))]).await;
+        let (status, _, body) =
+            get(app, "/_sandbox/stackone/accounts", &[("authorization", basic("so-key"))]).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["statusCode"], 404);
         assert_eq!(sb.count("stackone", "GET", "/stackone/accounts").await, 1);
@@ -136,10 +143,12 @@ mod tests {
         let sb = Sandbox::refusing_unregistered();
         sb.add_sparkhire_user("sh-key", "Rita", "rita@acme.se", &["Designer"]).await;
         let app = || router(&sb, &[Difference::SparkHireListsWrapped]);
-        let (status, _, body) = get(app(), "/_sandbox/sparkhire/jobs", &[("authorization", basic("sh-key"))]).await;
+        let (status, _, body) =
+            get(app(), "/_sandbox/sparkhire/jobs", &[("authorization", basic("sh-key"))]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["data"][0]["title"], "Designer");
-        let (status, _, body) = get(app(), "/_sandbox/sparkhire/jobs", &[("authorization", basic("other"))]).await;
+        let (status, _, body) =
+            get(app(), "/_sandbox/sparkhire/jobs", &[("authorization", basic("other"))]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(body.get("data").is_none(), "{body}");
     }
