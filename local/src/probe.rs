@@ -189,8 +189,10 @@ impl SecretSource {
                 .map(Some)
                 .map_err(|_| format!("secret {} is not the expected JSON", self.secrets.full_name(name))),
             Err(e) => {
-                *broken = Some(e.to_string());
-                Err(e.to_string())
+                // The SDK's errors are long and name the secret asked for: the first part says why.
+                let why = format!("the secrets could not be read: {}", shorten(&e.0, 160));
+                *broken = Some(why.clone());
+                Err(why)
             }
         }
     }
@@ -298,14 +300,20 @@ fn excerpt(body: &str, masked: &[&SecretString]) -> String {
             .find_map(|m| m.as_str().map(str::to_owned))
     });
     let text = message.unwrap_or_else(|| body.to_owned());
-    let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut text = text;
     for secret in masked {
         let s = secret.expose();
         if s.len() >= 4 {
             text = text.replace(s.as_str(), "***");
         }
     }
-    match text.char_indices().nth(100) {
+    shorten(&text, 100)
+}
+
+/// `text` on one line, cut at `max` characters.
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text,
     }
