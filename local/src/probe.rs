@@ -11,6 +11,14 @@
 //! unchecked. Secrets are read from Secrets Manager (`GetSecretValue`) or the file, never written.
 //! No credential appears in what it prints: an answer's text is quoted only in part, with the
 //! credentials used for it masked.
+//!
+//! Teamtailor's side is checked against what its docs promise: "Successful API requests will have
+//! the used API version in the response header `X-Api-Version`" (partner API:
+//! github.com/Teamtailor/tt-partner-docs, `source/includes/partners/_versioning.md.erb`, and the
+//! activations list, `source/includes/partners/partner_activations/_index.md.erb`, at commit
+//! f7574955d9a9f62d5be2621cfdec8f78cfea43b0; public API: github.com/Teamtailor/docs,
+//! `source/includes/_versioning.md.erb`, and `page[size]` "Default: 10, max: 30" in
+//! `source/includes/_pagination.md.erb`, at commit 435312b9e3ff190eea80ad6a6ac7e677a45a9752).
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -412,11 +420,9 @@ async fn partner_activations(http: &HttpClient, base: &str, listing: &Listing) -
         };
         let status = resp.status();
         let echoed = resp.headers().get("x-api-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let body = match resp.text().await {
+        let body = match read_bounded(resp).await {
             Ok(b) => b,
-            Err(e) => {
-                return Verdict::Unchecked(format!("the answer could not be read: {}", e.without_url()))
-            }
+            Err(why) => return Verdict::Unchecked(why),
         };
         if !status.is_success() {
             return Verdict::Differs(answered(status, &body, &masked));
@@ -482,6 +488,24 @@ async fn partner_activations(http: &HttpClient, base: &str, listing: &Listing) -
         plural(pages),
         if rows > 0 { ", every provider key decrypts" } else { "" }
     ))
+}
+
+/// The most of one answer the probe reads (a page of 30 activations is a few kilobytes).
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// An answer's text, read with a running limit.
+async fn read_bounded(mut resp: reqwest::Response) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) if bytes.len() + chunk.len() > MAX_ANSWER_BYTES => {
+                return Err(format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"))
+            }
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => return Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) => return Err(format!("the answer could not be read: {}", e.without_url())),
+        }
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -572,7 +596,10 @@ async fn company(http: &HttpClient, base: &str, version: &str, key: &SecretStrin
     };
     let status = resp.status();
     let echoed = resp.headers().get("x-api-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = resp.text().await.unwrap_or_default();
+    let body = match read_bounded(resp).await {
+        Ok(b) => b,
+        Err(why) => return (Verdict::Unchecked(why), KeyOn::Unknown),
+    };
     match status.as_u16() {
         401 => {
             return (
@@ -874,7 +901,8 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
                     "--sandbox needs the local runner's URL, e.g. http://127.0.0.1:3000 (got {base:?})"
                 ));
             }
-            Targets::sandbox(base)
+            let version = Targets::from_lookup(&env)?.teamtailor_api_version;
+            Targets { teamtailor_api_version: version, ..Targets::sandbox(base) }
         }
         None => Targets::from_lookup(&env)?,
     };
@@ -959,6 +987,13 @@ mod tests {
         let malformed =
             OutboundError::Malformed { service: "Spark Hire", reason: "expected a sequence".into() };
         assert!(matches!(failed(&malformed, &[]), Verdict::Differs(d) if d.contains("expected a sequence")));
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_read_up_to_a_megabyte() {
+        let answer = |n: usize| reqwest::Response::from(http::Response::new("x".repeat(n)));
+        assert_eq!(read_bounded(answer(10)).await.unwrap(), "x".repeat(10));
+        assert!(read_bounded(answer(MAX_ANSWER_BYTES + 1)).await.unwrap_err().contains("larger than"));
     }
 
     #[test]
