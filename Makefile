@@ -1,5 +1,5 @@
 # hirebridge — see README.md
-.PHONY: dev demo test lint fmt build deploy bench
+.PHONY: dev demo probe test lint fmt build deploy bench
 
 SECRETS ?= local/dev-secrets.json
 ADDR ?= 127.0.0.1:3000
@@ -11,6 +11,12 @@ dev:
 ## The recruitment story end to end against the local runner, printing each step
 demo:
 	cargo run -q -p hirebridge-local -- demo --secrets $(SECRETS)
+
+## Go-live check, read-only: each outside contract with the real credentials, one line each
+## (deployed secrets from Secrets Manager; SECRETS=FILE for a file; SANDBOX=URL for `make dev`'s
+## sandbox; PROBE_ARGS for more flags, see `hirebridge-local probe --help`). Exit 1 if one differs.
+probe:
+	cargo run -q -p hirebridge-local -- probe $(if $(filter command line environment,$(origin SECRETS)),--secrets $(SECRETS)) $(if $(SANDBOX),--sandbox $(SANDBOX)) $(PROBE_ARGS)
 
 ## Unit and integration tests against a local DynamoDB/Secrets Manager API (moto)
 test:

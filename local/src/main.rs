@@ -1,14 +1,18 @@
 //! `hirebridge-local [--addr 127.0.0.1:3000] [--secrets FILE]` serves every function locally;
-//! `hirebridge-local demo [--secrets FILE]` plays the recruitment story against it.
+//! `hirebridge-local demo [--secrets FILE]` plays the recruitment story against it;
+//! `hirebridge-local probe [--secrets FILE] …` checks the outside services' contracts, read-only.
 use std::net::SocketAddr;
 
 use hirebridge::outbound::RetryPolicy;
 use hirebridge_local::{demo, server};
 
-const USAGE: &str = "usage: hirebridge-local [demo] [--addr HOST:PORT] [--secrets FILE]";
+const USAGE: &str = "usage: hirebridge-local [demo] [--addr HOST:PORT] [--secrets FILE]\n       hirebridge-local probe --help";
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("probe") {
+        std::process::exit(hirebridge_local::probe::cli(std::env::args().skip(2).collect()).await);
+    }
     let mut args = std::env::args().skip(1);
     let mut addr: Option<SocketAddr> = None;
     let mut secrets: Option<String> = None;

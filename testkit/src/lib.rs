@@ -17,6 +17,7 @@
 
 pub mod alva;
 pub mod common;
+pub mod differs;
 pub mod driver;
 mod jsonapi;
 pub mod learnster;

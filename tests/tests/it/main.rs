@@ -5,6 +5,7 @@ mod alva;
 mod browser;
 mod fuzz;
 mod learnster;
+mod probe;
 mod sparkhire;
 mod stackone;
 mod stacks;
