@@ -296,8 +296,7 @@ async fn the_company_keys_stack_is_the_one_that_takes_it() {
         verdict_of(&report, "teamtailor", "company key's stack"),
         &Verdict::Holds("valid on teamtailor-eu, refused on teamtailor-na".into())
     );
-    assert!(matches!(verdict_of(&report, "teamtailor-eu", "GET /v1/users"), Verdict::Holds(_)));
-    assert!(!report.lines.iter().any(|l| l.service == "teamtailor-na" && l.contract.contains("/v1/users")));
+    assert!(matches!(verdict_of(&report, "teamtailor-eu", "GET /v1/company"), Verdict::Holds(_)));
     // The NA fake knows none of the listings: each is refused there.
     assert!(
         matches!(verdict_of(&report, "teamtailor-na", "[alva]"), Verdict::Differs(d) if d.starts_with("401"))
@@ -316,10 +315,10 @@ async fn a_key_without_admin_scope_differs_and_the_write_check_is_never_sent() {
 
     let report = probe::run(&Targets::sandbox(&base), &source(&secrets_file()), &given).await;
 
-    let Verdict::Differs(why) = verdict_of(&report, "teamtailor-eu", "GET /v1/users") else {
+    let Verdict::Differs(why) = verdict_of(&report, "teamtailor-eu", "GET /v1/company") else {
         panic!("{report}")
     };
-    assert!(why.starts_with("403 Forbidden: the key has no Admin scope"), "{why}");
+    assert!(why.starts_with("403 Forbidden: valid on this stack, without Admin scope"), "{why}");
     assert!(matches!(verdict_of(&report, "teamtailor", "PATCH /v1/company"), Verdict::Unchecked(_)));
     assert_eq!(sandbox.count("teamtailor", "PATCH", "").await, 0);
 }
