@@ -143,9 +143,21 @@ fn company_id_ok(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The company field: an ID, or the whole Teamtailor address it was copied from
+/// (`https://app.na.teamtailor.com/companies/<ID>/…`), which also names the company's stack.
+fn company_of(entered: &str) -> (String, Option<Stack>) {
+    let Ok(url) = url::Url::parse(entered) else { return (entered.to_owned(), None) };
+    let stack = url.host_str().and_then(Stack::from_host_header);
+    let mut segments = url.path_segments().into_iter().flatten();
+    let id = segments.by_ref().find(|s| *s == "companies").and_then(|_| segments.next());
+    (id.unwrap_or_default().to_owned(), stack)
+}
+
 /// One finding per field entered, in the page's order; none for a field left empty.
 async fn check(deps: &Deps, form: &Submitted) -> Vec<(&'static str, Finding)> {
     let mut findings = Vec::new();
+    let company = form.get("company_id").map(company_of);
+    let stack = company.as_ref().and_then(|(_, stack)| *stack);
     let key = match form.get("api_key") {
         None => None,
         Some(k) if k.len() > 200 || k.contains(char::is_whitespace) => {
@@ -159,7 +171,7 @@ async fn check(deps: &Deps, form: &Submitted) -> Vec<(&'static str, Finding)> {
             None
         }
         Some(k) => {
-            let checked = check_key(deps, &SecretString::new(k.to_owned())).await;
+            let checked = check_key(deps, &SecretString::new(k.to_owned()), stack).await;
             let finding = match &checked {
                 KeyCheck::Valid { stack, scope: Scope::Admin { .. }, .. } => Finding {
                     ok: Some(true),
@@ -185,7 +197,8 @@ async fn check(deps: &Deps, form: &Submitted) -> Vec<(&'static str, Finding)> {
             Some(checked)
         }
     };
-    if let Some(company) = form.get("company_id") {
+    if let Some((company, _)) = &company {
+        let company = company.as_str();
         let finding = match (&key, company_id_ok(company)) {
             (_, false) => Finding { ok: Some(false), message: "Enter the company ID from your Teamtailor address (letters and digits).".into() },
             (Some(KeyCheck::Valid { scope: Scope::Admin { .. }, company_ids, .. }), true) => {
@@ -225,9 +238,14 @@ async fn check(deps: &Deps, form: &Submitted) -> Vec<(&'static str, Finding)> {
 /// and an NA stack: https://support.teamtailor.com/en/articles/5963369-use-our-teamtailor-api).
 /// Reading the company proves Admin scope with Read ([`hirebridge::teamtailor::key_check`]).
 /// Teamtailor's and the network's own words never reach the page.
-async fn check_key(deps: &Deps, token: &SecretString) -> KeyCheck {
+/// When the company's address named its stack, the key goes there only.
+async fn check_key(deps: &Deps, token: &SecretString, stack: Option<Stack>) -> KeyCheck {
     let platform = &deps.platform;
-    let probe = Probe { http: &platform.http, config: &platform.config, stacks: &Stack::ALL, write: false };
+    let stacks: Vec<Stack> = match stack {
+        Some(stack) => vec![stack],
+        None => Stack::ALL.to_vec(),
+    };
+    let probe = Probe { http: &platform.http, config: &platform.config, stacks: &stacks, write: false };
     let checked = probe.check(token).await;
     if let KeyCheck::Unchecked(why) = &checked {
         tracing::warn!(error = %why, "teamtailor key check failed");

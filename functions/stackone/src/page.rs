@@ -9,7 +9,7 @@ use hirebridge::web::{escape, page};
 /// The check's fields: (id, label, input type, help).
 pub const FIELDS: [(&str, &str, &str, &str); 3] = [
     ("api_key", "Teamtailor API key", "password", "The key from step 1. It is checked with Teamtailor and then forgotten."),
-    ("company_id", "Company ID", "text", "The ID from step 2."),
+    ("company_id", "Company ID", "text", "The ID from step 2, or your whole Teamtailor address (it also tells which Teamtailor region your account is on)."),
     ("totp_secret", "Two-factor secret", "password", "Only if two-factor authentication is on: the key (base32) or the otpauth:// link behind the QR code."),
 ];
 

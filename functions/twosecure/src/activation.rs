@@ -3,7 +3,9 @@
 use hirebridge::error::AppResult;
 use hirebridge::platform::Listing;
 use hirebridge::teamtailor::forms::{Field, Form};
+use hirebridge::teamtailor::key_check::{KeyCheck, Probe, Scope};
 use hirebridge::teamtailor::provider_key::{verify_jwt, ProviderKey};
+use hirebridge::teamtailor::Stack;
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{AppError, SecretString};
 use http::StatusCode;
@@ -70,11 +72,40 @@ pub async fn config(deps: &Deps, req: &Request) -> AppResult<Response> {
         ("resume".to_owned(), "Resume (CV)".to_owned()),
         ("uploads".to_owned(), "Other uploaded files".to_owned()),
     ];
-    Ok(Form::new()
+    let form = Form::new()
         .field(Field::select("level", "Level of the check", &levels).required())
         .field(Field::text("billing_reference", "Billing reference").required())
         .field(Field::email("orderer_email", "Orderer's e-mail").required())
-        .field(Field::multiselect("attachments", "Files to send", &files))
-        .field(Field::checkbox("auto_move", "Move to the next stage when the check is completed"))
-        .into_response())
+        .field(Field::multiselect("attachments", "Files to send", &files));
+    Ok(auto_move_field(deps, req, form).await.into_response())
 }
+
+/// Moving the candidate on is a write to Teamtailor (the job application's stage), so it needs the
+/// company's key to be an Admin key with Read and Write, while 2Secure's set-up guide has the
+/// customer select an Admin key with Read only. The form says so before anything is ordered: with
+/// a key that cannot write, the option is not offered and an infobox says what to do instead
+/// (select a Read and Write key, or move the candidate with Teamtailor's own stage automation);
+/// when the key could not be checked, the option carries the requirement in its label.
+async fn auto_move_field(deps: &Deps, req: &Request, form: Form) -> Form {
+    let Some(token) = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim())) else {
+        return form.field(Field::checkbox("auto_move", AUTO_MOVE_NEEDS_WRITE));
+    };
+    let config = &deps.platform.config;
+    let first = Stack::of_company(config, None, web::header(req, "teamtailor-host"));
+    let stacks: Vec<Stack> = Stack::starting_with(first).collect();
+    let probe = Probe { http: &deps.platform.http, config, stacks: &stacks, write: true };
+    match probe.check(&token).await {
+        KeyCheck::Valid { scope: Scope::Admin { can_write: Some(true) }, .. } => {
+            form.field(Field::checkbox("auto_move", "Move to the next stage when the check is completed"))
+        }
+        KeyCheck::Valid { scope: Scope::Admin { can_write: Some(false) } | Scope::NotAdmin, .. } => {
+            form.infobox(AUTO_MOVE_UNAVAILABLE, "info")
+        }
+        _ => form.field(Field::checkbox("auto_move", AUTO_MOVE_NEEDS_WRITE)),
+    }
+}
+
+const AUTO_MOVE_NEEDS_WRITE: &str =
+    "Move to the next stage when the check is completed (needs a Teamtailor Admin API key with Read and Write)";
+
+const AUTO_MOVE_UNAVAILABLE: &str = "<b>Moving the candidate on when the check is completed</b> is not offered: the Teamtailor API key selected for 2Secure may only read, and moving a candidate is a write. To have it, select an Admin key with <b>Read and Write</b> in 2Secure's activation, or move candidates with a Teamtailor stage automation on this stage.";

@@ -10,7 +10,7 @@ use hirebridge::platform::Platform;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::admin;
-use testkit::sandbox::{Access, Fault, Scope, StackOneAccount, SANDBOX_COMPANY_ID};
+use testkit::sandbox::{Access, Fault, Region, Scope, StackOneAccount, SANDBOX_COMPANY_ID};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ADMIN_KEY: &str = "tt-admin-read-key-123";
@@ -671,4 +671,39 @@ async fn internal_errors_never_reach_the_operator() {
         assert!(!text(&resp).contains(internal), "{internal} shown: {}", text(&resp));
     }
     assert!(w.sandbox.state().await.stackone.sessions.is_empty(), "nothing opened");
+}
+
+/// A company on Teamtailor's NA stack: its key is checked on NA and the page says so; when the
+/// company's Teamtailor address is given, the key goes to NA only, never to the EU stack.
+#[tokio::test]
+async fn an_na_companys_key_is_found_on_na_and_goes_only_there_when_its_address_names_na() {
+    let w = world().await;
+    w.sandbox.add_teamtailor_key_on(Region::Na, "tt-na-admin-read", Scope::Admin, Access::Read).await;
+    let ticket = session(&w, &new_owner()).await;
+    let run = |body: Value| {
+        let d = &w.stackone;
+        async move { json_of(&stackone::handle(d, check(&body)).await)["checks"].clone() }
+    };
+    let address = format!("https://app.na.teamtailor.com/companies/{SANDBOX_COMPANY_ID}/jobs");
+    let c = run(json!({"ticket": ticket, "api_key": "tt-na-admin-read", "company_id": address})).await;
+    assert_eq!(
+        (c["api_key"]["ok"].as_bool(), c["company_id"]["ok"].as_bool()),
+        (Some(true), Some(true)),
+        "{c}"
+    );
+    assert!(c["api_key"]["message"].as_str().unwrap().contains("NA stack"), "{c}");
+    let to_eu = |st: &testkit::sandbox::SandboxState| {
+        st.requests
+            .iter()
+            .filter(|r| {
+                r.service == "teamtailor"
+                    && r.authorization.as_deref() == Some("Token token=tt-na-admin-read")
+            })
+            .count()
+    };
+    assert_eq!(to_eu(&*w.sandbox.state().await), 0, "the NA key never reached the EU stack");
+
+    // Without the address, each stack is asked in turn, and the page names the key's stack.
+    let c = run(json!({"ticket": ticket, "api_key": "tt-na-admin-read"})).await;
+    assert!(c["api_key"]["message"].as_str().unwrap().contains("NA stack"), "{c}");
 }

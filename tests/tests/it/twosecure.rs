@@ -8,7 +8,7 @@ use hirebridge::platform::Platform;
 use hirebridge_tests::*;
 use serde_json::{json, Value};
 use testkit::driver::{admin, Move};
-use testkit::sandbox::{Access, Fault, Scope};
+use testkit::sandbox::{Access, Fault, Region, Scope};
 use twosecure::store::{self, Order, Status};
 
 const PNR: &str = "811218-9876";
@@ -405,6 +405,35 @@ async fn a_read_only_company_key_is_reported_on_the_card() {
     assert!(card["summary"].as_str().unwrap().contains("may not write"), "{card}");
     assert_eq!(card["status"], "completed");
     assert_eq!(t.w.sandbox.state().await.teamtailor.applications[0].stage_id, "s1");
+}
+
+/// 2Secure's set-up guide has the customer select an Admin key with Read only, and moving a
+/// candidate is a write: the trigger form says so before anything is ordered, and offers the
+/// option only with a key that may write (checked on the key's own stack).
+#[tokio::test]
+async fn the_move_option_is_offered_only_with_a_key_that_can_write_and_a_read_only_key_is_told_why() {
+    let t = TwoSecure::new().await;
+    t.w.sandbox.add_read_only_token("seed-read-only").await;
+    t.w.sandbox.add_teamtailor_key_on(Region::Na, "na-read-write", Scope::Admin, Access::ReadWrite).await;
+    let form_with = |token: &str| {
+        let req = t.w.teamtailor_2secure.get("/2secure/config?job_id=1&stage_id=2", &t.key);
+        twosecure::handle_order(&t.w.twosecure_order, with_header(req, "teamtailor-api-token", token))
+    };
+    let form = json_of(&form_with("seed-read-only").await);
+    let fields = form["config"]["fields"].as_array().unwrap();
+    assert!(!fields.iter().any(|f| f["id"] == "auto_move"), "{form}");
+    let info = fields.iter().find(|f| f["type"] == "infobox").expect("an infobox says why");
+    assert!(info["content"].as_str().unwrap().contains("Read and Write"), "{info}");
+    assert_eq!(t.w.sandbox.count("teamtailor", "PATCH", "/v1/company").await, 1, "a no-op write probe");
+
+    let form = json_of(&form_with("na-read-write").await);
+    let offered =
+        form["config"]["fields"].as_array().unwrap().iter().find(|f| f["id"] == "auto_move").cloned();
+    assert_eq!(offered.unwrap()["label"], "Move to the next stage when the check is completed", "{form}");
+    assert_eq!(t.w.sandbox.count("teamtailor-na", "PATCH", "/v1/company").await, 1);
+    // Nothing changed in Teamtailor: the probe names no attribute.
+    let st = t.w.sandbox.state().await;
+    assert!(st.requests.iter().all(|r| r.method != "PATCH" || r.path.ends_with("/v1/company")));
 }
 
 /// Issue 11: a `pending` callback whose card update is slow, racing a poll that finds the order
