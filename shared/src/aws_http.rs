@@ -4,9 +4,10 @@
 //!
 //! Requests to DynamoDB and Secrets Manager have their body in memory; a streaming body is refused.
 //! Answers are read whole before the SDK sees them (they are small JSON documents).
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
 use aws_smithy_runtime_api::client::http::{
     http_client_fn, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -98,13 +99,23 @@ pub fn http_client() -> SharedHttpClient {
     })
 }
 
+/// One reqwest client; a connection the SDK marks for closure (after a transient error: a
+/// throttle, a `5xx`, a time-out) is closed by starting a fresh pool, so the next attempt opens a
+/// new connection. Every response names its connection to the SDK ([`ConnectionMetadata`]), as
+/// the SDK's own client does: without it the SDK logs an `ERROR` at every retry.
 #[derive(Debug)]
 struct Connector {
-    client: reqwest::Client,
+    pool: Arc<Pool>,
 }
 
-impl Connector {
-    fn new(connect_timeout: Option<Duration>, read_timeout: Option<Duration>) -> Self {
+#[derive(Debug)]
+struct Pool {
+    timeouts: Timeouts,
+    client: Mutex<reqwest::Client>,
+}
+
+impl Pool {
+    fn build((connect_timeout, read_timeout): Timeouts) -> reqwest::Client {
         let mut builder = reqwest::Client::builder()
             // The SDK follows no redirect; a redirected request would not be signed for its target.
             .redirect(reqwest::redirect::Policy::none())
@@ -114,14 +125,38 @@ impl Connector {
         if let Some(read_timeout) = read_timeout {
             builder = builder.read_timeout(read_timeout);
         }
-        let client = crate::https::client(builder).expect("the AWS HTTP client's settings are valid");
-        Connector { client }
+        crate::https::client(builder).expect("the AWS HTTP client's settings are valid")
+    }
+
+    fn current(&self) -> reqwest::Client {
+        self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Drops the pool's idle connections (requests under way keep theirs until they end).
+    fn renew(&self) {
+        let fresh = Pool::build(self.timeouts);
+        *self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        tracing::debug!("aws http: a connection was marked for closure; new connections from now on");
+    }
+}
+
+impl Connector {
+    fn new(connect_timeout: Option<Duration>, read_timeout: Option<Duration>) -> Self {
+        let timeouts = (connect_timeout, read_timeout);
+        Connector { pool: Arc::new(Pool { timeouts, client: Mutex::new(Pool::build(timeouts)) }) }
     }
 }
 
 impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let client = self.client.clone();
+        let client = self.pool.current();
+        if let Some(capture) = request.extension::<CaptureSmithyConnection>() {
+            let pool = Arc::clone(&self.pool);
+            capture.set_connection_retriever(move || {
+                let pool = Arc::clone(&pool);
+                Some(ConnectionMetadata::builder().proxied(false).poison_fn(move || pool.renew()).build())
+            });
+        }
         HttpConnectorFuture::new(async move {
             let request = to_reqwest(request)?;
             let mut response = client.execute(request).await.map_err(connector_error)?;

@@ -35,3 +35,95 @@ async fn writes_made_together_in_dynamodb_are_all_or_nothing_and_name_the_failed
 async fn writes_made_together_in_memory_are_all_or_nothing_and_name_the_failed_condition() {
     writes_made_together_are_all_or_nothing(&MemoryStore::new()).await;
 }
+
+/// A DynamoDB endpoint on loopback that throttles the first request, fails the second with a
+/// `500` and answers the rest; it counts the connections it was opened.
+async fn flaky_dynamodb() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (connections, requests) =
+        (std::sync::Arc::new(AtomicUsize::new(0)), std::sync::Arc::new(AtomicUsize::new(0)));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let requests = requests.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let Ok(n) = socket.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + length {
+                        continue;
+                    }
+                    buf.drain(..end + 4 + length);
+                    let (status, body) = match requests.fetch_add(1, Ordering::SeqCst) {
+                        0 => (
+                            "400 Bad Request",
+                            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+                        ),
+                        1 => (
+                            "500 Internal Server Error",
+                            r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#,
+                        ),
+                        _ => ("200 OK", "{}"),
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\nx-amzn-requestid: r\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, connections)
+}
+
+/// The SDK's retries over hirebridge's HTTP client: a throttle and a `500` are retried and the
+/// call succeeds; the connection behind the `500` is closed (the next attempt opens a new one);
+/// and no `ERROR` line is logged for what recovered.
+#[tokio::test]
+async fn dynamodb_throttling_and_failing_then_recovering_logs_no_error_and_renews_the_connection() {
+    let (_capture, logs) = hirebridge_tests::capture_logs();
+    let (url, connections) = flaky_dynamodb().await;
+    let config = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .http_client(hirebridge::aws_http::http_client())
+        .endpoint_url(&url)
+        .region(aws_sdk_dynamodb::config::Region::new("eu-north-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("k", "s", None, None, "test"))
+        .retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(std::time::Duration::from_millis(5)),
+        )
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let key = aws_sdk_dynamodb::types::AttributeValue::S("a".into());
+    let got = client.get_item().table_name("t").key("pk", key.clone()).key("sk", key).send().await;
+    assert!(got.is_ok(), "recovered after a throttle and a 500: {got:?}");
+    assert!(
+        connections.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "the failed connection was not reused"
+    );
+    let text = logs.text();
+    assert!(!text.contains("\"level\":\"ERROR\""), "{text}");
+    assert!(!text.contains("unable to mark the connection"), "{text}");
+}
