@@ -154,7 +154,10 @@ impl Listed {
     fn lookup(listed: Option<&Listed>, key: &str, (asker, now): (Asker, Instant)) -> Lookup {
         let Some(l) = listed else { return Lookup::Refresh };
         let fresh = l.listed_at.is_some_and(|at| now.saturating_duration_since(at) < FRESH);
-        if let Some(found) = l.keys.get(key).filter(|_| fresh) {
+        let retrying_soon = now.saturating_duration_since(l.tried_at) < MIN_INTERVAL;
+        // A known key stays accepted while its listing is fresh, or while the last try to list
+        // them again failed (until the next try).
+        if let Some(found) = l.keys.get(key).filter(|_| fresh || (l.failed && retrying_soon)) {
             return Lookup::Known(found.clone());
         }
         match asker == Asker::Anyone && now.saturating_duration_since(l.tried_at) < MIN_INTERVAL {
@@ -297,10 +300,17 @@ impl Activations {
         });
         entry.tried_at = tried_at;
         entry.failed = found.is_err();
-        let keys = found?;
-        entry.keys = keys;
-        entry.listed_at = Some(tried_at);
-        entry.keys.get(&key).cloned().ok_or_else(refused)
+        match found {
+            Ok(keys) => {
+                entry.keys = keys;
+                entry.listed_at = Some(tried_at);
+                entry.keys.get(&key).cloned().ok_or_else(refused)
+            }
+            // Teamtailor could not be asked: a key an earlier listing showed stays accepted (a
+            // webhook's signature is verified anyway), so an outage of the listing does not
+            // refuse the companies we know.
+            Err(e) => entry.keys.get(&key).cloned().inspect(|_| tracing::warn!(error = %e.detail, "partner activations could not be listed; a key known from an earlier listing is accepted")).ok_or(e),
+        }
     }
 
     /// The answer for `key` from what is known, or `None` when the activations must be listed.
@@ -458,9 +468,32 @@ mod tests {
         );
         let failed = listed(t0, true);
         assert_eq!(
-            Listed::lookup(Some(&failed), "k", anyone(t0 + Duration::from_secs(1))),
+            Listed::lookup(Some(&failed), "other", anyone(t0 + Duration::from_secs(1))),
             Lookup::Unavailable
         );
-        assert_eq!(Listed::lookup(Some(&failed), "k", anyone(t0 + MIN_INTERVAL)), Lookup::Refresh);
+        assert_eq!(Listed::lookup(Some(&failed), "other", anyone(t0 + MIN_INTERVAL)), Lookup::Refresh);
+    }
+
+    #[test]
+    fn a_key_known_from_an_earlier_listing_stays_accepted_while_teamtailor_cannot_be_asked() {
+        let t0 = Instant::now();
+        let mut l = listed(t0, false);
+        // Sixteen minutes on: the listing is stale, and the try to list again has just failed.
+        let later = t0 + FRESH + Duration::from_secs(60);
+        (l.tried_at, l.failed) = (later, true);
+        let anyone = |at| (Asker::Anyone, at);
+        assert_eq!(
+            Listed::lookup(Some(&l), "k", anyone(later + Duration::from_secs(5))),
+            Lookup::Known(acme())
+        );
+        assert_eq!(
+            Listed::lookup(Some(&l), "k", anyone(later + MIN_INTERVAL)),
+            Lookup::Refresh,
+            "tried again"
+        );
+        assert_eq!(
+            Listed::lookup(Some(&l), "other", anyone(later + Duration::from_secs(5))),
+            Lookup::Unavailable
+        );
     }
 }
