@@ -45,7 +45,9 @@ pub struct Work {
     pub billing_reference: String,
     pub orderer_email: String,
     pub auto_move: bool,
-    /// The names of the files asked for (their links last a minute, so are not recorded).
+    /// The names of the files asked for, digit runs redacted (a file name may carry a
+    /// personnummer: "Personbevis 19811218-9876.pdf"); their links last a minute, so are not
+    /// recorded.
     pub files: Vec<String>,
     pub teamtailor_host: Option<String>,
     pub personnummer_sealed: String,
@@ -119,7 +121,7 @@ impl Trigger for Deps {
             billing_reference: input.billing_reference,
             orderer_email: input.orderer_email,
             auto_move: input.auto_move,
-            files: input.files.iter().map(|f| f.name.clone()).collect(),
+            files: input.files.iter().map(|f| crate::redacted(&f.name)).collect(),
             teamtailor_host: host,
         };
         let company_token = web::header(req, "teamtailor-api-token").map(|t| SecretString::from(t.trim()));

@@ -407,6 +407,27 @@ async fn a_read_only_company_key_is_reported_on_the_card() {
     assert_eq!(t.w.sandbox.state().await.teamtailor.applications[0].stage_id, "s1");
 }
 
+/// A file's name may quote the personnummer ("Personbevis 19811218-9876.pdf"): the file is sent
+/// under its name, but the recorded work, kept 30 days and readable through the due index, holds
+/// the name with its digits redacted.
+#[tokio::test]
+async fn a_personnummer_in_a_file_name_is_not_stored_with_the_work() {
+    let t = TwoSecure::new().await;
+    let name = "Personbevis 19811218-9876.pdf";
+    t.w.sandbox.add_file("personbevis.pdf", b"%PDF-1.4 personbevis").await;
+    let mut mv = t.candidate(7701, Some(PNR));
+    mv.uploads =
+        vec![(name.into(), format!("{}/_sandbox/teamtailor/files/personbevis.pdf", t.w.sandbox_url))];
+    mv.webhook_data["attachments"] = json!(["uploads"]);
+    let resp = t.order(&mv, "tok").await;
+    assert_eq!(resp.status(), 200, "{}", text(&resp));
+    assert_eq!(t.w.sandbox.state().await.twosecure.orders[0].attachment_names, vec![name.to_owned()]);
+    let table = t.w.table_text().await;
+    for digits in ["19811218", "1218-9876", "12189876"] {
+        assert!(!table.contains(digits), "{digits} stored: {table}");
+    }
+}
+
 /// 2Secure's set-up guide has the customer select an Admin key with Read only, and moving a
 /// candidate is a write: the trigger form says so before anything is ordered, and offers the
 /// option only with a key that may write (checked on the key's own stack).
