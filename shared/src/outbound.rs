@@ -80,7 +80,14 @@ pub enum OutboundError {
     )]
     OutOfTime { service: &'static str, attempts: u32 },
     #[error("{service} could not be reached (tried {attempts} times): {reason}")]
-    Unreachable { service: &'static str, attempts: u32, reason: String },
+    Unreachable {
+        service: &'static str,
+        attempts: u32,
+        reason: String,
+        /// Whether the request may have left: anything but a failure to connect (a connection
+        /// reset after sending, an answer cut off) may have reached the service.
+        sent: bool,
+    },
     #[error("{service} answered {status} (tried {attempts} times)")]
     Status { service: &'static str, status: StatusCode, attempts: u32, body: String },
     #[error("{service} sent an answer hirebridge could not read: {reason}")]
@@ -100,17 +107,19 @@ impl OutboundError {
     }
 
     /// Whether the request may have reached the service and had its effect (so "nothing was
-    /// sent" would be a lie): anything but a refusal before sending or a definite 4xx answer.
+    /// sent" would be a lie): anything but a failure to connect, a refusal before sending or a
+    /// definite 4xx answer. An answer we could not read (`Malformed`) came from a service that
+    /// received the request, and a connection that broke after the request left may have
+    /// delivered it.
     pub fn maybe_performed(&self) -> bool {
         match self {
             OutboundError::Status { status, .. } => {
                 status.is_server_error() || *status == StatusCode::REQUEST_TIMEOUT
             }
             OutboundError::OutOfTime { attempts, .. } => *attempts > 0,
-            OutboundError::Unreachable { .. }
-            | OutboundError::Malformed { .. }
-            | OutboundError::Unsendable { .. } => false,
-            OutboundError::TimedOut { .. } => true,
+            OutboundError::Unreachable { sent, .. } => *sent,
+            OutboundError::Malformed { .. } | OutboundError::TimedOut { .. } => true,
+            OutboundError::Unsendable { .. } => false,
         }
     }
 
@@ -235,7 +244,12 @@ impl HttpClient {
                                 attempts: attempt,
                             }
                         } else {
-                            OutboundError::Unreachable { service, attempts: attempt, reason: error_chain(&e) }
+                            OutboundError::Unreachable {
+                                service,
+                                attempts: attempt,
+                                reason: error_chain(&e),
+                                sent: !e.is_connect(),
+                            }
                         });
                     }
                     tracing::warn!(service, attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
@@ -257,6 +271,7 @@ impl HttpClient {
             service,
             attempts: 1,
             reason: e.without_url().to_string(),
+            sent: true,
         })?;
         // An empty answer (204) reads as `null`.
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
@@ -367,6 +382,44 @@ mod tests {
         assert!(matches!(e, OutboundError::Unsendable { .. }), "{e}");
         assert!(!e.maybe_performed());
         assert_eq!(crate::AppError::from(e).status, 422);
+    }
+
+    /// A server on loopback that reads each request, then either drops the connection without
+    /// a word or answers `200` with a body that is not JSON.
+    async fn server(answer: Option<&'static str>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                if let Some(body) = answer {
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                    let _ = socket.write_all(format!("{head}{body}").as_bytes()).await;
+                }
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_connection_broke_after_sending_or_whose_answer_was_unreadable_may_have_been_performed(
+    ) {
+        let policy = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
+        let client = HttpClient::new(policy);
+        let post = |url: &str| client.request(reqwest::Method::POST, url).body("{}");
+        let reset = client.send("Spark Hire", post(&server(None).await)).await.unwrap_err();
+        assert!(matches!(reset, OutboundError::Unreachable { .. }), "{reset}");
+        assert!(reset.maybe_performed(), "the request left before the connection broke");
+        let unreadable = client
+            .send_json::<serde_json::Value>("Spark Hire", post(&server(Some("<html>")).await))
+            .await
+            .unwrap_err();
+        assert!(matches!(unreadable, OutboundError::Malformed { .. }), "{unreadable}");
+        assert!(unreadable.maybe_performed(), "a 2xx answer came back");
+        let refused = client.send("Spark Hire", post("http://127.0.0.1:9/x")).await.unwrap_err();
+        assert!(!refused.maybe_performed(), "nothing left: the connection was refused");
     }
 
     #[test]
