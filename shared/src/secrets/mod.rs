@@ -35,6 +35,9 @@ pub trait SecretStore: Send + Sync {
     async fn delete(&self, name: &str) -> Result<(), SecretsError>;
 }
 
+/// The most secrets one instance keeps cached.
+pub const MAX_CACHED: usize = 1024;
+
 /// Secrets by name under the prefix, cached for `ttl`.
 pub struct Secrets {
     store: Arc<dyn SecretStore>,
@@ -73,17 +76,43 @@ impl Secrets {
         if let Some(value) = self.cached(&full).await {
             return Ok(Some(value));
         }
-        let value = self.store.get(&full).await?;
+        let value = self.store.get(&full).await;
+        drop(_one_fetch);
+        self.forget_gate(&full, gate).await;
+        let value = value?;
         let mut cache = self.cache.write().await;
         match &value {
-            Some(v) => {
-                cache.insert(full, (Instant::now(), v.clone()));
-            }
+            Some(v) => self.keep(&mut cache, full, v.clone()),
             None => {
                 cache.remove(&full);
             }
         }
         Ok(value)
+    }
+
+    /// A fetch's gate is dropped once nobody waits on it: one per name would grow without bound
+    /// with the tenants a warm instance serves.
+    async fn forget_gate(&self, full: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+        let mut fetching = self.fetching.lock().await;
+        // Ours and the map's: nobody else waits.
+        if Arc::strong_count(&gate) <= 2 {
+            fetching.remove(full);
+        }
+    }
+
+    /// Caches `value`, keeping at most [`MAX_CACHED`] secrets: expired ones go first, then the
+    /// oldest.
+    fn keep(&self, cache: &mut HashMap<String, (Instant, SecretString)>, full: String, value: SecretString) {
+        if cache.len() >= MAX_CACHED && !cache.contains_key(&full) {
+            cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if cache.len() >= MAX_CACHED {
+                let oldest = cache.iter().min_by_key(|(_, (at, _))| *at).map(|(name, _)| name.clone());
+                if let Some(oldest) = oldest {
+                    cache.remove(&oldest);
+                }
+            }
+        }
+        cache.insert(full, (Instant::now(), value));
     }
 
     async fn cached(&self, full: &str) -> Option<SecretString> {
@@ -118,7 +147,8 @@ impl Secrets {
         let full = self.full_name(name);
         let secret = SecretString::new(value.to_string());
         self.store.put(&full, &secret).await?;
-        self.cache.write().await.insert(full, (Instant::now(), secret));
+        let mut cache = self.cache.write().await;
+        self.keep(&mut cache, full, secret);
         Ok(())
     }
 
@@ -182,6 +212,22 @@ mod tests {
             assert_eq!(read.await.unwrap().unwrap().expose(), "v");
         }
         assert_eq!(raw.1.load(Ordering::SeqCst), 1, "eight cold reads, one Secrets Manager call");
+    }
+
+    #[tokio::test]
+    async fn a_warm_instance_serving_many_tenants_keeps_a_bounded_cache() {
+        let store = Arc::new(MemorySecretStore::default());
+        for i in 0..(MAX_CACHED + 500) {
+            store.put(&format!("p/tenant/{i}"), &SecretString::new(format!("{{\"n\":{i}}}"))).await.unwrap();
+        }
+        let secrets = Secrets::new(store, "p", Duration::from_secs(300));
+        for i in 0..(MAX_CACHED + 500) {
+            assert!(secrets.get(&format!("tenant/{i}")).await.unwrap().is_some());
+        }
+        assert_eq!(secrets.cache.read().await.len(), MAX_CACHED);
+        assert!(secrets.fetching.lock().await.is_empty(), "no gate is kept once its fetch is done");
+        // The newest stay cached.
+        assert!(secrets.cached(&secrets.full_name(&format!("tenant/{}", MAX_CACHED + 499))).await.is_some());
     }
 
     #[tokio::test]
