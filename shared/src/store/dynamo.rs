@@ -235,8 +235,19 @@ impl Expr {
         }
     }
 
+    /// Parentheses only around a part that joins several conditions: DynamoDB refuses redundant
+    /// ones (`((a))`), which a one-part `And`/`Or` inside another would otherwise give.
     fn join(&mut self, cs: &[Cond], op: &str) -> String {
-        let parts: Vec<String> = cs.iter().map(|c| format!("({})", self.render(c))).collect();
+        if let [only] = cs {
+            return self.render(only);
+        }
+        let parts: Vec<String> = cs
+            .iter()
+            .map(|c| match c {
+                Cond::Or(inner) | Cond::And(inner) if inner.len() > 1 => format!("({})", self.render(c)),
+                _ => self.render(c),
+            })
+            .collect();
         parts.join(op)
     }
 }
@@ -306,7 +317,16 @@ mod tests {
             Cond::NotExists,
             Cond::And(vec![Cond::Eq("status", json!("x")), Cond::Lt("lease", 5)]),
         ]));
-        assert_eq!(text, "(attribute_not_exists(pk)) OR ((#n0 = :v0) AND (#n1 < :v1))");
+        assert_eq!(text, "attribute_not_exists(pk) OR (#n0 = :v0 AND #n1 < :v1)");
         assert_eq!(e.names["#n1"], "lease");
+    }
+
+    #[test]
+    fn a_nested_one_part_condition_renders_without_redundant_parentheses() {
+        let mut e = Expr::default();
+        let nested = Cond::And(vec![Cond::Or(vec![Cond::Eq("status", json!("x"))])]);
+        assert_eq!(e.render(&nested), "#n0 = :v0");
+        let mixed = Cond::Or(vec![Cond::And(vec![Cond::Lt("v", 1)]), Cond::NotExists]);
+        assert_eq!(e.render(&mixed), "#n1 < :v1 OR attribute_not_exists(pk)");
     }
 }
