@@ -358,4 +358,78 @@ mod tests {
             "{differ:?}"
         );
     }
+
+    /// IAM's `StringLike`: `*` stands for any run of characters.
+    fn like(pattern: &str, key: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == key,
+            Some((head, rest)) => {
+                key.starts_with(head)
+                    && (0..=key.len() - head.len()).any(|i| like(rest, &key[head.len() + i..]))
+            }
+        }
+    }
+
+    /// Keys the code writes for each integration: the shared mechanisms' (work items, cards,
+    /// audit records, used tickets) and the integration's own prefix.
+    fn keys_of(integration: &str) -> Vec<String> {
+        let scope = match integration {
+            "twosecure" => "2secure",
+            other => other,
+        };
+        let mut keys = vec![
+            hirebridge::keys::event(&format!("{scope}#tenant"), "e1"),
+            hirebridge::keys::card(scope, "https://api.teamtailor.com/partner/v1/partner-results/1"),
+            hirebridge::keys::audit(scope, "2026-12-08"),
+            format!("{}#x", integration.to_uppercase()),
+        ];
+        let ticket_purpose = match integration {
+            "sparkhire" => Some(sparkhire::TICKET_PURPOSE),
+            "stackone" => Some(stackone::TICKET_PURPOSE),
+            _ => None,
+        };
+        keys.extend(ticket_purpose.map(|p| format!("TICKET#{p}#nonce")));
+        if integration == "stackone" {
+            keys.retain(|k| !k.starts_with("EVENT#") && !k.starts_with("WORK#"));
+        }
+        keys
+    }
+
+    /// The table access of each function, from template.yaml's `ItemKeys` (the `LeadingKeys`
+    /// condition of every function's table statement): each integration reaches its own keys and
+    /// none of another's, audit records and used tickets included.
+    #[test]
+    fn each_function_reaches_its_own_items_and_no_other_integrations() {
+        let doc: serde_yaml::Value = serde_yaml::from_str(include_str!("../../template.yaml")).unwrap();
+        let item_keys = doc["Mappings"]["ItemKeys"].as_mapping().expect("Mappings.ItemKeys");
+        let granted: Vec<(String, Vec<String>)> = item_keys
+            .iter()
+            .map(|(k, v)| {
+                let patterns = v["LeadingKeys"].as_sequence().expect("LeadingKeys");
+                (
+                    k.as_str().unwrap().to_owned(),
+                    patterns.iter().filter_map(|p| p.as_str()).map(str::to_owned).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(granted.len(), 5, "{granted:?}");
+        let mut table = vec!["| function's integration | key | Get/Put/Update/Delete/Query |".to_owned()];
+        for (integration, patterns) in &granted {
+            for (owner, _) in &granted {
+                for key in keys_of(owner) {
+                    let allowed = patterns.iter().any(|p| like(p, &key));
+                    table.push(format!(
+                        "| {integration} | `{key}` | {} |",
+                        if allowed { "allowed" } else { "denied" }
+                    ));
+                    assert_eq!(
+                        allowed,
+                        owner == integration,
+                        "{integration} on {key} (owned by {owner}): {patterns:?}"
+                    );
+                }
+            }
+        }
+        println!("{}", table.join("\n"));
+    }
 }

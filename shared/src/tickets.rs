@@ -69,8 +69,17 @@ pub async fn signing_key(secrets: &Secrets) -> Result<SecretString, AppError> {
     Ok(SecretString::new(hex::encode(bytes)))
 }
 
-fn mac(key: &SecretString, payload: &str) -> Hmac<Sha256> {
+/// Each kind of ticket is signed with its own key, derived from `link_signing_key` and the
+/// ticket's purpose: one kind's key (or a flaw in one page) never signs another kind's tickets.
+fn kind_key(key: &SecretString, purpose: &str) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key");
+    mac.update(b"hirebridge ticket signing key: ");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn mac(key: &SecretString, purpose: &str, payload: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&kind_key(key, purpose)).expect("HMAC takes any key");
     mac.update(payload.as_bytes());
     mac
 }
@@ -84,7 +93,7 @@ pub fn issue(key: &SecretString, purpose: &str, subject: &str, label: &str, expi
         nonce: uuid::Uuid::new_v4().simple().to_string(),
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ticket).expect("a ticket serialises"));
-    let sig = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(mac(key, purpose, &payload).finalize().into_bytes());
     format!("{payload}.{sig}")
 }
 
@@ -92,7 +101,7 @@ pub fn issue(key: &SecretString, purpose: &str, subject: &str, label: &str, expi
 pub fn verify(key: &SecretString, raw: &str, purpose: &str, now: i64) -> Result<Ticket, TicketError> {
     let (payload, sig) = raw.trim().split_once('.').ok_or(TicketError::Invalid)?;
     let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TicketError::Invalid)?;
-    mac(key, payload).verify_slice(&sig).map_err(|_| TicketError::Invalid)?;
+    mac(key, purpose, payload).verify_slice(&sig).map_err(|_| TicketError::Invalid)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Invalid)?;
     let ticket: Ticket = serde_json::from_slice(&bytes).map_err(|_| TicketError::Invalid)?;
     if ticket.purpose != purpose {
@@ -104,8 +113,10 @@ pub fn verify(key: &SecretString, raw: &str, purpose: &str, now: i64) -> Result<
     Ok(ticket)
 }
 
+/// `TICKET#{purpose}#{nonce}`: under the prefix of the integration whose kind it is, the only
+/// function `template.yaml` lets write it.
 fn used_pk(ticket: &Ticket) -> String {
-    format!("TICKET#{}", ticket.nonce)
+    format!("TICKET#{}#{}", ticket.purpose, ticket.nonce)
 }
 
 pub async fn is_used(store: &dyn ItemStore, ticket: &Ticket) -> Result<bool, AppError> {
@@ -154,6 +165,19 @@ pub async fn release(store: &dyn ItemStore, ticket: &Ticket) -> Result<(), AppEr
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
+
+    #[test]
+    fn each_kind_of_ticket_has_its_own_signing_key() {
+        let key = SecretString::new("k".repeat(64));
+        assert_ne!(kind_key(&key, "stackone-link"), kind_key(&key, "sparkhire-connect"));
+        let ticket = issue(&key, "stackone-link", "owner", "Acme", i64::MAX);
+        let (payload, sig) = ticket.split_once('.').unwrap();
+        // The same payload and signature presented as another kind: refused.
+        let as_other = mac(&key, "sparkhire-connect", payload).finalize().into_bytes();
+        assert_ne!(URL_SAFE_NO_PAD.encode(as_other), sig);
+        assert!(verify(&key, &ticket, "stackone-link", 0).is_ok());
+        assert!(verify(&key, &ticket, "sparkhire-connect", 0).is_err());
+    }
 
     #[tokio::test]
     async fn tickets_are_signed_expiring_and_single_use() {
