@@ -69,19 +69,21 @@ async fn load(deps: &Deps, id: &str) -> AppResult<(Integration, String)> {
     Ok((from_item(&item)?, hash))
 }
 
+/// The settings and their copy under the token are written together (one transaction): a
+/// failure never leaves them apart. A switched-off integration's copy says so (the token then
+/// finds an inactive integration and is refused).
 async fn save(deps: &Deps, integration: &Integration, token_hash: &str) -> AppResult<()> {
     let value = serde_json::to_value(integration).map_err(AppError::internal)?;
-    let items = &deps.platform.store;
     let (pk, sk) = store::integration(&integration.id);
     let settings = Item::new(pk, sk).with("integration", value.clone()).with("token_hash", token_hash);
-    items.put(settings, None).await?;
     let (pk, sk) = store::token(token_hash);
-    if integration.active {
-        items.put(Item::new(pk, sk).with("integration", value), None).await?;
-    } else {
-        items.delete(&pk, sk).await?;
+    let copy = Item::new(pk, sk).with("integration", value);
+    match deps.platform.store.put_all(vec![(settings, None), (copy, None)]).await? {
+        hirebridge::store::AllOutcome::Written => Ok(()),
+        hirebridge::store::AllOutcome::Rejected(_) => {
+            Err(AppError::conflict("the integration changed at the same moment; send the change again"))
+        }
     }
-    Ok(())
 }
 
 pub async fn by_id(deps: &Deps, id: &str) -> AppResult<Integration> {
@@ -241,6 +243,62 @@ pub async fn switch_off(deps: &Deps, req: &Request, id: &str) -> AppResult<Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hirebridge::store::{AllOutcome, Cond, ItemStore, MemoryStore, PutOutcome, StoreError};
+    use std::sync::Arc;
+
+    /// A store whose single writes fail (as a throttled or failed second write would).
+    struct SingleWritesFail(MemoryStore);
+
+    #[async_trait::async_trait]
+    impl ItemStore for SingleWritesFail {
+        async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+            self.0.get(pk, sk).await
+        }
+        async fn put(&self, _: Item, _: Option<Cond>) -> Result<PutOutcome, StoreError> {
+            Err(StoreError("injected: a single write failed".into()))
+        }
+        async fn put_all(&self, puts: Vec<(Item, Option<Cond>)>) -> Result<AllOutcome, StoreError> {
+            self.0.put_all(puts).await
+        }
+        async fn delete(&self, _: &str, _: &str) -> Result<(), StoreError> {
+            Err(StoreError("injected: a single write failed".into()))
+        }
+        async fn query(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+            self.0.query(pk, prefix).await
+        }
+        async fn query_due(&self, q: &str, before: i64, limit: usize) -> Result<Vec<Item>, StoreError> {
+            self.0.query_due(q, before, limit).await
+        }
+    }
+
+    #[tokio::test]
+    async fn settings_and_their_token_copy_are_written_together_never_apart() {
+        let config = hirebridge::config::Config::from_lookup(|k| {
+            (k == "PUBLIC_BASE_URL").then(|| "https://hb".into())
+        })
+        .unwrap();
+        let mut platform = hirebridge::platform::Platform::in_memory(
+            config,
+            Arc::new(hirebridge::secrets::MemorySecretStore::default()),
+        );
+        platform.store = Arc::new(SingleWritesFail(MemoryStore::new()));
+        let deps = Deps::new(platform);
+        let mut integration = Integration {
+            id: "i1".into(),
+            space: "acme".into(),
+            vendor_id: "v".into(),
+            tags: TagSwitches::default(),
+            active: true,
+            created_at: 0,
+        };
+        save(&deps, &integration, "hash").await.expect("one round trip, no single write");
+        integration.active = false;
+        save(&deps, &integration, "hash").await.expect("switched off in one round trip");
+        let (pk, sk) = store::token("hash");
+        let copy = deps.platform.store.get(&pk, sk).await.unwrap().expect("the copy");
+        assert!(!from_item(&copy).unwrap().active, "the token's copy says switched off");
+        assert!(!load(&deps, "i1").await.unwrap().0.active);
+    }
 
     #[test]
     fn spaces_must_be_dns_labels() {
