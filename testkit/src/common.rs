@@ -207,8 +207,14 @@ pub(crate) fn json_of(body: &[u8]) -> Option<Value> {
 /// The current time as RFC 3339 (UTC, seconds), as StackOne's error bodies carry it.
 pub(crate) fn timestamp() -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let with_ms = rfc3339_ms(secs * 1000);
+    format!("{}Z", &with_ms[..with_ms.len() - 5])
+}
+
+/// `ms` since 1970 as RFC 3339 with milliseconds, UTC (Howard Hinnant's civil-date algorithm).
+pub(crate) fn rfc3339_ms(ms: i64) -> String {
+    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -218,7 +224,8 @@ pub(crate) fn timestamp() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
 }
 
 /// Teamtailor's regional stacks (EU `api.teamtailor.com`, NA `api.na.teamtailor.com`): a

@@ -163,27 +163,6 @@ fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// `ms` as RFC 3339 with milliseconds, UTC.
-fn rfc3339_ms(ms: i64) -> String {
-    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
 /// StackOne's signature of `body`: base64url, unpadded, of HMAC-SHA256(secret, body).
 pub fn signature(body: &[u8], secret: &str) -> String {
     // The shared signer gives `sha256=<hex>` of the same HMAC; re-encoded here as StackOne sends it.
@@ -202,7 +181,7 @@ impl StackOneState {
         self.last_event_ms = ms;
         json!({"event": event, "account_id": account.id, "provider": account.provider,
             "origin_owner_id": account.origin_owner_id, "origin_owner_name": account.origin_owner_name,
-            "project_id": "sandbox-project", "event_date": rfc3339_ms(ms), "sent_at": rfc3339_ms(ms)})
+            "project_id": "sandbox-project", "event_date": common::rfc3339_ms(ms), "sent_at": common::rfc3339_ms(ms)})
     }
 }
 
