@@ -25,6 +25,7 @@ pub mod logging;
 pub mod outbound;
 pub mod platform;
 pub mod routes;
+pub mod sealed;
 pub mod secret;
 pub mod secrets;
 pub mod store;

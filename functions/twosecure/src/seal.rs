@@ -2,53 +2,23 @@
 //! called, so that a retry can still place the order; the personnummer may not be stored in
 //! DynamoDB, so the record holds it only encrypted (AES-256-GCM, bound to its event) with a key
 //! derived from the tenant's 2Secure API key, which lives only in Secrets Manager.
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use crate::personnummer::{Date, Personnummer};
+use hirebridge::sealed::Sealer;
 use hirebridge::SecretString;
 
+use crate::personnummer::{Date, Personnummer};
+
 const LABEL: &[u8] = b"hirebridge 2secure personnummer seal v1";
-const NONCE_LEN: usize = 12;
 
-/// AES-256-GCM (aws-lc-rs) with the key HMAC-SHA256(api key, [`LABEL`]).
-fn cipher(api_key: &SecretString) -> LessSafeKey {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(api_key.expose().as_bytes()).expect("HMAC takes any key");
-    mac.update(LABEL);
-    let key = UnboundKey::new(&AES_256_GCM, &mac.finalize().into_bytes()).expect("a 32-byte key");
-    LessSafeKey::new(key)
-}
-
-/// The sealed personnummer as hex (nonce, then ciphertext and tag).
+/// The sealed personnummer as hex (nonce, then ciphertext and tag), bound to its event, with the
+/// key HMAC-SHA256(api key, [`LABEL`]).
 pub fn seal(personnummer: &Personnummer, api_key: &SecretString, event_id: &str) -> String {
-    let mut nonce = [0u8; NONCE_LEN];
-    aws_lc_rs::rand::fill(&mut nonce).expect("the system's random source works");
-    let mut sealed = personnummer.twelve_digits().into_bytes();
-    cipher(api_key)
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(event_id.as_bytes()),
-            &mut sealed,
-        )
-        .expect("AES-GCM seals any message");
-    let mut out = nonce.to_vec();
-    out.extend(sealed);
-    hex::encode(out)
+    hex::encode(Sealer::new(api_key, LABEL).seal(personnummer.twelve_digits().as_bytes(), event_id))
 }
 
 /// The personnummer again; `None` when it was sealed with another key or for another event.
 pub fn open(sealed: &str, api_key: &SecretString, event_id: &str, today: Date) -> Option<Personnummer> {
-    let bytes = hex::decode(sealed).ok()?;
-    if bytes.len() <= NONCE_LEN {
-        return None;
-    }
-    let (nonce, body) = bytes.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let mut in_out = body.to_vec();
-    let plain = cipher(api_key).open_in_place(nonce, Aad::from(event_id.as_bytes()), &mut in_out).ok()?;
-    Personnummer::parse(std::str::from_utf8(plain).ok()?, today).ok()
+    let plain = Sealer::new(api_key, LABEL).open(&hex::decode(sealed).ok()?, event_id)?;
+    Personnummer::parse(std::str::from_utf8(&plain).ok()?, today).ok()
 }
 
 #[cfg(test)]
