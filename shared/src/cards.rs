@@ -363,3 +363,96 @@ pub async fn given_up(platform: &Platform, integration: &str, limit: usize) -> R
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::config::Config;
+    use crate::outbound::RetryPolicy;
+    use crate::secrets::MemorySecretStore;
+    use crate::store::{ItemStore, MemoryStore};
+
+    const URL: &str = "https://api.teamtailor.com/partner/v1/partner-results/r1";
+
+    fn platform() -> (Platform, Arc<MemoryStore>, Arc<FixedClock>) {
+        let config = Config::from_lookup(|k| (k == "PUBLIC_BASE_URL").then(|| "https://hb".to_owned())).unwrap();
+        let (store, clock) = (Arc::new(MemoryStore::new()), Arc::new(FixedClock::at_secs(1_700_000_000)));
+        let secrets = Arc::new(MemorySecretStore::from_json(&json!({})).unwrap());
+        let platform = Platform::new(config, store.clone(), secrets, RetryPolicy::default(), clock.clone());
+        (platform, store, clock)
+    }
+
+    fn update(result: &PartnerResult) -> CardUpdate<'_> {
+        CardUpdate { integration: "2secure", update_url: URL, result }
+    }
+
+    async fn shown(store: &MemoryStore) -> (String, i64) {
+        let card = store.get(&keys::card("2secure", URL), SK).await.unwrap().expect("a card");
+        (card.attrs["result"]["status"].as_str().unwrap().to_owned(), epoch_of(&card))
+    }
+
+    /// Records `status` one second after the last update.
+    async fn recorded(p: &Platform, clock: &FixedClock, status: ResultStatus) -> bool {
+        clock.advance_secs(1);
+        record(p, update(&PartnerResult::new(status))).await.unwrap().is_some()
+    }
+
+    #[tokio::test]
+    async fn within_an_epoch_a_failure_never_replaces_a_completion_but_a_completion_replaces_a_failure() {
+        let (p, store, clock) = platform();
+        assert!(recorded(&p, &clock, ResultStatus::Sent).await);
+        assert!(recorded(&p, &clock, ResultStatus::Completed).await);
+        assert!(!recorded(&p, &clock, ResultStatus::Failed).await, "a late failure is dropped");
+        assert_eq!(shown(&store).await, ("completed".into(), 0));
+        let (p, store, clock) = platform();
+        assert!(recorded(&p, &clock, ResultStatus::Failed).await);
+        assert!(!recorded(&p, &clock, ResultStatus::Pending).await, "never backwards");
+        assert!(recorded(&p, &clock, ResultStatus::Completed).await, "a later success is shown");
+        assert_eq!(shown(&store).await, ("completed".into(), 0));
+    }
+
+    #[tokio::test]
+    async fn an_operators_retry_starts_an_epoch_whose_updates_replace_the_given_up_card_and_late_ones_of_the_old_epoch_are_dropped(
+    ) {
+        let (p, store, clock) = platform();
+        assert!(recorded(&p, &clock, ResultStatus::Failed).await);
+        clock.advance_secs(1);
+        let late = item(&p, update(&PartnerResult::new(ResultStatus::Failed))).unwrap();
+        clock.advance_secs(5);
+        assert_eq!(new_epoch(&p, "2secure", URL).await.unwrap(), 1);
+        assert_eq!(shown(&store).await, ("failed".into(), 1), "shown until the retry's first update");
+        assert!(recorded(&p, &clock, ResultStatus::Sent).await);
+        assert_eq!(shown(&store).await, ("sent".into(), 1));
+        assert!(place(&p, late).await.unwrap().is_none(), "made before the retry: dropped");
+        assert!(recorded(&p, &clock, ResultStatus::Pending).await);
+        assert!(recorded(&p, &clock, ResultStatus::Completed).await);
+        assert_eq!(shown(&store).await, ("completed".into(), 1));
+        assert_eq!(new_epoch(&p, "2secure", "https://api.teamtailor.com/partner/v1/partner-results/none").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_card_stored_before_epochs_is_of_the_first_epoch() {
+        let (p, store, clock) = platform();
+        let legacy = |status: &str| {
+            Item::new(keys::card("2secure", URL), SK)
+                .with("integration", "2secure")
+                .with("update_url", URL)
+                .with("result", json!({"status": status}))
+                .with("rank", 3)
+                .with("version", p.clock.now_ms())
+                .with("state", "sent")
+        };
+        store.put(legacy("completed"), None).await.unwrap();
+        assert!(!recorded(&p, &clock, ResultStatus::Failed).await, "its rank 3 may be a completion");
+        assert!(!recorded(&p, &clock, ResultStatus::Pending).await);
+        assert!(recorded(&p, &clock, ResultStatus::Completed).await);
+        assert_eq!(shown(&store).await, ("completed".into(), 0));
+        store.put(legacy("failed"), None).await.unwrap();
+        assert_eq!(new_epoch(&p, "2secure", URL).await.unwrap(), 1);
+        assert!(recorded(&p, &clock, ResultStatus::Sent).await);
+        assert_eq!(shown(&store).await, ("sent".into(), 1));
+    }
+}
