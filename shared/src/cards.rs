@@ -349,7 +349,11 @@ pub struct GivenUpCard {
 /// The card updates of `integration` that Teamtailor refused for good, earliest first, at most
 /// `limit`: read from the sparse index only. A newer update of the same card takes its place
 /// (and leaves this list).
-pub async fn given_up(platform: &Platform, integration: &str, limit: usize) -> Result<Vec<GivenUpCard>, AppError> {
+pub async fn given_up(
+    platform: &Platform,
+    integration: &str,
+    limit: usize,
+) -> Result<Vec<GivenUpCard>, AppError> {
     let items = platform.store.query_due(&given_up_queue(integration), i64::MAX, limit).await?;
     Ok(items
         .iter()
@@ -378,7 +382,8 @@ mod tests {
     const URL: &str = "https://api.teamtailor.com/partner/v1/partner-results/r1";
 
     fn platform() -> (Platform, Arc<MemoryStore>, Arc<FixedClock>) {
-        let config = Config::from_lookup(|k| (k == "PUBLIC_BASE_URL").then(|| "https://hb".to_owned())).unwrap();
+        let config =
+            Config::from_lookup(|k| (k == "PUBLIC_BASE_URL").then(|| "https://hb".to_owned())).unwrap();
         let (store, clock) = (Arc::new(MemoryStore::new()), Arc::new(FixedClock::at_secs(1_700_000_000)));
         let secrets = Arc::new(MemorySecretStore::from_json(&json!({})).unwrap());
         let platform = Platform::new(config, store.clone(), secrets, RetryPolicy::default(), clock.clone());
@@ -430,7 +435,12 @@ mod tests {
         assert!(recorded(&p, &clock, ResultStatus::Pending).await);
         assert!(recorded(&p, &clock, ResultStatus::Completed).await);
         assert_eq!(shown(&store).await, ("completed".into(), 1));
-        assert_eq!(new_epoch(&p, "2secure", "https://api.teamtailor.com/partner/v1/partner-results/none").await.unwrap(), 0);
+        assert_eq!(
+            new_epoch(&p, "2secure", "https://api.teamtailor.com/partner/v1/partner-results/none")
+                .await
+                .unwrap(),
+            0
+        );
     }
 
     #[tokio::test]

@@ -255,6 +255,13 @@ pub async fn sweep(deps: &Deps) -> AppResult<GrantReport> {
             }
         }
     }
-    tracing::info!(due = report.due, granted = report.granted, failed = report.failed, dropped = report.dropped, errors = report.errors, "alva grants swept");
+    tracing::info!(
+        due = report.due,
+        granted = report.granted,
+        failed = report.failed,
+        dropped = report.dropped,
+        errors = report.errors,
+        "alva grants swept"
+    );
     Ok(report)
 }

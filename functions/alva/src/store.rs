@@ -422,14 +422,25 @@ pub async fn grant_failed(
             .with(DUE_QUEUE, hirebridge::keys::due_queue(crate::INTEGRATION))
             .with(DUE_AT, now + *delay as i64),
         None => {
-            tracing::error!(event = "work_given_up", integration = crate::INTEGRATION, company = grant.company, profile = grant.profile, attempts = lease.attempt, error = why, "hiring-team access given up");
+            tracing::error!(
+                event = "work_given_up",
+                integration = crate::INTEGRATION,
+                company = grant.company,
+                profile = grant.profile,
+                attempts = lease.attempt,
+                error = why,
+                "hiring-team access given up"
+            );
             item.with("state", "given_up")
         }
     };
     match platform.store.put(item, Some(still_ours(lease))).await? {
         PutOutcome::Written => Ok(delay.is_some()),
         PutOutcome::Rejected(_) => {
-            tracing::warn!(company = grant.company, "a grant's claim was taken over before its failure was recorded");
+            tracing::warn!(
+                company = grant.company,
+                "a grant's claim was taken over before its failure was recorded"
+            );
             Ok(false)
         }
     }

@@ -31,7 +31,8 @@ impl TwoSecure {
         let key = w.teamtailor_2secure.provider_key(&json!({ "api_key": api_key }));
         let mut config = w.twosecure_order.platform.config.clone();
         config.retry_schedule = vec![0, 0, 0];
-        let order = twosecure::Deps::new(Platform::aws(config, fast_policy()).await.expect("platform on moto"));
+        let order =
+            twosecure::Deps::new(Platform::aws(config, fast_policy()).await.expect("platform on moto"));
         TwoSecure { w, api_key, key, order }
     }
 
@@ -94,7 +95,12 @@ async fn a_given_up_2secure_order_retried_by_the_operator_shows_sent_pending_the
     t.w.sandbox.state().await.faults.clear();
     let updates_before = t.w.sandbox.state().await.partner.updates.len();
     let tenant = twosecure::tenant_id(&t.api_key.as_str().into());
-    let retry = admin("POST", &format!("/2secure/work/{tenant}:{}/retry", mv.event_id), &scoped_token("2secure"), None);
+    let retry = admin(
+        "POST",
+        &format!("/2secure/work/{tenant}:{}/retry", mv.event_id),
+        &scoped_token("2secure"),
+        None,
+    );
     let resp = twosecure::handle_order(&t.w.twosecure_order, retry).await;
     assert_eq!(json_of(&resp)["status"], "completed", "{}", text(&resp));
     assert_eq!(t.card(&mv).await["status"], "sent", "the retry's card replaces the given-up one");
@@ -133,7 +139,8 @@ async fn send(w: &World, result_id: &str, result: &PartnerResult) -> cards::Deli
 async fn a_late_failure_never_replaces_a_completed_card() {
     let w = World::new().await;
     w.sandbox.add_partner_result("r-late").await;
-    let done = PartnerResult::new(ResultStatus::Completed).summary("2Secure has finished the background check.");
+    let done =
+        PartnerResult::new(ResultStatus::Completed).summary("2Secure has finished the background check.");
     assert_eq!(send(&w, "r-late", &done).await, cards::Delivery::Delivered);
     let late = PartnerResult::new(ResultStatus::Failed).summary("2Secure cancelled the order.");
     assert_eq!(send(&w, "r-late", &late).await, cards::Delivery::Superseded);
@@ -198,7 +205,9 @@ async fn hiring_team_access_alva_did_not_confirm_is_granted_by_the_scheduled_swe
     let w = World::new().await;
     w.sandbox.add_teamtailor_key(RW_KEY, Scope::Admin, Access::ReadWrite).await;
     let partner_key = uuid::Uuid::new_v4().to_string();
-    w.sandbox.add_activation(&partner_key, &ALVA_WEBHOOK_SECRET.into(), "Uf90iujmioh12", "Sandbox: Acme AB").await;
+    w.sandbox
+        .add_activation(&partner_key, &ALVA_WEBHOOK_SECRET.into(), "Uf90iujmioh12", "Sandbox: Acme AB")
+        .await;
     let company = format!("alva-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     for (method, path, body) in [
         ("POST", "teamtailor", json!({"partner_key": partner_key})),
@@ -210,12 +219,18 @@ async fn hiring_team_access_alva_did_not_confirm_is_granted_by_the_scheduled_swe
         assert!(resp.status().is_success(), "{method} {path}: {}", text(&resp));
     }
     w.sandbox
-        .add_team("501", "Data Engineer", ("u1", "Rita Recruiter", "rita@acme.se"), &[("u2", "Hugo Manager", "hugo@acme.se")])
+        .add_team(
+            "501",
+            "Data Engineer",
+            ("u1", "Rita Recruiter", "rita@acme.se"),
+            &[("u2", "Hugo Manager", "hugo@acme.se")],
+        )
         .await;
     w.sandbox.add_alva_user("rita@acme.se", "Rita Recruiter").await;
     w.sandbox.add_alva_user("hugo@acme.se", "Hugo Manager").await;
     // Alva does not answer when Hugo is granted access.
-    let hugo = w.sandbox.state().await.alva.users.iter().find(|u| u.email == "hugo@acme.se").unwrap().id.clone();
+    let hugo =
+        w.sandbox.state().await.alva.users.iter().find(|u| u.email == "hugo@acme.se").unwrap().id.clone();
     w.sandbox
         .add_fault(Fault {
             service: "alva".into(),
