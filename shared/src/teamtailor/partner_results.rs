@@ -158,8 +158,9 @@ impl PartnerResults {
 }
 
 /// Whether Teamtailor refused an update for good: the partner result is gone (`404`, `410`) or
-/// its attributes are invalid (`422`, JSON:API's validation error). Sending the same update again
-/// cannot succeed.
+/// its attributes are invalid (`422`, a validation error whose reason is `errors[0].detail`, as
+/// Teamtailor's own client reads it: github.com/Teamtailor/teamtailor-rb, `lib/teamtailor/error.rb`
+/// at 193277194af9e70f6e2bb0d04cb92e4817bf3a6d). Sending the same update again cannot succeed.
 pub fn refused_for_good(e: &AppError) -> bool {
     matches!(e.status.as_u16(), 404 | 410 | 422)
 }
