@@ -1,17 +1,20 @@
 //! Hiring-team sync: the job's recruiter and team members (read from Teamtailor with the
 //! company's account key) get access to the test profile's results in Alva; those without an Alva
 //! account are invited first. Each person is granted once per profile, however often triggers
-//! fire (a claim per person, [`store::claim_grant`]).
+//! fire (a claim per person, [`store::claim_grant`]). Access Alva did not confirm is due work of
+//! its own: the scheduled [`sweep`] grants it again after the retry schedule's delays.
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use hirebridge::error::AppResult;
 use hirebridge::outbound::{self, OutboundError};
 use hirebridge::teamtailor::public_api::{PublicApi, Resource};
 use hirebridge::teamtailor::Stack;
 use hirebridge::SecretString;
 use http::StatusCode;
+use serde::Serialize;
 
-use crate::store::{self, Company, Grant, GrantClaim};
+use crate::store::{self, Company, Grant, GrantClaim, GrantLease};
 use crate::trigger::Work;
 use crate::{Deps, VendorSecret};
 
@@ -30,8 +33,8 @@ pub async fn sync(deps: &Deps, vendor: &VendorSecret, company: &Company, work: &
     };
     let (mut granted, mut invited, mut missed) = (0, 0, Vec::new());
     for (email, name) in &people {
-        let grant_of = Grant { company: company.id(), profile: &work.test_profile, email };
-        match grant(deps, vendor, &grant_of, name).await {
+        let grant_of = Grant { company: company.id(), profile: &work.test_profile, email, name };
+        match grant(deps, vendor, &grant_of).await {
             Ok(Granted::Now { invited: i }) => {
                 granted += 1;
                 invited += usize::from(i);
@@ -49,7 +52,7 @@ pub async fn sync(deps: &Deps, vendor: &VendorSecret, company: &Company, work: &
     );
     if !missed.is_empty() {
         text.push_str(&format!(
-            " Not granted yet, Alva did not answer: {}; the next trigger for this job tries again.",
+            " Not granted yet, Alva did not answer: {}; hirebridge tries again automatically.",
             missed.join(", ")
         ));
     }
@@ -129,25 +132,37 @@ enum Granted {
     Before,
 }
 
+/// How long a grant is ours: to the invocation's deadline, and a little more.
+fn lease() -> Duration {
+    outbound::time_left().unwrap_or(Duration::from_secs(60)) + GRANT_GRACE
+}
+
 /// One person's access, claimed first so that concurrent triggers grant once. An invitation is
-/// not sent twice: a retry finds the person Alva already knows.
-async fn grant(
+/// not sent twice: a retry finds the person Alva already knows. Access Alva did not confirm is
+/// left due for the sweep.
+async fn grant(deps: &Deps, vendor: &VendorSecret, access: &Grant<'_>) -> Result<Granted, String> {
+    let platform = &deps.platform;
+    let lease = match store::claim_grant(platform, access, lease()).await.map_err(|e| e.to_string())? {
+        GrantClaim::Ours(lease) => lease,
+        GrantClaim::Granted | GrantClaim::Granting => return Ok(Granted::Before),
+    };
+    attempt(deps, vendor, access, &lease).await.map(|invited| Granted::Now { invited })
+}
+
+/// One attempt at a claimed grant; answers whether the person was invited to Alva first. On
+/// failure the grant is recorded as due again (or given up) and the error is answered.
+async fn attempt(
     deps: &Deps,
     vendor: &VendorSecret,
     access: &Grant<'_>,
-    name: &str,
-) -> Result<Granted, String> {
+    lease: &GrantLease,
+) -> Result<bool, String> {
     let platform = &deps.platform;
-    let lease = outbound::time_left().unwrap_or(Duration::from_secs(60)) + GRANT_GRACE;
-    match store::claim_grant(platform, access, lease).await.map_err(|e| e.to_string())? {
-        GrantClaim::Ours => {}
-        GrantClaim::Granted | GrantClaim::Granting => return Ok(Granted::Before),
-    }
     let (key, company) = (&vendor.api_key, access.company);
     let granted = async {
         let (user, invited) = match deps.alva.find_user(key, company, access.email).await? {
             Some(id) => (id, false),
-            None => (deps.alva.invite_user(key, company, access.email, name).await?, true),
+            None => (deps.alva.invite_user(key, company, access.email, access.name).await?, true),
         };
         deps.alva.grant(key, company, access.profile, &user).await?;
         Ok::<_, OutboundError>((user, invited))
@@ -156,11 +171,97 @@ async fn grant(
     match granted {
         Ok((user, invited)) => {
             store::grant_done(platform.store.as_ref(), access, &user).await.map_err(|e| e.to_string())?;
-            Ok(Granted::Now { invited })
+            Ok(invited)
         }
         Err(e) => {
-            store::grant_released(platform.store.as_ref(), access).await;
+            let why = not_granted(&e);
+            // A refusal for good is given up at once; anything else is retried on the schedule.
+            let retry = e.is_transient() || e.maybe_performed();
+            if let Err(store_error) = store::grant_failed(platform, access, lease, why, retry).await {
+                // The claim stays and is due when its lease ends: the sweep tries again.
+                tracing::warn!(error = %store_error, "a failed grant was not recorded");
+            }
             Err(e.to_string())
         }
     }
+}
+
+/// Why Alva did not grant access, in fixed words (never Alva's text).
+fn not_granted(e: &OutboundError) -> &'static str {
+    match e.status() {
+        Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => "Alva refused hirebridge's API key",
+        Some(s) if s.is_client_error() && !e.is_transient() => "Alva refused the grant or the invitation",
+        _ => "Alva did not answer",
+    }
+}
+
+/// What one scheduled run did with due hiring-team access.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct GrantReport {
+    /// Due grants read from the index.
+    pub due: usize,
+    pub granted: usize,
+    /// Failed again (due later, or given up).
+    pub failed: usize,
+    /// No longer wanted: the company disconnected, or switched hiring-team sync off.
+    pub dropped: usize,
+    pub errors: usize,
+}
+
+/// How many due grants one scheduled run takes.
+const SWEEP_LIMIT: usize = 50;
+
+/// The scheduled run's part for hiring-team access: every due grant (failed, its delay over; or
+/// claimed by a run that ended) is granted again, once, while its company still wants it.
+pub async fn sweep(deps: &Deps) -> AppResult<GrantReport> {
+    let platform = &deps.platform;
+    let due = store::due_grants(platform, SWEEP_LIMIT).await?;
+    let mut report = GrantReport { due: due.len(), ..GrantReport::default() };
+    if due.is_empty() {
+        return Ok(report);
+    }
+    let vendor = crate::trigger::vendor(deps).await?;
+    for item in &due {
+        let access = item.grant();
+        let wanted = match store::company(platform.store.as_ref(), &item.company).await {
+            Ok(company) => company.is_some_and(|c| c.connection.sync_hiring_team),
+            Err(e) => {
+                tracing::warn!(error = %e.detail, "a due grant's company was not read");
+                report.errors += 1;
+                continue;
+            }
+        };
+        if !wanted {
+            match store::grant_dropped(platform, &access).await {
+                Ok(()) => report.dropped += 1,
+                Err(_) => report.errors += 1,
+            }
+            continue;
+        }
+        let lease = match store::claim_due_grant(platform, item, lease()).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "a due grant was not claimed");
+                report.errors += 1;
+                continue;
+            }
+        };
+        match attempt(deps, &vendor, &access, &lease).await {
+            Ok(_) => report.granted += 1,
+            Err(e) => {
+                tracing::warn!(error = %e, attempt = lease.attempt, "a hiring team member was not granted access in alva");
+                report.failed += 1;
+            }
+        }
+    }
+    tracing::info!(
+        due = report.due,
+        granted = report.granted,
+        failed = report.failed,
+        dropped = report.dropped,
+        errors = report.errors,
+        "alva grants swept"
+    );
+    Ok(report)
 }

@@ -121,9 +121,12 @@ pub static ROUTES: &[Route<Deps>] = &[
     },
 ];
 
-/// The scheduled run (EventBridge, every 5 minutes): the due work and undelivered cards.
+/// The scheduled run (EventBridge, every 5 minutes): the due work, undelivered cards, and the
+/// hiring team's access that Alva did not confirm.
 pub async fn sweep(deps: &Deps) -> serde_json::Value {
-    hirebridge::lambda::report(hirebridge::trigger::sweep(deps).await)
+    let mut report = hirebridge::lambda::report(hirebridge::trigger::sweep(deps).await);
+    report["grants"] = hirebridge::lambda::report(hiring_team::sweep(deps).await);
+    report
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {

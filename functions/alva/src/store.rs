@@ -6,7 +6,7 @@
 //! | [`Company`]: an Alva company's connection to Teamtailor, its settings, its accounts' version | `ALVA#{company}` | `TEAMTAILOR` |
 //! | which Alva company a partner key is connected to | `ALVA#KEY#{sha256 of the key}` | `KEY` |
 //! | [`Invited`]: a candidate hirebridge invited, by Alva's candidate id | `ALVA#{company}#CANDIDATE#{alva id}` | `CANDIDATE` |
-//! | one person's access to a test profile's results ([`claim_grant`]) | `ALVA#{company}` | `GRANT#{profile}#{e-mail}` |
+//! | one person's access to a test profile's results ([`claim_grant`]); due work (the sweep's) while it is not granted | `ALVA#{company}` | `GRANT#{profile}#{e-mail}` |
 //!
 //! Secret `tenant/alva/{company}/accounts/{version}` = [`Accounts`]: the company's Teamtailor
 //! account keys. A change writes a new version and points the company item at it, so every
@@ -18,7 +18,7 @@ use hirebridge::claim::{self, Claimed};
 use hirebridge::error::AppResult;
 use hirebridge::platform::Platform;
 use hirebridge::secrets::Secrets;
-use hirebridge::store::{Cond, Item, ItemStore, PutOutcome, StoreError, EXPIRES_AT};
+use hirebridge::store::{Cond, Item, ItemStore, PutOutcome, StoreError, DUE_AT, DUE_QUEUE, EXPIRES_AT};
 use hirebridge::AppError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -252,46 +252,204 @@ pub struct Grant<'a> {
     pub profile: &'a str,
     /// Lower-cased.
     pub email: &'a str,
+    /// The person's name, for Alva's invitation when Alva does not know them.
+    pub name: &'a str,
 }
+
+/// How long an unfinished grant is kept as due work (then it is left to the next trigger).
+const GRANT_RETENTION_SECS: i64 = 30 * 24 * 3600;
 
 impl Grant<'_> {
     fn item(&self) -> Item {
         Item::new(company_pk(self.company), grant_sk(self.profile, self.email))
     }
+
+    /// The item with what a retry needs to grant it again.
+    fn described(&self, attempts: i64) -> Item {
+        self.item()
+            .with("company", self.company)
+            .with("profile", self.profile)
+            .with("email", self.email)
+            .with("name", self.name)
+            .with("attempts", attempts)
+    }
+
+    /// Claimed until `lease_until` (ms), and due when that lease ends: a run that ends before it
+    /// finished leaves the grant to the sweep.
+    fn claimed(&self, attempts: i64, lease_until: i64, now: i64) -> Item {
+        self.described(attempts)
+            .with("state", "claimed")
+            .with("lease_until", lease_until)
+            .with(DUE_QUEUE, hirebridge::keys::due_queue(crate::INTEGRATION))
+            .with(DUE_AT, lease_until / 1000 + 1)
+            .with(EXPIRES_AT, now / 1000 + GRANT_RETENTION_SECS)
+    }
+}
+
+/// Proof that one attempt at a grant is ours.
+#[derive(Debug, PartialEq, Eq)]
+pub struct GrantLease {
+    /// This attempt's number (a trigger starts again at 1; the sweep's re-runs count up).
+    pub attempt: i64,
+    lease_until: i64,
 }
 
 /// How a claim of one person's access went.
 #[derive(Debug, PartialEq, Eq)]
 pub enum GrantClaim {
-    /// Ours to grant: [`grant_done`] or [`grant_released`] when finished.
-    Ours,
+    /// Ours to grant: [`grant_done`] or [`grant_failed`] when finished.
+    Ours(GrantLease),
     /// Granted before.
     Granted,
-    /// Another trigger is granting it right now.
+    /// Another trigger (or the sweep) is granting it right now.
     Granting,
 }
 
-/// Claims `grant` for `lease` (taken over when a holder died with it).
+/// Claims `grant` for `lease` (a trigger): when nobody claimed it yet, an earlier attempt failed
+/// or was given up, or its holder's lease ended.
 pub async fn claim_grant(
     platform: &Platform,
     grant: &Grant<'_>,
     lease: Duration,
 ) -> Result<GrantClaim, StoreError> {
-    Ok(match claim::once(platform.store.as_ref(), platform.clock.as_ref(), grant.item(), lease).await? {
-        Claimed::Won => GrantClaim::Ours,
+    let now = platform.clock.now_ms();
+    let lease_until = now + lease.as_millis() as i64;
+    let free = Cond::Or(vec![
+        Cond::NotExists,
+        Cond::And(vec![Cond::Eq("state", json!("claimed")), Cond::Lt("lease_until", now)]),
+        Cond::Eq("state", json!("failed")),
+        Cond::Eq("state", json!("given_up")),
+    ]);
+    let item = grant.claimed(1, lease_until, now);
+    Ok(match claim::put_or_current(platform.store.as_ref(), item, free).await? {
+        Claimed::Won => GrantClaim::Ours(GrantLease { attempt: 1, lease_until }),
         Claimed::Held(Some(current)) if claim::is_done(&current) => GrantClaim::Granted,
         Claimed::Held(_) => GrantClaim::Granting,
     })
+}
+
+/// A grant that is due: it failed and its delay is over, or its holder's run ended before it
+/// finished.
+#[derive(Clone, Debug)]
+pub struct DueGrant {
+    pub company: String,
+    pub profile: String,
+    pub email: String,
+    pub name: String,
+    pub attempts: i64,
+    state: String,
+    lease_until: i64,
+}
+
+impl DueGrant {
+    fn from_item(item: &Item) -> Option<Self> {
+        if !item.pk.starts_with("ALVA#") || !item.sk.starts_with("GRANT#") {
+            return None;
+        }
+        let text = |name: &str| item.str(name).map(str::to_owned);
+        let state = text("state").filter(|s| s == "failed" || s == "claimed")?;
+        Some(DueGrant {
+            company: text("company")?,
+            profile: text("profile")?,
+            email: text("email")?,
+            name: text("name").unwrap_or_default(),
+            attempts: item.i64("attempts").unwrap_or(1).clamp(0, 1000),
+            state,
+            lease_until: item.i64("lease_until").unwrap_or(0),
+        })
+    }
+
+    pub fn grant(&self) -> Grant<'_> {
+        Grant { company: &self.company, profile: &self.profile, email: &self.email, name: &self.name }
+    }
+}
+
+/// Alva's grants that are due now, earliest first, at most `limit` (from the sparse index only;
+/// Alva's other due work in the same queue is left out).
+pub async fn due_grants(platform: &Platform, limit: usize) -> Result<Vec<DueGrant>, StoreError> {
+    let queue = hirebridge::keys::due_queue(crate::INTEGRATION);
+    let items = platform.store.query_due(&queue, platform.now_secs(), limit).await?;
+    Ok(items.iter().filter_map(DueGrant::from_item).collect())
+}
+
+/// Claims a due grant again (the sweep), only if it is still as it was read, so that two runs
+/// never grant it at once.
+pub async fn claim_due_grant(
+    platform: &Platform,
+    due: &DueGrant,
+    lease: Duration,
+) -> Result<Option<GrantLease>, StoreError> {
+    let now = platform.clock.now_ms();
+    let lease_until = now + lease.as_millis() as i64;
+    let attempt = due.attempts + 1;
+    let mut same = vec![Cond::Eq("state", json!(due.state)), Cond::Eq("attempts", json!(due.attempts))];
+    if due.state == "claimed" {
+        same.push(Cond::Eq("lease_until", json!(due.lease_until)));
+        same.push(Cond::Lt("lease_until", now));
+    }
+    let item = due.grant().claimed(attempt, lease_until, now);
+    Ok(match claim::put_or_current(platform.store.as_ref(), item, Cond::And(same)).await? {
+        Claimed::Won => Some(GrantLease { attempt, lease_until }),
+        Claimed::Held(_) => None,
+    })
+}
+
+/// Holds while `lease` still holds the grant.
+fn still_ours(lease: &GrantLease) -> Cond {
+    Cond::And(vec![Cond::Eq("state", json!("claimed")), Cond::Eq("lease_until", json!(lease.lease_until))])
 }
 
 pub async fn grant_done(store: &dyn ItemStore, grant: &Grant<'_>, alva_user: &str) -> Result<(), StoreError> {
     claim::done(store, grant.item().with("alva_user_id", alva_user)).await
 }
 
-/// Gives up a claim that could not be granted, so that the next trigger tries again at once.
-pub async fn grant_released(store: &dyn ItemStore, grant: &Grant<'_>) {
+/// Records that a grant was not made (`why`, in fixed words): due again after the retry
+/// schedule's delay for its attempt (`retry`: a passing failure), else given up (logged as
+/// `work_given_up`; a later trigger for the job asks again). Answers whether it is due again.
+pub async fn grant_failed(
+    platform: &Platform,
+    grant: &Grant<'_>,
+    lease: &GrantLease,
+    why: &str,
+    retry: bool,
+) -> Result<bool, StoreError> {
+    let now = platform.now_secs();
+    let delay = platform.config.retry_schedule.get((lease.attempt.max(1) - 1) as usize).filter(|_| retry);
+    let item = grant.described(lease.attempt).with("error", why).with(EXPIRES_AT, now + GRANT_RETENTION_SECS);
+    let item = match delay {
+        Some(delay) => item
+            .with("state", "failed")
+            .with(DUE_QUEUE, hirebridge::keys::due_queue(crate::INTEGRATION))
+            .with(DUE_AT, now + *delay as i64),
+        None => {
+            tracing::error!(
+                event = "work_given_up",
+                integration = crate::INTEGRATION,
+                company = grant.company,
+                profile = grant.profile,
+                attempts = lease.attempt,
+                error = why,
+                "hiring-team access given up"
+            );
+            item.with("state", "given_up")
+        }
+    };
+    match platform.store.put(item, Some(still_ours(lease))).await? {
+        PutOutcome::Written => Ok(delay.is_some()),
+        PutOutcome::Rejected(_) => {
+            tracing::warn!(
+                company = grant.company,
+                "a grant's claim was taken over before its failure was recorded"
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// Forgets a grant nobody wants any more (the company disconnected, or hiring-team sync off).
+pub async fn grant_dropped(platform: &Platform, grant: &Grant<'_>) -> Result<(), StoreError> {
     let item = grant.item();
-    let _ = store.delete(&item.pk, &item.sk).await;
+    platform.store.delete(&item.pk, &item.sk).await
 }
 
 #[cfg(test)]

@@ -152,11 +152,42 @@ impl PartnerResults {
             .header("Accept", "application/vnd.api+json")
             .body(body.to_string());
         let resp = self.http.send("Teamtailor", request).await?;
-        expect_success("Teamtailor", resp)
-            .await
-            .map_err(|e: OutboundError| AppError::upstream(e.to_string()))?;
+        expect_success("Teamtailor", resp).await.map_err(|e| refusal(&e))?;
         Ok(())
     }
+}
+
+/// Whether Teamtailor refused an update for good: the partner result is gone (`404`, `410`) or
+/// its attributes are invalid (`422`, a validation error whose reason is `errors[0].detail`, as
+/// Teamtailor's own client reads it: github.com/Teamtailor/teamtailor-rb, `lib/teamtailor/error.rb`
+/// at 193277194af9e70f6e2bb0d04cb92e4817bf3a6d). Sending the same update again cannot succeed.
+pub fn refused_for_good(e: &AppError) -> bool {
+    matches!(e.status.as_u16(), 404 | 410 | 422)
+}
+
+/// An update Teamtailor did not take, in hirebridge's words: a refusal for good keeps its status
+/// (see [`refused_for_good`]) with the first JSON:API error's `detail` (bounded, one line); any
+/// other failure is a `502` that a later retry may mend.
+fn refusal(e: &OutboundError) -> AppError {
+    let Some(status) = e.status().filter(|s| matches!(s.as_u16(), 404 | 410 | 422)) else {
+        return AppError::upstream(e.to_string());
+    };
+    let said = match e {
+        OutboundError::Status { body, .. } => serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["errors"][0]["detail"].as_str().map(str::to_owned))
+            .map(|d| d.chars().filter(|c| !c.is_control()).take(200).collect::<String>()),
+        _ => None,
+    };
+    let what = match status.as_u16() {
+        422 => "Teamtailor refused the card's content",
+        _ => "Teamtailor no longer has this candidate's card",
+    };
+    let detail = match said.filter(|d| !d.trim().is_empty()) {
+        Some(d) => format!("{what} ({}: {d})", status.as_u16()),
+        None => format!("{what} ({})", status.as_u16()),
+    };
+    AppError::new(status, detail)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod admin;
 mod alva;
 mod browser;
+mod cards;
 mod fuzz;
 mod learnster;
 mod probe;
