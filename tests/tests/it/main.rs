@@ -12,3 +12,4 @@ mod stacks;
 mod store;
 mod teamtailor;
 mod twosecure;
+mod work;
