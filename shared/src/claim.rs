@@ -106,7 +106,10 @@ mod tests {
             self.0.put(item.clone(), cond.clone()).await?;
             self.0.put(item, cond).await
         }
-        async fn put_all(&self, puts: Vec<(Item, Option<Cond>)>) -> Result<crate::store::AllOutcome, StoreError> {
+        async fn put_all(
+            &self,
+            puts: Vec<(Item, Option<Cond>)>,
+        ) -> Result<crate::store::AllOutcome, StoreError> {
             self.0.put_all(puts).await
         }
         async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {

@@ -241,7 +241,9 @@ async fn rerun<T: Trigger>(t: &T, record: &WorkRecord, by_hand: bool) -> AppResu
     let listing = platform.listing(T::INTEGRATION).await?;
     let tenant = match t.tenant(&recorded.tenant).await {
         Ok(tenant) => tenant,
-        Err(e) => return Ok(Ran::Done(tenant_unavailable::<T>(platform, &recorded, &listing, lease, e).await?)),
+        Err(e) => {
+            return Ok(Ran::Done(tenant_unavailable::<T>(platform, &recorded, &listing, lease, e).await?))
+        }
     };
     // Less time left than it takes to connect: no call could go out, so the attempt is not
     // charged (the sweep's budget normally stops before this).
@@ -250,9 +252,8 @@ async fn rerun<T: Trigger>(t: &T, record: &WorkRecord, by_hand: bool) -> AppResu
         platform.idempotency.release(lease, "not run: the scheduled run's time ran out first").await?;
         return Ok(Ran::Released);
     }
-    let give_up = (!by_hand && platform.idempotency.past_last(lease.attempt)).then(|| {
-        format!("hirebridge's runs of it ended before they finished, {} times", lease.attempt - 1)
-    });
+    let give_up = (!by_hand && platform.idempotency.past_last(lease.attempt))
+        .then(|| format!("hirebridge's runs of it ended before they finished, {} times", lease.attempt - 1));
     let live = T::Live::default();
     let run = Run {
         listing: &listing,

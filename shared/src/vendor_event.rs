@@ -57,8 +57,7 @@ pub async fn land_recording(
     // Where the card is and which one it is, so that a re-run can tell whether it was recorded.
     let mut record = json!({"tenant": event.tenant, "update_url": update.update_url});
     if let Some(c) = &card {
-        record["card"] =
-            json!({"pk": c.pk, "sk": c.sk, "rank": c.i64("rank"), "version": c.i64("version"), "status": update.result.status});
+        record["card"] = json!({"pk": c.pk, "sk": c.sk, "rank": c.i64("rank"), "version": c.i64("version"), "status": update.result.status});
     }
     let with_claim: Vec<_> = card.iter().map(|c| (c.clone(), Some(cards::newer_than_stored(c)))).collect();
     let (claim, card_recorded) =
@@ -116,7 +115,11 @@ pub(crate) fn is_vendor_event(record: &WorkRecord) -> bool {
 /// failed (an operator): when its card is recorded (or a later one is), the stored card is sent
 /// and the event is done; otherwise it stays failed and due, for the vendor's next delivery.
 /// `None` when it could not be claimed.
-pub(crate) async fn rerun(platform: &Platform, record: &WorkRecord, by_hand: bool) -> AppResult<Option<Response>> {
+pub(crate) async fn rerun(
+    platform: &Platform,
+    record: &WorkRecord,
+    by_hand: bool,
+) -> AppResult<Option<Response>> {
     let Some(lease) = platform.idempotency.claim_again(record, by_hand).await? else {
         return Ok(None);
     };
@@ -125,7 +128,8 @@ pub(crate) async fn rerun(platform: &Platform, record: &WorkRecord, by_hand: boo
         (Some(pk), Some(sk)) => platform.store.get(pk, sk).await?,
         _ => None,
     };
-    let (rank, version) = (card["rank"].as_i64().unwrap_or(i64::MAX), card["version"].as_i64().unwrap_or(i64::MAX));
+    let (rank, version) =
+        (card["rank"].as_i64().unwrap_or(i64::MAX), card["version"].as_i64().unwrap_or(i64::MAX));
     let recorded = stored.as_ref().is_some_and(|s| {
         let (r, v) = (s.i64("rank").unwrap_or(-1), s.i64("version").unwrap_or(-1));
         r > rank || (r == rank && v >= version)
@@ -140,7 +144,10 @@ pub(crate) async fn rerun(platform: &Platform, record: &WorkRecord, by_hand: boo
         match cards::resend_stored(platform, pk, &listing.partner_api_key).await {
             Ok(delivery) => {
                 let status = card.get("status").cloned().unwrap_or(Value::Null);
-                (web::json(StatusCode::OK, &json!({"status": status, "card": said(delivery)})), Finish::Completed)
+                (
+                    web::json(StatusCode::OK, &json!({"status": status, "card": said(delivery)})),
+                    Finish::Completed,
+                )
             }
             Err(e) => (e.clone().into_response(crate::error::Style::Problem), Finish::Failed(e.detail)),
         }

@@ -165,16 +165,17 @@ async fn work_whose_invocations_keep_crashing_is_given_up_after_its_last_attempt
     assert_eq!((r.state, r.attempts), (WorkState::InProgress, 2), "the second and last attempt crashed");
 
     tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let calls = w.sandbox.count("learnster", "GET", "/users/students/").await;
     let report = tokio::time::timeout(Duration::from_secs(3), learnster::sweep(&w.deps))
         .await
         .expect("not run again: given up");
     assert_eq!(report["rerun"], 1, "{report}");
+    assert_eq!(w.sandbox.count("learnster", "GET", "/users/students/").await, calls, "not run a third time");
     assert_eq!(record(&w, &id, &mv).await.state, WorkState::GivenUp);
     let card = w.sandbox.state().await.partner.results[&mv.result_id].clone();
     assert_eq!(card["status"], "failed", "{card}");
     assert!(card["summary"].as_str().unwrap_or_default().contains("gave up"), "{card}");
     assert!(logs.text().contains("work_given_up"));
-    let calls = w.sandbox.count("learnster", "GET", "/users/students/").await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let again = learnster::sweep(&w.deps).await;
     assert_eq!((again["read"].as_u64(), again["rerun"].as_u64()), (Some(0), Some(0)), "{again}");
@@ -352,7 +353,12 @@ async fn an_operators_retry_leaves_an_audit_item_naming_the_operator_and_the_wor
     let mut audit = Vec::new();
     for d in [day - 1, day] {
         audit.extend(
-            w.deps.platform.store.query(&hirebridge::keys::audit("learnster", &d.to_string()), "1").await.unwrap(),
+            w.deps
+                .platform
+                .store
+                .query(&hirebridge::keys::audit("learnster", &d.to_string()), "1")
+                .await
+                .unwrap(),
         );
     }
     let entry = audit
