@@ -1,9 +1,21 @@
-//! Work items keyed on an event (Teamtailor's `partner-event.id`), after AWS Powertools'
-//! idempotency protocol: a conditional write claims the event and records its work before any
-//! outside call; a repeat gets the first outcome replayed; a concurrent copy waits for it; an
-//! attempt that died is taken over when its lease ends. Work that failed, and claims whose lease
-//! ended, are in the sparse `due` index until the owning function's sweep runs them again
+//! Work items keyed on an event (Teamtailor's `partner-event.id`, or a vendor's event id), after
+//! AWS Powertools' idempotency protocol: a conditional write claims the event and records its work
+//! before any outside call; a repeat gets the first outcome replayed; a concurrent copy waits for
+//! it; an attempt that died is taken over when its lease ends. Work that failed, and claims whose
+//! lease ended, are in the sparse `due` index until the owning function's sweep runs them again
 //! (after `HIREBRIDGE_RETRY_SCHEDULE`'s delays) or gives them up.
+//!
+//! Glossary (one word per concept, here and in [`crate::trigger`] and [`crate::vendor_event`]):
+//! - **work item**: one event's record (`EVENT#…`): what to redo, its state, its outcome.
+//! - **claim**: the conditional write that makes one caller the owner of a work item; it carries
+//!   a token (`claim_id`) that tells a repeat of our own write from a competing one.
+//! - **lease**: how long a claim holds (`lease_until`); after it anyone may take the item over.
+//! - **attempt**: one run of the work, counted from 1; only a run that may call out is counted.
+//! - **due**: in the sparse index, for the sweep to run now (failed after its delay, or a claim
+//!   whose lease ended).
+//! - **given up**: no attempt is left (or none can mend it); only an operator's retry runs it.
+//! - **sweep**: the scheduled run of an integration's due work, then its undelivered cards,
+//!   within the invocation's time.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -163,7 +175,7 @@ impl WorkRecord {
             work: item.attrs.get("work").cloned().unwrap_or(Value::Null),
             error: item.str("error").map(str::to_owned),
             due_at: item.i64(DUE_AT),
-            claim_id: item.str("claim_id").unwrap_or_default().to_owned(),
+            claim_id: item.str(claim::TOKEN).unwrap_or_default().to_owned(),
             lease_until: item.i64("lease_until").unwrap_or(0),
             created_at: item.i64("created_at").unwrap_or(0),
         })
@@ -225,7 +237,7 @@ impl Idempotency {
         let item = Item::new(pk, SK)
             .with("status", WorkState::InProgress.as_str())
             .with("event_id", event_id)
-            .with("claim_id", claim_id.clone())
+            .with(claim::TOKEN, claim_id.clone())
             .with("lease_until", lease_until)
             .with("attempts", attempt)
             .with("work", work.clone())
@@ -258,7 +270,7 @@ impl Idempotency {
                 Some(held) => {
                     let status = held.str("status").unwrap_or_default();
                     let mut same = vec![
-                        Cond::Eq("claim_id", json!(held.str("claim_id").unwrap_or_default())),
+                        Cond::Eq(claim::TOKEN, json!(held.str(claim::TOKEN).unwrap_or_default())),
                         Cond::Eq("status", json!(status)),
                     ];
                     if status == WorkState::InProgress.as_str() {
@@ -349,7 +361,7 @@ impl Idempotency {
         let (item, claim_id, now) =
             self.claim_item(&record.pk, &record.id, &integration, &record.work, attempt);
         let item = item.with("created_at", record.created_at);
-        let same = Cond::Eq("claim_id", json!(record.claim_id));
+        let same = Cond::Eq(claim::TOKEN, json!(record.claim_id));
         let runnable = match record.state {
             WorkState::InProgress => Cond::Lt("lease_until", now),
             WorkState::Failed => Cond::Eq("status", json!(WorkState::Failed.as_str())),
@@ -373,6 +385,34 @@ impl Idempotency {
     /// The delay before the retry after `attempt`, or `None` when the work is to be given up.
     pub fn retry_after(&self, attempt: u32) -> Option<u64> {
         self.retry_schedule.get(attempt.saturating_sub(1) as usize).copied()
+    }
+
+    /// Whether `attempt` comes after the last one the schedule allows: the attempts before it
+    /// ended without recording an outcome (their invocations crashed), and it is given up.
+    pub(crate) fn past_last(&self, attempt: u32) -> bool {
+        attempt as usize > self.retry_schedule.len() + 1
+    }
+
+    /// Gives a claimed item back uncharged: it never got to call out (the sweep's time ran out
+    /// first). It is due again at once, with the attempts it had.
+    pub(crate) async fn release(&self, lease: Lease, why: &str) -> Result<(), AppError> {
+        let now = self.clock.now_ms();
+        let item = Item::new(lease.pk.clone(), SK)
+            .with("status", WorkState::Failed.as_str())
+            .with("event_id", lease.pk.rsplit('#').next().unwrap_or_default())
+            .with(claim::TOKEN, lease.claim_id.clone())
+            .with("attempts", lease.attempt.saturating_sub(1))
+            .with("work", lease.work)
+            .with("error", why)
+            .with("created_at", lease.created_at)
+            .with(DUE_QUEUE, keys::due_queue(&lease.integration))
+            .with(DUE_AT, now / 1000)
+            .with(EXPIRES_AT, now / 1000 + self.retention.as_secs() as i64);
+        let ours = Cond::Eq(claim::TOKEN, json!(lease.claim_id));
+        if let PutOutcome::Rejected(_) = self.store.put(item, Some(ours)).await? {
+            tracing::warn!(record = %lease.pk, "lease lost before the item was given back");
+        }
+        Ok(())
     }
 
     /// Records how the attempt ended. Failed work is due again after the schedule's delay (or
@@ -418,7 +458,7 @@ impl Idempotency {
         let mut item = Item::new(lease.pk.clone(), SK)
             .with("status", state.as_str())
             .with("event_id", lease.pk.rsplit('#').next().unwrap_or_default())
-            .with("claim_id", lease.claim_id.clone())
+            .with(claim::TOKEN, lease.claim_id.clone())
             .with("attempts", lease.attempt)
             .with("work", lease.work)
             .with("outcome", serde_json::to_value(outcome).map_err(AppError::internal)?)
@@ -438,7 +478,7 @@ impl Idempotency {
                 (parts.next().unwrap_or_default(), lease.pk.rsplit('#').next().unwrap_or_default());
             tracing::error!(event = "work_given_up", integration = %lease.integration, company, event_id, "work given up");
         }
-        let ours = Cond::Eq("claim_id", json!(lease.claim_id));
+        let ours = Cond::Eq(claim::TOKEN, json!(lease.claim_id));
         let refused = if with.is_empty() {
             Vec::new()
         } else {

@@ -1,8 +1,9 @@
 //! The Lambda entry point shared by every function. One function receives two kinds of event:
 //! API Gateway HTTP API (payload format 2.0) requests, which become a [`crate::web::Request`] for
 //! the function's HTTP handler, and EventBridge's scheduled events, which run its scheduled
-//! handler. The event shapes are `aws_lambda_events`' own. Handlers never fail as Lambda
-//! invocations; every HTTP error is already an HTTP answer.
+//! handler. The event shapes are `aws_lambda_events`' own. An HTTP handler never fails its
+//! invocation (every HTTP error is already an HTTP answer); a scheduled run whose report has an
+//! `error` does, so that the schedule's on-failure destination and its alarm see it.
 //!
 //! The handlers may borrow what `main` built (`lambda::run(|req| handle(&deps, req))`): the
 //! runtime loop runs inside the `run` future, so nothing has to live for `'static`.
@@ -20,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::web::{Request, Response};
 
-/// What a scheduled run answers: its report, or the error that stopped it.
+/// What a scheduled run answers: its report, or the error that stopped it. A report with an
+/// `error` (this one, or the report's own: a sweep that could not run an item) fails the
+/// invocation.
 pub fn report<T: Serialize>(outcome: crate::error::AppResult<T>) -> serde_json::Value {
     match outcome {
         Ok(report) => serde_json::to_value(report).unwrap_or_default(),
@@ -118,7 +121,14 @@ where
                 Ok::<_, Error>(Answer::Http(Box::new(to_http_api_v2(http_handler(request).await))))
             }
             Invocation::EventBridge(event) if is_scheduled(&event) => match scheduled {
-                Some(scheduled) => Ok(Answer::Scheduled(scheduled().await)),
+                Some(scheduled) => {
+                    let report = scheduled().await;
+                    if report.get("error").is_some_and(|e| !e.is_null()) {
+                        tracing::error!(event = "scheduled_run_failed", %report, "scheduled run failed");
+                        return Err(format!("the scheduled run failed: {report}").into());
+                    }
+                    Ok(Answer::Scheduled(report))
+                }
                 None => Err("this function has no schedule, yet a scheduled event arrived".into()),
             },
             Invocation::EventBridge(event) => Err(format!(
@@ -459,5 +469,32 @@ mod tests {
         .await
         .expect("one answer");
         assert_eq!((served[0].0.as_str(), served[0].1.as_str()), ("req-0", "error"));
+
+        // A scheduled run that reports an error fails its invocation (the on-failure destination
+        // and its alarm see it); one that reports none succeeds.
+        let (addr, rx) = fake_runtime_api(vec![
+            serde_json::from_str(SCHEDULED_EVENT_EXAMPLE).unwrap(),
+            serde_json::from_str(SCHEDULED_EVENT_EXAMPLE).unwrap(),
+        ]);
+        std::env::set_var("AWS_LAMBDA_RUNTIME_API", &addr);
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let runs = &runs;
+        let scheduled = || async move {
+            match runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => json!({"rerun": 3, "failed": 1, "error": "1 due item(s) could not be run"}),
+                _ => json!({"rerun": 3, "failed": 0}),
+            }
+        };
+        let served = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            tokio::select! {
+                answers = answers(rx, 2) => answers,
+                stopped = run_with_schedule(http_handler, scheduled) => panic!("the runtime stopped: {stopped:?}"),
+            }
+        })
+        .await
+        .expect("two answers");
+        assert_eq!((served[0].0.as_str(), served[0].1.as_str()), ("req-0", "error"));
+        assert!(served[0].2.to_string().contains("could not be run"), "{}", served[0].2);
+        assert_eq!((served[1].0.as_str(), served[1].1.as_str()), ("req-1", "response"));
     }
 }

@@ -2,7 +2,11 @@
 //! An integration supplies what is its own through [`Trigger`] (who the tenant is, what the work
 //! is, how to perform it); the pipeline owns the order of the steps, the card's text on failure,
 //! the recorded outcome, and the re-runs: the scheduled [`sweep`] and the operator's retry.
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
+use futures::stream::{FuturesUnordered, StreamExt};
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -15,6 +19,7 @@ use crate::platform::{Listing, Platform};
 use crate::store::Item;
 use crate::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use crate::teamtailor::webhook::Webhook;
+use crate::vendor_event;
 use crate::web::{self, Request, Response};
 use crate::AppError;
 
@@ -109,8 +114,14 @@ pub async fn receive<T: Trigger>(t: &T, req: &Request) -> AppResult<Response> {
         Claim::Replay(outcome) => return Ok(outcome.to_response()),
         Claim::Acquired(lease) => lease,
     };
-    let run =
-        Run { listing: &listing, tenant: &tenant, recorded: &recorded, live: &live, event_id: &event_id };
+    let run = Run {
+        listing: &listing,
+        tenant: &tenant,
+        recorded: &recorded,
+        live: &live,
+        event_id: &event_id,
+        give_up: None,
+    };
     conclude(t, run, lease).await
 }
 
@@ -121,6 +132,8 @@ struct Run<'a, T: Trigger> {
     recorded: &'a Recorded<T::Work>,
     live: &'a T::Live,
     event_id: &'a str,
+    /// Not performed but given up, for this reason (no attempt is left).
+    give_up: Option<String>,
 }
 
 /// Performs the work, updates the card, records the outcome (with the card and what the work
@@ -131,7 +144,11 @@ async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult
     let platform = t.platform();
     let (attempt, earlier) = (lease.attempt, lease.earlier);
     let job = Job { tenant: run.tenant, work: &run.recorded.work, live: run.live, attempt, earlier };
-    let (done, finish) = match t.perform(job).await {
+    let performed = match run.give_up {
+        Some(why) => Err(AppError::upstream(why)),
+        None => t.perform(job).await,
+    };
+    let (done, finish) = match performed {
         Ok(done) => (done, Finish::Completed),
         Err(e) => {
             let retry =
@@ -199,24 +216,54 @@ fn in_words(secs: u64) -> String {
     }
 }
 
-/// Runs one recorded trigger again (sweep or admin), if it can be claimed.
-async fn rerun<T: Trigger>(t: &T, record: &WorkRecord, by_hand: bool) -> AppResult<Option<Response>> {
+/// What became of one work item the sweep (or an operator) took up.
+enum Ran {
+    /// Run: its answer.
+    Done(Response),
+    /// Not claimed: finished or taken meanwhile, or not runnable.
+    Skipped,
+    /// Claimed, then given back uncharged: no time was left to call out.
+    Released,
+}
+
+/// Runs one recorded work item again (sweep or admin), if it can be claimed.
+async fn rerun<T: Trigger>(t: &T, record: &WorkRecord, by_hand: bool) -> AppResult<Ran> {
     let platform = t.platform();
+    if vendor_event::is_vendor_event(record) {
+        return Ok(vendor_event::rerun(platform, record, by_hand).await?.map_or(Ran::Skipped, Ran::Done));
+    }
     let Ok(recorded) = serde_json::from_value::<Recorded<T::Work>>(record.work.clone()) else {
-        return settle_other(platform, record).await;
+        return unreadable(platform, record).await;
     };
     let Some(lease) = platform.idempotency.claim_again(record, by_hand).await? else {
-        return Ok(None);
+        return Ok(Ran::Skipped);
     };
     let listing = platform.listing(T::INTEGRATION).await?;
     let tenant = match t.tenant(&recorded.tenant).await {
         Ok(tenant) => tenant,
-        Err(e) => return Ok(Some(tenant_unavailable::<T>(platform, &recorded, &listing, lease, e).await?)),
+        Err(e) => {
+            return Ok(Ran::Done(tenant_unavailable::<T>(platform, &recorded, &listing, lease, e).await?))
+        }
     };
+    // Less time left than it takes to connect: no call could go out, so the attempt is not
+    // charged (the sweep's budget normally stops before this).
+    let policy = platform.http.policy();
+    if !by_hand && crate::outbound::time_left().is_some_and(|left| left < policy.connect_timeout) {
+        platform.idempotency.release(lease, "not run: the scheduled run's time ran out first").await?;
+        return Ok(Ran::Released);
+    }
+    let give_up = (!by_hand && platform.idempotency.past_last(lease.attempt))
+        .then(|| format!("hirebridge's runs of it ended before they finished, {} times", lease.attempt - 1));
     let live = T::Live::default();
-    let run =
-        Run { listing: &listing, tenant: &tenant, recorded: &recorded, live: &live, event_id: &record.id };
-    conclude(t, run, lease).await.map(Some)
+    let run = Run {
+        listing: &listing,
+        tenant: &tenant,
+        recorded: &recorded,
+        live: &live,
+        event_id: &record.id,
+        give_up,
+    };
+    conclude(t, run, lease).await.map(Ran::Done)
 }
 
 /// The tenant of recorded work could not be read: gone (4xx: switched off, disconnected), the
@@ -243,46 +290,177 @@ async fn tenant_unavailable<T: Trigger>(
     Ok(response)
 }
 
-/// A due item of this integration that is not one of its triggers (a vendor event whose run
-/// ended before its outcome was recorded): its card is retried on its own, and the vendor
-/// delivers the event again, so it leaves the due queue.
-async fn settle_other(platform: &Platform, record: &WorkRecord) -> AppResult<Option<Response>> {
-    if let Some(lease) = platform.idempotency.claim_again(record, false).await? {
-        let response = web::text(StatusCode::ACCEPTED, "settled by the sweep");
-        let note = "not a trigger: its card is retried on its own".to_owned();
-        platform.idempotency.finish(lease, &Outcome::from_response(&response), Finish::GivenUp(note)).await?;
-    }
-    Ok(None)
+/// A work item of this integration that is neither one of its triggers nor a vendor event (its
+/// recorded work cannot be read): given up, for an operator to look at.
+async fn unreadable(platform: &Platform, record: &WorkRecord) -> AppResult<Ran> {
+    let Some(lease) = platform.idempotency.claim_again(record, false).await? else {
+        return Ok(Ran::Skipped);
+    };
+    let response = web::text(StatusCode::UNPROCESSABLE_ENTITY, "its recorded work cannot be read");
+    let note = "its recorded work cannot be read".to_owned();
+    platform.idempotency.finish(lease, &Outcome::from_response(&response), Finish::GivenUp(note)).await?;
+    Ok(Ran::Done(response))
 }
 
 /// What one scheduled run did.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Due items read from the index.
+    /// Due items read from the index (work items and cards).
     pub read: usize,
+    /// Work items run.
     pub rerun: usize,
+    /// Work items left due for the next run, their attempts unchanged.
+    pub left: usize,
+    /// Undelivered cards sent (after the work).
     pub cards_sent: usize,
+    /// Undelivered cards left for the next run.
+    pub cards_left: usize,
+    /// Why work or cards were left, when some were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Work items and cards that could not be run (a storage or configuration fault).
+    pub failed: usize,
+    /// What went wrong, when something could not be run: the invocation fails
+    /// ([`crate::lambda::report`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
-/// How many due items one scheduled run reads.
+/// How many items the operator view lists.
 pub const SWEEP_LIMIT: usize = 100;
+/// How many due items one scheduled run reads (a few hundred bytes each, one query): more than
+/// it can run, so that every tenant with due work is among them.
+const READ_LIMIT: usize = 1000;
+/// Most undelivered cards one run sends.
+const CARD_CAP: usize = 50;
+/// Work items (or cards) run at once.
+const AT_ONCE: usize = 4;
+/// The time a run has when no deadline is known (the local runner): that of a Lambda with
+/// template.yaml's 25 s timeout, less [`crate::lambda::OUTCOME_MARGIN`].
+const WINDOW_WITHOUT_DEADLINE: Duration = Duration::from_secs(22);
 
-/// The scheduled run: the integration's due work (failed triggers whose delay is over, claims
-/// whose lease ended) and its card updates that were not delivered, from the sparse index only.
+/// The scheduled run: the integration's due work (failed work whose delay is over, claims whose
+/// lease ended), then its card updates that were not delivered, from the sparse index only,
+/// within the invocation's time. Work is taken in turn by tenant; an item is started only while
+/// the time left covers what one needs (the longest item so far, plus one request's time-out),
+/// so that the rest stays due with its attempts unchanged. A failure of one item is counted and
+/// the others run.
 pub async fn sweep<T: Trigger>(t: &T) -> AppResult<SweepReport> {
     let platform = t.platform();
+    let end = Instant::now() + crate::outbound::time_left().unwrap_or(WINDOW_WITHOUT_DEADLINE);
+    let request = platform.http.policy().request_timeout;
     let now = platform.clock.now_secs();
-    let items = platform.store.query_due(&crate::keys::due_queue(T::INTEGRATION), now, SWEEP_LIMIT).await?;
+    let items = platform.store.query_due(&crate::keys::due_queue(T::INTEGRATION), now, READ_LIMIT).await?;
     let mut report = SweepReport { read: items.len(), ..SweepReport::default() };
-    report.cards_sent = cards::redeliver_due(platform, &items).await?;
-    for record in items.iter().filter_map(WorkRecord::from_item) {
-        match rerun(t, &record, false).await {
-            Ok(Some(_)) => report.rerun += 1,
-            Ok(None) => {}
-            Err(e) => tracing::warn!(record = %record.pk, error = %e.detail, "due work not run"),
+    let (work, cards): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| WorkRecord::from_item(i).is_some());
+    let work = in_turn_by_tenant(work.iter().filter_map(WorkRecord::from_item).collect());
+    let mut errors = Vec::new();
+
+    // The work.
+    let mut longest = Duration::ZERO;
+    let mut queue = work.into_iter();
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < AT_ONCE && left_before(end) >= longest + request {
+            let Some(record) = queue.next() else { break };
+            running.push(async move {
+                let started = Instant::now();
+                let ran = rerun(t, &record, false).await;
+                (record, started.elapsed(), ran)
+            });
+        }
+        let Some((record, took, ran)) = running.next().await else { break };
+        longest = longest.max(took);
+        match ran {
+            Ok(Ran::Done(_)) => report.rerun += 1,
+            Ok(Ran::Skipped) => {}
+            Ok(Ran::Released) => report.left += 1,
+            Err(e) => {
+                tracing::warn!(record = %record.pk, error = %e.detail, "due work not run");
+                errors.push(e.detail);
+            }
         }
     }
+    report.left += queue.len();
+    if report.left > 0 {
+        report.stopped = Some(format!(
+            "{} ms were left; one item needs {} ms (the longest so far and one request's time-out)",
+            left_before(end).as_millis(),
+            (longest + request).as_millis()
+        ));
+    }
+
+    // The cards, after the work, under their own cap.
+    report.cards_left = cards.len().saturating_sub(CARD_CAP);
+    let mut cards = cards.into_iter().take(CARD_CAP);
+    let mut sending = FuturesUnordered::new();
+    loop {
+        while sending.len() < AT_ONCE && left_before(end) >= request {
+            let Some(card) = cards.next() else { break };
+            sending.push(async move { cards::redeliver_due(platform, std::slice::from_ref(&card)).await });
+        }
+        match sending.next().await {
+            Some(Ok(sent)) => report.cards_sent += sent,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e.detail, "due card not sent");
+                errors.push(e.detail);
+            }
+            None => break,
+        }
+    }
+    let unsent = cards.len();
+    if unsent > 0 || report.cards_left > 0 {
+        report.cards_left += unsent;
+        report.stopped.get_or_insert_with(|| {
+            format!("at most {CARD_CAP} cards are sent in one run, each while one request's time-out is left")
+        });
+    }
+
+    report.failed = errors.len();
+    if let Some(first) = errors.first() {
+        report.error = Some(format!("{} due item(s) could not be run; the first: {first}", errors.len()));
+    }
+    tracing::info!(
+        integration = T::INTEGRATION,
+        read = report.read,
+        rerun = report.rerun,
+        left = report.left,
+        cards_sent = report.cards_sent,
+        cards_left = report.cards_left,
+        failed = report.failed,
+        "sweep"
+    );
     Ok(report)
+}
+
+/// The time left before `end`.
+fn left_before(end: Instant) -> Duration {
+    end.saturating_duration_since(Instant::now())
+}
+
+/// Due work in turns: one item of each tenant (in the order they first come), then the next of
+/// each, so that one tenant's backlog cannot take another's turns.
+fn in_turn_by_tenant(records: Vec<WorkRecord>) -> Vec<WorkRecord> {
+    let mut tenants: Vec<(String, VecDeque<WorkRecord>)> = Vec::new();
+    for record in records {
+        // `EVENT#{integration}#{tenant}#…`
+        let tenant = record.pk.split('#').nth(2).unwrap_or_default().to_owned();
+        match tenants.iter_mut().find(|(t, _)| *t == tenant) {
+            Some((_, queue)) => queue.push_back(record),
+            None => tenants.push((tenant, VecDeque::from([record]))),
+        }
+    }
+    let mut turns = Vec::new();
+    while !tenants.is_empty() {
+        tenants.retain_mut(|(_, queue)| match queue.pop_front() {
+            Some(record) => {
+                turns.push(record);
+                true
+            }
+            None => false,
+        });
+    }
+    turns
 }
 
 /// `GET /{integration}/work?state=failed|due|given_up` (admin).
@@ -309,15 +487,15 @@ fn describe(r: &WorkRecord) -> Value {
     })
 }
 
-/// `POST /{integration}/work/{id}/retry` (admin): runs failed or given-up work again now.
+/// `POST /{integration}/work/{id}/retry` (admin, audited): runs failed or given-up work again now.
 pub async fn retry<T: Trigger>(t: &T, req: &Request, id: &str) -> AppResult<Response> {
-    crate::admin::require_scope(t.platform(), req, T::INTEGRATION).await?;
+    crate::admin::write(t.platform(), req, T::INTEGRATION, &format!("work {id}")).await?;
     let record = find(t, id).await?;
     retry_record(t, &record).await
 }
 
 /// Runs one recorded trigger again by hand (the operator's retry, also under its older routes).
-pub async fn retry_record<T: Trigger>(t: &T, record: &WorkRecord) -> AppResult<Response> {
+async fn retry_record<T: Trigger>(t: &T, record: &WorkRecord) -> AppResult<Response> {
     if !matches!(record.state, WorkState::Failed | WorkState::GivenUp) {
         return Err(AppError::conflict(format!(
             "work {} is {}; only failed or given-up work is retried",
@@ -325,9 +503,9 @@ pub async fn retry_record<T: Trigger>(t: &T, record: &WorkRecord) -> AppResult<R
             record.state.as_str()
         )));
     }
-    let answer = rerun(t, record, true)
-        .await?
-        .ok_or_else(|| AppError::conflict(format!("work {} is being run right now", record.id)))?;
+    let Ran::Done(answer) = rerun(t, record, true).await? else {
+        return Err(AppError::conflict(format!("work {} is being run right now", record.id)));
+    };
     Ok(web::json(
         StatusCode::OK,
         &json!({
@@ -338,12 +516,16 @@ pub async fn retry_record<T: Trigger>(t: &T, record: &WorkRecord) -> AppResult<R
     ))
 }
 
-/// The work item `id` of this integration: an id is `{tenant}:{event id}` as listed.
+/// The work item `id` of this integration: an id is `{tenant}:{event id}` as listed, a trigger's
+/// or a vendor event's.
 async fn find<T: Trigger>(t: &T, id: &str) -> AppResult<WorkRecord> {
     let (tenant, event) = id.split_once(':').ok_or_else(|| AppError::not_found(format!("no work {id}")))?;
-    t.platform()
-        .idempotency
-        .record(&scope::<T>(tenant), event)
+    let idempotency = &t.platform().idempotency;
+    if let Some(record) = idempotency.record(&scope::<T>(tenant), event).await? {
+        return Ok(record);
+    }
+    idempotency
+        .record(&format!("{}#vendor", scope::<T>(tenant)), event)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no work {id}")))
 }

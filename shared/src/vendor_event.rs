@@ -2,15 +2,19 @@
 //! the integration verifies the event and finds the card; this records the event under its id
 //! (a redelivery is answered with the first outcome) and sends the card update durably
 //! ([`crate::cards`]: recorded first, never backwards, re-sent by the sweep when Teamtailor is down).
+//! An event whose run ended before its outcome was recorded is run again by the sweep (or an
+//! operator): when its card was recorded, that card is sent and the event is done; when not, the
+//! event stays due (failed), so that the vendor's next delivery lands it.
 use http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::cards::{self, CardUpdate, Delivery};
 use crate::error::AppResult;
-use crate::idempotency::{Claim, Finish, Outcome};
+use crate::idempotency::{Claim, Finish, Outcome, WorkRecord};
 use crate::platform::Platform;
 use crate::store::{Cond, Item};
 use crate::web::{self, Response};
+use crate::AppError;
 
 /// One verified vendor event.
 pub struct VendorEvent<'a> {
@@ -47,10 +51,14 @@ pub async fn land_recording(
     records: Vec<(Item, Option<Cond>)>,
 ) -> AppResult<Landed> {
     let scope = format!("{}#{}#vendor", event.integration, event.tenant);
-    let record = json!({"tenant": event.tenant, "update_url": update.update_url});
     // The card is recorded before it is sent (never backwards), in the claim's round trip when
     // it can be; it is marked sent with the event's outcome.
     let card = cards::item(platform, update).ok();
+    // Where the card is and which one it is, so that a re-run can tell whether it was recorded.
+    let mut record = json!({"tenant": event.tenant, "update_url": update.update_url});
+    if let Some(c) = &card {
+        record["card"] = json!({"pk": c.pk, "sk": c.sk, "rank": c.i64("rank"), "version": c.i64("version"), "status": update.result.status});
+    }
     let with_claim: Vec<_> = card.iter().map(|c| (c.clone(), Some(cards::newer_than_stored(c)))).collect();
     let (claim, card_recorded) =
         platform.idempotency.claim_with(&scope, event.id, record, with_claim).await?;
@@ -77,12 +85,7 @@ pub async fn land_recording(
     let card_pk = with.first().map(|(item, _)| item.pk.clone());
     let (response, finish) = match delivery {
         Ok(delivery) => {
-            let card = match delivery {
-                Delivery::Delivered => "updated",
-                Delivery::Later => "recorded; Teamtailor will be updated by the next retry",
-                Delivery::Superseded => "already shows a later status",
-            };
-            (web::json(StatusCode::OK, &json!({"status": status, "card": card})), Finish::Completed)
+            (web::json(StatusCode::OK, &json!({"status": status, "card": said(delivery)})), Finish::Completed)
         }
         Err(e) => (e.clone().into_response(crate::error::Style::Problem), Finish::Failed(e.detail)),
     };
@@ -101,4 +104,66 @@ pub async fn land_recording(
     }
     let recorded = landed && !finished.refused.iter().any(|&i| i >= has_card);
     Ok(Landed { response, recorded })
+}
+
+/// Whether a work item is a vendor event's (`EVENT#{integration}#{tenant}#vendor#{id}`).
+pub(crate) fn is_vendor_event(record: &WorkRecord) -> bool {
+    record.pk.split('#').nth(3) == Some("vendor")
+}
+
+/// Runs again a vendor event whose run ended before its outcome was recorded (the sweep), or that
+/// failed (an operator): when its card is recorded (or a later one is), the stored card is sent
+/// and the event is done; otherwise it stays failed and due, for the vendor's next delivery.
+/// `None` when it could not be claimed.
+pub(crate) async fn rerun(
+    platform: &Platform,
+    record: &WorkRecord,
+    by_hand: bool,
+) -> AppResult<Option<Response>> {
+    let Some(lease) = platform.idempotency.claim_again(record, by_hand).await? else {
+        return Ok(None);
+    };
+    let card = &record.work["card"];
+    let stored = match (card["pk"].as_str(), card["sk"].as_str()) {
+        (Some(pk), Some(sk)) => platform.store.get(pk, sk).await?,
+        _ => None,
+    };
+    let (rank, version) =
+        (card["rank"].as_i64().unwrap_or(i64::MAX), card["version"].as_i64().unwrap_or(i64::MAX));
+    let recorded = stored.as_ref().is_some_and(|s| {
+        let (r, v) = (s.i64("rank").unwrap_or(-1), s.i64("version").unwrap_or(-1));
+        r > rank || (r == rank && v >= version)
+    });
+    let (response, finish) = if platform.idempotency.past_last(lease.attempt) && !by_hand {
+        let why = format!("its runs ended before they finished, {} times", lease.attempt - 1);
+        (AppError::upstream(why.clone()).into_response(crate::error::Style::Problem), Finish::GivenUp(why))
+    } else if recorded {
+        let integration = record.pk.split('#').nth(1).unwrap_or_default();
+        let listing = platform.listing(integration).await?;
+        let pk = card["pk"].as_str().unwrap_or_default();
+        match cards::resend_stored(platform, pk, &listing.partner_api_key).await {
+            Ok(delivery) => {
+                let status = card.get("status").cloned().unwrap_or(Value::Null);
+                (
+                    web::json(StatusCode::OK, &json!({"status": status, "card": said(delivery)})),
+                    Finish::Completed,
+                )
+            }
+            Err(e) => (e.clone().into_response(crate::error::Style::Problem), Finish::Failed(e.detail)),
+        }
+    } else {
+        let why = "its run ended before its card was recorded; the vendor's next delivery of it lands it";
+        (AppError::upstream(why).into_response(crate::error::Style::Problem), Finish::Failed(why.to_owned()))
+    };
+    platform.idempotency.finish(lease, &Outcome::from_response(&response), finish).await?;
+    Ok(Some(response))
+}
+
+/// What the answer says of the card.
+fn said(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Delivered => "updated",
+        Delivery::Later => "recorded; Teamtailor will be updated by the next retry",
+        Delivery::Superseded => "already shows a later status",
+    }
 }

@@ -13,3 +13,4 @@ mod stacks;
 mod store;
 mod teamtailor;
 mod twosecure;
+mod work;
