@@ -238,6 +238,13 @@ async fn rerun<T: Trigger>(t: &T, record: &WorkRecord, by_hand: bool) -> AppResu
     let Some(lease) = platform.idempotency.claim_again(record, by_hand).await? else {
         return Ok(Ran::Skipped);
     };
+    // An operator's retry starts a new epoch of the card: what this attempt says replaces the
+    // given-up card, and later updates of this epoch keep their order.
+    if by_hand {
+        if let Err(e) = cards::new_epoch(platform, T::INTEGRATION, &recorded.update_url).await {
+            tracing::warn!(error = %e.detail, "the card's new epoch was not recorded");
+        }
+    }
     let listing = platform.listing(T::INTEGRATION).await?;
     let tenant = match t.tenant(&recorded.tenant).await {
         Ok(tenant) => tenant,
@@ -472,7 +479,13 @@ pub async fn list<T: Trigger>(t: &T, req: &Request) -> AppResult<Response> {
         .ok_or_else(|| AppError::bad_request("state must be failed, due or given_up"))?;
     let records = t.platform().idempotency.list(T::INTEGRATION, state, SWEEP_LIMIT).await?;
     let work: Vec<Value> = records.iter().map(describe).collect();
-    Ok(web::json(StatusCode::OK, &json!({ "state": wanted, "work": work })))
+    let mut answer = json!({ "state": wanted, "work": work });
+    // Card updates Teamtailor refused for good are given up too, and shown with the work.
+    if state == ListState::GivenUp {
+        let refused = cards::given_up(t.platform(), T::INTEGRATION, SWEEP_LIMIT).await?;
+        answer["cards"] = serde_json::to_value(refused).map_err(AppError::internal)?;
+    }
+    Ok(web::json(StatusCode::OK, &answer))
 }
 
 fn describe(r: &WorkRecord) -> Value {

@@ -91,7 +91,7 @@ pub static ORDER_ROUTES: &[Route<Deps>] = &[
         function: "twosecure-order",
         access: Access::Admin,
         style: Style::Problem,
-        handler: |d, r, p| Box::pin(lifecycle::operator_retry(d, r, p.get(0))),
+        handler: |d, r, p| Box::pin(hirebridge::trigger::retry(d, r, p.get(0))),
     },
 ];
 

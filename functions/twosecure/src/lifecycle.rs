@@ -5,18 +5,16 @@
 //! change was not settled (the invocation ended) stays in the poll's index until it is.
 use hirebridge::cards::{self, CardUpdate};
 use hirebridge::error::AppResult;
-use hirebridge::idempotency::WorkState;
 use hirebridge::platform::Platform;
 use hirebridge::teamtailor::partner_results::{PartnerResult, ResultStatus};
 use hirebridge::teamtailor::public_api::PublicApi;
 use hirebridge::teamtailor::stages::move_to_next_stage;
 use hirebridge::teamtailor::Stack;
 use hirebridge::vendor_event::{self, VendorEvent};
-use hirebridge::web::{Request, Response};
 use hirebridge::AppError;
 
 use crate::store::{self, MoveClaim, Order, Status};
-use crate::{tenant_secret_name, Deps, TenantSecret, INTEGRATION};
+use crate::{tenant_secret_name, TenantSecret, INTEGRATION};
 
 /// How long a change may take to settle before the poll settles it instead.
 pub const SETTLE_LEASE_SECS: i64 = 120;
@@ -157,21 +155,4 @@ async fn auto_move(platform: &Platform, order: &Order) -> String {
     let base = platform.config.teamtailor_base(stack);
     let api = PublicApi::new(&platform.http, base, &platform.config.teamtailor_api_version, &token);
     move_to_next_stage(&api, &order.candidate_id, job_id).await.describe()
-}
-
-/// `POST /2secure/work/{id}/retry` (admin): the order's card starts a new epoch, so that what the
-/// retry and 2Secure say next replaces the card the given-up attempt left; then the work runs
-/// again. (Until the shared operator retry starts the epoch itself.)
-pub async fn operator_retry(deps: &Deps, req: &Request, id: &str) -> AppResult<Response> {
-    let platform = &deps.platform;
-    hirebridge::admin::require_scope(platform, req, INTEGRATION).await?;
-    if let Some((tenant, event)) = id.split_once(':') {
-        let scope = format!("{INTEGRATION}#{tenant}");
-        let record = platform.idempotency.record(&scope, event).await?;
-        let retried = record.filter(|r| matches!(r.state, WorkState::Failed | WorkState::GivenUp));
-        if let Some(url) = retried.as_ref().and_then(|r| r.work.get("update_url")?.as_str()) {
-            cards::new_epoch(platform, INTEGRATION, url).await?;
-        }
-    }
-    hirebridge::trigger::retry(deps, req, id).await
 }

@@ -929,7 +929,8 @@ proptest! {
                 let body = if same { signed.clone() } else { other };
                 let sig = stackone::signature::sign(&signed, &secret(right));
                 let edited = apply(&sig, &e);
-                let made = right && body == signed && edited == sig;
+                // Header values arrive trimmed of surrounding white space.
+                let made = right && body == signed && edited.trim() == sig;
                 (edited, made, body)
             }),
         ],
