@@ -1,6 +1,7 @@
 //! The production adapter: one DynamoDB table (`pk`, `sk`), the sparse GSI `due` on
 //! (`due_queue`, `due_at`), TTL on `expires_at`.
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -36,6 +37,9 @@ fn err(context: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("{context}: {e}"))
 }
 
+/// Tries of a single write that a transaction holding its item refused.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
 #[async_trait]
 impl ItemStore for DynamoStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -66,15 +70,30 @@ impl ItemStore for DynamoStore {
                 .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         }
-        match request.send().await {
-            Ok(_) => Ok(PutOutcome::Written),
-            Err(SdkError::ServiceError(service)) => match service.into_err() {
-                PutItemError::ConditionalCheckFailedException(e) => {
-                    Ok(PutOutcome::Rejected(e.item.map(from_attributes)))
-                }
-                other => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(other))),
-            },
-            Err(e) => Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        // An item a transaction holds refuses a single write with TransactionConflictException
+        // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html):
+        // the transaction ends in milliseconds, so the write is tried again, a few times, while
+        // the invocation has time.
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match request.clone().send().await {
+                Ok(_) => return Ok(PutOutcome::Written),
+                Err(SdkError::ServiceError(service)) => match service.into_err() {
+                    PutItemError::ConditionalCheckFailedException(e) => {
+                        return Ok(PutOutcome::Rejected(e.item.map(from_attributes)))
+                    }
+                    PutItemError::TransactionConflictException(e) if attempt < CONFLICT_ATTEMPTS => {
+                        let wait = Duration::from_millis(20 << attempt);
+                        if crate::outbound::time_left().is_some_and(|left| left < wait * 4) {
+                            return Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
+                    other => return Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+                },
+                Err(e) => return Err(err("PutItem", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            }
         }
     }
 

@@ -36,9 +36,24 @@ async fn writes_made_together_in_memory_are_all_or_nothing_and_name_the_failed_c
     writes_made_together_are_all_or_nothing(&MemoryStore::new()).await;
 }
 
-/// A DynamoDB endpoint on loopback that throttles the first request, fails the second with a
-/// `500` and answers the rest; it counts the connections it was opened.
-async fn flaky_dynamodb() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+const THROTTLED: (&str, &str) = (
+    "400 Bad Request",
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+);
+const FAILED: (&str, &str) = (
+    "500 Internal Server Error",
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#,
+);
+const CONFLICT: (&str, &str) = (
+    "400 Bad Request",
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#,
+);
+
+/// A DynamoDB endpoint on loopback that gives `script`'s answers in turn, then `200 {}`; it
+/// counts the connections it was opened.
+async fn flaky_dynamodb(
+    script: &'static [(&'static str, &'static str)],
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -71,17 +86,8 @@ async fn flaky_dynamodb() -> (String, std::sync::Arc<std::sync::atomic::AtomicUs
                         continue;
                     }
                     buf.drain(..end + 4 + length);
-                    let (status, body) = match requests.fetch_add(1, Ordering::SeqCst) {
-                        0 => (
-                            "400 Bad Request",
-                            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
-                        ),
-                        1 => (
-                            "500 Internal Server Error",
-                            r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#,
-                        ),
-                        _ => ("200 OK", "{}"),
-                    };
+                    let n = requests.fetch_add(1, Ordering::SeqCst);
+                    let (status, body) = script.get(n).copied().unwrap_or(("200 OK", "{}"));
                     let answer = format!(
                         "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\nx-amzn-requestid: r\r\n\r\n{body}",
                         body.len()
@@ -102,20 +108,8 @@ async fn flaky_dynamodb() -> (String, std::sync::Arc<std::sync::atomic::AtomicUs
 #[tokio::test]
 async fn dynamodb_throttling_and_failing_then_recovering_logs_no_error_and_renews_the_connection() {
     let (_capture, logs) = hirebridge_tests::capture_logs();
-    let (url, connections) = flaky_dynamodb().await;
-    let config = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .http_client(hirebridge::aws_http::http_client())
-        .endpoint_url(&url)
-        .region(aws_sdk_dynamodb::config::Region::new("eu-north-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("k", "s", None, None, "test"))
-        .retry_config(
-            aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-                .with_max_attempts(4)
-                .with_initial_backoff(std::time::Duration::from_millis(5)),
-        )
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let (url, connections) = flaky_dynamodb(&[THROTTLED, FAILED]).await;
+    let client = loopback_client(&url);
     let key = aws_sdk_dynamodb::types::AttributeValue::S("a".into());
     let got = client.get_item().table_name("t").key("pk", key.clone()).key("sk", key).send().await;
     assert!(got.is_ok(), "recovered after a throttle and a 500: {got:?}");
@@ -126,4 +120,31 @@ async fn dynamodb_throttling_and_failing_then_recovering_logs_no_error_and_renew
     let text = logs.text();
     assert!(!text.contains("\"level\":\"ERROR\""), "{text}");
     assert!(!text.contains("unable to mark the connection"), "{text}");
+}
+
+/// A single write to an item a transaction holds is refused with TransactionConflictException
+/// while the transaction runs (the SDK does not retry it): the store writes it again, so the
+/// caller gets no `500`.
+#[tokio::test]
+async fn a_write_refused_by_a_transaction_conflict_is_written_once_the_conflict_passes() {
+    let (url, _) = flaky_dynamodb(&[CONFLICT; 3]).await;
+    let store = hirebridge::store::DynamoStore::new(loopback_client(&url), "t");
+    let outcome = store.put(Item::new("TEST#conflict", "S").with("n", 1), Some(Cond::NotExists)).await;
+    assert_eq!(outcome.unwrap(), PutOutcome::Written);
+}
+
+fn loopback_client(url: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .http_client(hirebridge::aws_http::http_client())
+        .endpoint_url(url)
+        .region(aws_sdk_dynamodb::config::Region::new("eu-north-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("k", "s", None, None, "test"))
+        .retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(std::time::Duration::from_millis(5)),
+        )
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
