@@ -58,7 +58,7 @@ if [ "${BENCH_STRACE:-1}" = 1 ] && command -v strace >/dev/null; then strace_arg
 # shellcheck disable=SC2086
 "$target/harness/hirebridge-bench" --bins "$target/release" --out docs --logs "$target/bench-logs" \
   --build-seconds "$((built - began))" --began "$began" "${strace_args[@]}" "${variant_args[@]}" ${BENCH_ARGS:-}
-sed -n '/^## Per function/,/^## SPEC/p' docs/benchmarks.md | head -n -1
-sed -n '/^## SPEC/,/^DynamoDB calls/p' docs/benchmarks.md | head -n -1
+sed -n '/^## Per function/,/^## The bars/p' docs/benchmarks.md | head -n -1
+sed -n '/^## The bars/,/^DynamoDB calls/p' docs/benchmarks.md | head -n -1
 echo "make bench: $(( $(date +%s) - began )) s; docs/benchmarks.md and docs/benchmarks.json written"
 exit "$build_status"

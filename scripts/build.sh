@@ -23,7 +23,7 @@ import os, sys, zipfile
 
 lambda_dir, functions = sys.argv[1], sys.argv[2:]
 MB = 1_000_000
-print(f"\narm64 Lambda packages in {lambda_dir} (bar, SPEC §8: binary ≤ 6 MB, zip ≤ 3 MB)")
+print(f"\narm64 Lambda packages in {lambda_dir} (the bar: binary ≤ 6 MB, zip ≤ 3 MB)")
 print(f"{'function':<26} {'bootstrap bytes':>16} {'bootstrap.zip bytes':>20}  arch")
 missing = []
 for f in functions:

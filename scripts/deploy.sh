@@ -24,4 +24,4 @@ echo "== sam deploy ${guided[*]} $*"
 "$SAM" deploy "${guided[@]}" "$@"
 
 # sam deploy ends by printing the stack's outputs: the URLs to paste into Teamtailor and to give
-# the services (README, Operations).
+# the services (docs/operations.md).

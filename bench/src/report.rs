@@ -1,5 +1,5 @@
 //! The figures as `docs/benchmarks.json` and `docs/benchmarks.md`, each beside the floor's, with
-//! SPEC §8's bars; and the investigation of where init goes (strace of each start, and a trial
+//! the bars of docs/benchmarks.md; and the investigation of where init goes (strace of each start, and a trial
 //! with a one-certificate CA bundle).
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -367,7 +367,7 @@ pub fn markdown(doc: &Value) -> String {
         let _ = writeln!(md, "Errors in this run:\n\n{}\n", errors.join("\n"));
     }
 
-    let _ = writeln!(md, "## SPEC §8 bars\n");
+    let _ = writeln!(md, "## The bars\n");
     let _ = writeln!(md, "| function | init ≤ 1.5× floor | binary ≤ 6 MB | zip ≤ 3 MB | no Secrets Manager call warm | ≤ 2 DynamoDB round trips beyond the work item | warm CPU < 1 ms including its calls | warm CPU < 1 ms beyond its calls (estimate) |");
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
     for f in functions.iter().filter(|f| f.get("bars").is_some()) {

@@ -1,4 +1,4 @@
-//! Operator (admin) authentication (SPEC §5.6): `Authorization: Bearer <token>` whose SHA-256 is
+//! Operator (admin) authentication (docs/routes.md): `Authorization: Bearer <token>` whose SHA-256 is
 //! listed in the `operator` secret, each token with the integrations it may manage
 //! (`{"admin_tokens":[{"name","sha256","scopes":[…]}]}`; the older `admin_tokens_sha256` list
 //! means every scope). Every admin write leaves an audit item and a log line.

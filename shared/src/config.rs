@@ -1,4 +1,4 @@
-//! Configuration from the environment (SPEC §2). A missing or malformed variable stops start-up
+//! Configuration from the environment (docs/reference.md). A missing or malformed variable stops start-up
 //! with a message that names it.
 use url::Url;
 

@@ -1,7 +1,7 @@
 //! hirebridge's common library. Every Lambda composes these parts; none re-writes them.
 //!
-//! - [`config`]: the environment (SPEC §2)
-//! - [`error`] and [`web`]: one error type, turned into HTTP answers in one place (SPEC §5.6)
+//! - [`config`]: the environment (docs/reference.md)
+//! - [`error`] and [`web`]: one error type, turned into HTTP answers in one place (docs/routes.md)
 //! - [`secret`]: values whose `Debug`/`Display` never show what they hold
 //! - [`outbound`]: the one outbound HTTP policy (timeouts, retries, backoff, `429`)
 //! - [`https`], [`aws_http`]: one TLS set-up (compiled-in roots) and one HTTP stack for every call out

@@ -1,4 +1,4 @@
-//! Signed, expiring, single-use tickets for link pages (SPEC §5.6): HMAC-SHA256 with the
+//! Signed, expiring, single-use tickets for link pages (docs/routes.md): HMAC-SHA256 with the
 //! operator secret's `link_signing_key` over the ticket's purpose, subject, expiry and nonce; used
 //! once through a conditional write.
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

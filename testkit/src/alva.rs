@@ -1,4 +1,4 @@
-//! Alva Labs' API as SPEC §6.1 assumes it (`/_sandbox/alva/...`; docs/contracts.md §4):
+//! Alva Labs' API as docs/contracts.md assumes it (`/_sandbox/alva/...`; docs/contracts.md §4):
 //! - every call carries `Authorization: Bearer <api key>` and `X-Alva-Company: <company id>`
 //!   (else `401`);
 //! - `GET /test-profiles`; `POST /candidates` needs an `Idempotency-Key` (else `400`), and a

@@ -1,5 +1,5 @@
 //! Learnster's public API v1 (`/_sandbox/learnster/{space}/api/public/v1/...`; docs/contracts.md
-//! §5, `research/partners.md` §2, SPEC §6.3):
+//! §5):
 //! - `POST auth/token/` with client credentials (JSON) answers an access token; every other call
 //!   needs `Authorization: Bearer <that token>`, issued for the same space (else `401`);
 //! - every path ends in `/` (a path without it is `404`, as Django answers it);

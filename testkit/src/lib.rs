@@ -7,8 +7,8 @@
 //! | [`teamtailor`] | Teamtailor's public API (JSON:API) and signed file URLs | `/teamtailor/v1/...`, `/teamtailor/files/...` |
 //! | [`partner`] | Teamtailor's partner API: partner results, partner activations | `/teamtailor/partner/v1/...` |
 //! | [`learnster`] | Learnster's public API v1 | `/learnster/{space}/api/public/v1/...` |
-//! | [`alva`] | Alva Labs (SPEC §6.1) | `/alva/...` |
-//! | [`twosecure`] | 2Secure (SPEC §6.2) | `/2secure/...` |
+//! | [`alva`] | Alva Labs (docs/contracts.md) | `/alva/...` |
+//! | [`twosecure`] | 2Secure (docs/contracts.md) | `/2secure/...` |
 //! | [`sparkhire`] | Spark Hire | `/sparkhire/...` |
 //! | [`stackone`] | StackOne's accounts API | `/stackone/...` |
 //! | [`common`] | the record of requests, faults, idempotent replays | `/control/...` |

@@ -1,5 +1,5 @@
 //! Teamtailor's partner API (`/_sandbox/teamtailor/partner/v1/...`; docs/contracts.md §2,
-//! `research/teamtailor.md` §2, SPEC §4):
+//! docs/contracts.md §2):
 //! - `X-Api-Version: 20180828` on every call, else `406`;
 //! - partner results: `PUT` on the `update-url` path only (`/partner-results/{id}`), with
 //!   `Authorization: Bearer <partner API key>` (else `401`), `Content-Type:

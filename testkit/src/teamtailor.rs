@@ -1,5 +1,5 @@
 //! Teamtailor's public API (`/_sandbox/teamtailor/v1/...`), JSON:API as Teamtailor serves it
-//! (docs/contracts.md §3, `research/teamtailor.md` §3, SPEC §4):
+//! (docs/contracts.md §3):
 //! - `Authorization: Token token=<key>` exactly; an unknown or revoked key is `401`;
 //! - `X-Api-Version` is required (a date, `YYYYMMDD`), else `406`; answers echo it;
 //! - key scopes: the company, candidates (their job applications, custom field values), stages

@@ -1,4 +1,4 @@
-//! 2Secure's API as SPEC §6.2 assumes it (`/_sandbox/2secure/...`; docs/contracts.md §6):
+//! 2Secure's API as docs/contracts.md assumes it (`/_sandbox/2secure/...`; docs/contracts.md §6):
 //! - `Authorization: Bearer <the customer's API key>`; an unknown key is `401 {"error","message"}`;
 //! - `GET /account`, `GET /packages` (a bare list);
 //! - `POST /orders` needs an `Idempotency-Key` (else `400`), and a repeated key gets the first

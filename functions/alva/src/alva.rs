@@ -1,4 +1,4 @@
-//! Alva Labs' API as SPEC §6.1 assumes it (Alva publishes none): the one module that knows its
+//! Alva Labs' API as docs/contracts.md assumes it (Alva publishes none): the one module that knows its
 //! wire format. Every call carries the vendor key and the Alva company it acts for.
 use hirebridge::outbound::{HttpClient, OutboundError};
 use hirebridge::SecretString;

@@ -1,4 +1,4 @@
-//! Alva Labs assessments (SPEC §5.1): the customer connects Teamtailor to an Alva company with
+//! Alva Labs assessments (docs/routes.md): the customer connects Teamtailor to an Alva company with
 //! Teamtailor's partner key, adds Read Write Admin accounts, may switch on hiring-team sync; a
 //! trigger invites the candidate to a test profile; Alva's results come back to the card.
 pub mod alva;

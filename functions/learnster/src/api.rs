@@ -1,4 +1,4 @@
-//! Learnster's public API v1 (`research/partners.md` §2, SPEC §6.3): OAuth2 client credentials,
+//! Learnster's public API v1 (docs/contracts.md §5): OAuth2 client credentials,
 //! vendor-scoped students and tags. The one module that knows Learnster's wire format.
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

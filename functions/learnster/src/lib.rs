@@ -1,4 +1,4 @@
-//! Learnster onboarding (SPEC §5.2): an admin switches the integration on and gets a Secret Token;
+//! Learnster onboarding (docs/routes.md): an admin switches the integration on and gets a Secret Token;
 //! the customer pastes it into Learnster's activation in Teamtailor; a trigger on Offered or Hired
 //! creates one Learnster student per candidate and adds the enabled `tt_*` tags.
 pub mod api;

@@ -1,4 +1,4 @@
-//! Spark Hire video interviews (SPEC §5.4): each recruiter connects their own Spark Hire User API
+//! Spark Hire video interviews (docs/routes.md): each recruiter connects their own Spark Hire User API
 //! Key for their company (a connect page reached from the trigger form, or an admin route); a
 //! trigger, on the shared pipeline, creates the interview with the triggering recruiter's key,
 //! creating the Spark Hire job once per Teamtailor job when asked; Spark Hire's events, with the

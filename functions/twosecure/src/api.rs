@@ -1,4 +1,4 @@
-//! 2Secure's API as SPEC §6.2 assumes it (no public contract exists): the one module that knows
+//! 2Secure's API as docs/contracts.md assumes it (no public contract exists): the one module that knows
 //! its wire format, so the real one can be swapped in here.
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

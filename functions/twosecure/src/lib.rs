@@ -1,4 +1,4 @@
-//! 2Secure background checks (SPEC §5.3): activation with the customer's 2Secure API key, the
+//! 2Secure background checks (docs/routes.md): activation with the customer's 2Secure API key, the
 //! trigger form, orders placed from the candidate's Personnummer on the shared trigger pipeline,
 //! signed callbacks and the status poll. Two Lambdas: `twosecure-order` ([`handle_order`], with
 //! [`sweep`] on its schedule) and `twosecure-status` ([`handle_status`], with [`poll`]).

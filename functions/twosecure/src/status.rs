@@ -318,7 +318,7 @@ mod tests {
         }
     }
 
-    /// Issue 11: 10,000 finished orders and 100 open ones: the poll reads the 100.
+    /// 10,000 finished orders and 100 open ones: the poll reads the 100.
     #[tokio::test]
     async fn the_poll_reads_only_the_open_orders_however_many_are_finished() {
         let h = Harness::new().await;
@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(h.sandbox.count("2secure", "GET", "/orders/").await, 100);
     }
 
-    /// Issue 11: the invocation that recorded a completion ended before its card: the poll
+    /// the invocation that recorded a completion ended before its card: the poll
     /// finishes it once its lease is over.
     #[tokio::test]
     async fn a_completion_whose_card_was_never_sent_is_finished_by_the_poll() {

@@ -1,4 +1,4 @@
-//! The secrets port (SPEC §3): every credential lives in Secrets Manager under
+//! The secrets port (docs/reference.md): every credential lives in Secrets Manager under
 //! `{SECRETS_PREFIX}/…`, read through a TTL cache so a warm invocation makes no Secrets Manager call.
 mod aws;
 mod memory;

@@ -1,4 +1,4 @@
-//! The storage port: one table of items keyed by `pk`/`sk` (SPEC §3), a sparse index of work that
+//! The storage port: one table of items keyed by `pk`/`sk` (docs/reference.md), a sparse index of work that
 //! is due (`due_queue`, `due_at`), and TTL on `expires_at`. Items are JSON maps; conditions are a
 //! small language both adapters evaluate the same way.
 //!

@@ -1,7 +1,7 @@
 //! Provider keys that are UUIDs (listings without activation fields): a UUID verifies when it is
 //! one of the listing's activations. `GET /partner/v1/partner-activations` lists them, each
 //! `provider-key` a compact JWE (`alg: dir`) decrypted with a key derived from the listing's
-//! webhook secret (`research/teamtailor.md` §2.5).
+//! webhook secret (docs/contracts.md).
 //!
 //! The listing is called with the partner key, which also writes every partner result, so it is
 //! guarded: a webhook's signature is checked before it; what was learnt is kept for at most

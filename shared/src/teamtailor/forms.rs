@@ -1,5 +1,5 @@
 //! Builders for the forms Teamtailor renders: the activation form (`/activation`) and the trigger
-//! form (`/config`), both `{"config":{"fields":[…]}}` (`research/teamtailor.md` §1.3, §1.5).
+//! form (`/config`), both `{"config":{"fields":[…]}}` (docs/contracts.md).
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 

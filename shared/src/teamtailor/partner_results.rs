@@ -1,5 +1,5 @@
 //! Writing the outcome back to the candidate's card: `PUT {update-url}` with the listing's partner
-//! API key, `X-Api-Version: 20180828`, JSON:API (`research/teamtailor.md` §2).
+//! API key, `X-Api-Version: 20180828`, JSON:API (docs/contracts.md).
 use serde::Serialize;
 use serde_json::{json, Value};
 

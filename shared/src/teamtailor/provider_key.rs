@@ -1,4 +1,4 @@
-//! The provider key Teamtailor sends as `Authorization: Bearer` on every call (SPEC §4): an HS256
+//! The provider key Teamtailor sends as `Authorization: Bearer` on every call (docs/contracts.md §1): an HS256
 //! JWT signed with the listing's partner API key whose claims are the activation form's values,
 //! or, for a listing without activation fields, a UUID.
 use std::fmt;

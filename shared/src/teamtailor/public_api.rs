@@ -1,5 +1,5 @@
 //! Teamtailor's public API (JSON:API): `Authorization: Token token=<key>`, `X-Api-Version`, pages
-//! of at most 30 followed through `links.next` (`research/teamtailor.md` §3), but only on the
+//! of at most 30 followed through `links.next` (docs/contracts.md), but only on the
 //! API's own origin.
 use serde::Deserialize;
 use serde_json::{Map, Value};

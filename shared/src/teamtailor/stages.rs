@@ -1,7 +1,7 @@
 //! Moving a candidate's job application to the job's next stage (by row order) through the
 //! public API: `PATCH /v1/job-applications/{id}` of the `stage` relationship. The application's
 //! job and stage are read with `include=job,stage`: Teamtailor gives a relationship's linkage only
-//! for what the request includes (`research/teamtailor.md`, "Find a candidate's application").
+//! for what the request includes (docs/contracts.md).
 use http::StatusCode;
 use serde_json::{json, Value};
 

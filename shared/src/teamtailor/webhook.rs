@@ -1,4 +1,4 @@
-//! The trigger webhook body (`research/teamtailor.md` §1.6), parsed leniently: kebab-case keys,
+//! The trigger webhook body (docs/contracts.md), parsed leniently: kebab-case keys,
 //! ids as numbers or strings, `candidate.job` absent in bulk mode, custom fields as a list of
 //! one-key objects, unknown fields ignored. Malformed JSON is refused with `400`.
 use serde::de::{self, Deserializer};

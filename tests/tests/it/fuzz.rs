@@ -1,4 +1,4 @@
-//! Fuzzing (issue 12, "Fuzzing in CI"): property tests over every parser of outside input. Each
+//! Fuzzing: property tests over every parser of outside input. Each
 //! property runs [`CASES`] cases of random input and of near-valid input (valid values with a few
 //! characters inserted, removed or replaced, multi-byte characters at every position, numbers at
 //! and past the ends of their types) and asserts that the parser answers, `Ok` or `Err`, without
@@ -35,7 +35,7 @@ use sha2::Sha256;
 use stackone::totp::TotpSecret;
 use twosecure::personnummer::{Date, Personnummer};
 
-/// Cases per property (issue 12: at least 10,000 each).
+/// Cases per property (at least 10,000 each).
 const CASES: u32 = 10_000;
 
 fn config() -> ProptestConfig {

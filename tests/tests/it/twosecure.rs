@@ -270,7 +270,7 @@ async fn a_callback_with_a_bad_signature_changes_nothing() {
     assert_eq!(t.stored(&mv).await.status, Status::Sent);
 }
 
-/// Issue 12 #8: `(now - t).abs()` overflowed (a panic, and with `panic = "abort"` the process).
+/// `(now - t).abs()` overflowed (a panic, and with `panic = "abort"` the process).
 #[tokio::test]
 async fn a_callback_with_a_timestamp_at_the_end_of_the_range_is_refused_without_a_crash() {
     let t = TwoSecure::new().await;
@@ -338,7 +338,7 @@ async fn two_secure_down_for_the_whole_trigger_is_ordered_once_by_the_scheduled_
     );
 }
 
-/// Issue 11: 2Secure took the order but its answer was lost. Neither "nothing was sent" nor a
+/// 2Secure took the order but its answer was lost. Neither "nothing was sent" nor a
 /// second order: the retry asks again with the same idempotency key and gets the first order.
 #[tokio::test]
 async fn an_order_2secure_took_but_did_not_confirm_is_reconciled_not_placed_twice() {
@@ -457,7 +457,7 @@ async fn the_move_option_is_offered_only_with_a_key_that_can_write_and_a_read_on
     assert!(st.requests.iter().all(|r| r.method != "PATCH" || r.path.ends_with("/v1/company")));
 }
 
-/// Issue 11: a `pending` callback whose card update is slow, racing a poll that finds the order
+/// a `pending` callback whose card update is slow, racing a poll that finds the order
 /// completed: the card ends at completed, whatever order the two updates reach Teamtailor in.
 #[tokio::test]
 async fn a_pending_callback_racing_a_completed_poll_never_leaves_pending_on_the_card() {
@@ -545,7 +545,7 @@ async fn a_completion_landing_while_the_orders_card_is_on_its_way_leaves_the_car
     assert_eq!(st.partner.results[&mv.result_id]["status"], "completed", "{updates:?}");
 }
 
-/// Issue 12 #5: files over the limits, off Teamtailor's hosts or beyond ten are left out, the
+/// files over the limits, off Teamtailor's hosts or beyond ten are left out, the
 /// order goes ahead, and the card names them.
 #[tokio::test]
 async fn files_over_the_limits_or_from_elsewhere_are_left_out_and_named_on_the_card() {
@@ -586,7 +586,7 @@ async fn files_over_the_limits_or_from_elsewhere_are_left_out_and_named_on_the_c
     );
 }
 
-/// Issue 12 #6: 2Secure's own error text is never repeated (it may quote the personnummer).
+/// 2Secure's own error text is never repeated (it may quote the personnummer).
 #[tokio::test]
 async fn two_secures_refusal_is_told_in_fixed_words() {
     let t = TwoSecure::new().await;
@@ -602,7 +602,7 @@ async fn two_secures_refusal_is_told_in_fixed_words() {
     assert!(!card["summary"].as_str().unwrap().contains("unknown package"));
 }
 
-/// Issue 12 #6: the callback index is written once, and a callback lands only on the order of the
+/// the callback index is written once, and a callback lands only on the order of the
 /// tenant that placed it.
 #[tokio::test]
 async fn another_tenants_order_cannot_take_over_a_callback() {
