@@ -165,7 +165,12 @@ pub async fn bind_key(store: &dyn ItemStore, partner_key: &str, c: &Connection) 
 }
 
 /// Frees the partner key `company` was connected with before, for another company to use.
+/// Company items written before the binding was recorded name none: there is nothing to free (and
+/// DynamoDB refuses an empty key).
 pub async fn unbind_key(store: &dyn ItemStore, company: &Company) -> AppResult<()> {
+    if company.key.is_empty() {
+        return Ok(());
+    }
     Ok(store.delete(&company.key, KEY_SK).await?)
 }
 
@@ -482,5 +487,52 @@ mod tests {
         assert_ne!(first.accounts_secret(), second.accounts_secret());
         let legacy = Company { accounts_version: None, ..first };
         assert_eq!(legacy.accounts_secret(), "tenant/alva/acme");
+    }
+
+    /// A store that refuses an empty key, as DynamoDB does.
+    struct RefusesEmptyKeys(hirebridge::store::MemoryStore);
+
+    #[async_trait::async_trait]
+    impl ItemStore for RefusesEmptyKeys {
+        async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, hirebridge::store::StoreError> {
+            self.0.get(pk, sk).await
+        }
+        async fn put(&self, i: Item, c: Option<Cond>) -> Result<PutOutcome, hirebridge::store::StoreError> {
+            self.0.put(i, c).await
+        }
+        async fn put_all(
+            &self,
+            puts: Vec<(Item, Option<Cond>)>,
+        ) -> Result<hirebridge::store::AllOutcome, hirebridge::store::StoreError> {
+            self.0.put_all(puts).await
+        }
+        async fn delete(&self, pk: &str, sk: &str) -> Result<(), hirebridge::store::StoreError> {
+            if pk.is_empty() {
+                return Err(hirebridge::store::StoreError("a key attribute cannot be empty".into()));
+            }
+            self.0.delete(pk, sk).await
+        }
+        async fn query(&self, pk: &str, p: &str) -> Result<Vec<Item>, hirebridge::store::StoreError> {
+            self.0.query(pk, p).await
+        }
+        async fn query_due(
+            &self,
+            q: &str,
+            b: i64,
+            l: usize,
+        ) -> Result<Vec<Item>, hirebridge::store::StoreError> {
+            self.0.query_due(q, b, l).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_company_written_before_key_bindings_frees_nothing_and_does_not_fail() {
+        let legacy = Item::new(company_pk("acme"), COMPANY_SK).with(
+            "connection",
+            json!({"alva_company_id": "acme", "company_uuid": "u", "company_name": "Acme"}),
+        );
+        let company = Company::from_item(&legacy).unwrap();
+        let store = RefusesEmptyKeys(hirebridge::store::MemoryStore::new());
+        unbind_key(&store, &company).await.expect("nothing to free");
     }
 }
