@@ -148,11 +148,17 @@ async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult
         Some(why) => Err(AppError::upstream(why)),
         None => t.perform(job).await,
     };
+    // A refusal the recruiter or customer must act on (a 4xx: no key, a key revoked, data to
+    // fix) is answered with its own status; only a failure of ours or a service's is a `502`.
+    let mut answer_status = StatusCode::BAD_GATEWAY;
     let (done, finish) = match performed {
         Ok(done) => (done, Finish::Completed),
         Err(e) => {
             let retry =
                 e.status.is_server_error().then(|| platform.idempotency.retry_after(attempt)).flatten();
+            if e.status.is_client_error() {
+                answer_status = e.status;
+            }
             let card = failure_card(T::NOT_DONE, &e, retry, run.event_id);
             (card.into(), if retry.is_some() { Finish::Failed(e.detail) } else { Finish::GivenUp(e.detail) })
         }
@@ -160,7 +166,7 @@ async fn conclude<T: Trigger>(t: &T, run: Run<'_, T>, lease: Lease) -> AppResult
     let response = match &finish {
         Finish::Completed => web::json(StatusCode::OK, &done.card.inline()),
         Finish::Failed(_) | Finish::GivenUp(_) => {
-            web::text(StatusCode::BAD_GATEWAY, done.card.summary.as_deref().unwrap_or(T::NOT_DONE))
+            web::text(answer_status, done.card.summary.as_deref().unwrap_or(T::NOT_DONE))
         }
     };
     let update =

@@ -11,7 +11,6 @@ use hirebridge::teamtailor::webhook::Webhook;
 use hirebridge::trigger::{self, Done, Job, Trigger};
 use hirebridge::web::{self, Request, Response};
 use hirebridge::{tickets, AppError};
-use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -100,24 +99,11 @@ async fn trigger_form(
         .into_response())
 }
 
-/// `POST /sparkhire/webhook`: the shared trigger pipeline with Spark Hire's part below.
-///
-/// The pipeline answers every failed trigger with `502`, the answer for a failure of ours. When
-/// the recruiter must act instead (no Spark Hire key, or one Spark Hire no longer accepts), the
-/// answer is `422` with the same plain text: Teamtailor shows it on the card, and it is not
-/// counted as an outage. A repeated delivery gets the same answer.
+/// `POST /sparkhire/webhook`: the shared trigger pipeline with Spark Hire's part below. A
+/// recruiter who must act (no Spark Hire key, or one Spark Hire no longer accepts) is answered
+/// `422` with the card's words, as every refusal the pipeline records.
 pub async fn webhook(deps: &Deps, req: &Request) -> AppResult<Response> {
-    let response = trigger::receive(deps, req).await?;
-    if response.status() != StatusCode::BAD_GATEWAY {
-        return Ok(response);
-    }
-    let said = String::from_utf8_lossy(response.body());
-    let must_act =
-        [NOT_CONNECTED_CARD, send::RECONNECT].iter().any(|m| said.contains(m.trim_end_matches('.')));
-    Ok(match must_act {
-        true => web::text(StatusCode::UNPROCESSABLE_ENTITY, &said),
-        false => response,
-    })
+    trigger::receive(deps, req).await
 }
 
 /// The Spark Hire job the trigger names.
